@@ -1,0 +1,395 @@
+"""Every environment variable the product reads, validated in one place.
+
+General settings that are wrong stop the process with a one-line `SettingsError`. A service whose own
+settings are absent or wrong is left unconfigured (`None`) and the reason kept in `Settings.problems`, so the
+web still starts and shows that row as "not configured" with the reason. No message ever holds a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote, urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed. The message is one line and names the variable."""
+
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_ARN = {
+    "IAM_TRUST_ANCHOR_ARN": re.compile(r"^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:trust-anchor/[\w-]+$"),
+    "IAM_PROFILE_ARN": re.compile(r"^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:profile/[\w-]+$"),
+    "IAM_ROLE_ARN": re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"),
+}
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    host: str
+    port: int
+    user: str
+    dbname: str
+    sslmode: str
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def connect_kwargs(self, timeout_s: float) -> dict[str, object]:
+        """psycopg2.connect() arguments, with every wait bounded by `timeout_s`."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.dbname,
+            "sslmode": self.sslmode,
+            "connect_timeout": max(1, round(timeout_s)),
+            # A peer that vanishes mid-query must not hold us longer than the timeout.
+            "keepalives": 1,
+            "keepalives_idle": max(1, round(timeout_s)),
+            "keepalives_interval": 1,
+            "keepalives_count": 3,
+            "tcp_user_timeout": int(timeout_s * 1000),
+            "options": f"-c statement_timeout={int(timeout_s * 1000)}",
+            "application_name": "hybrid-monitor",
+        }
+
+
+@dataclass(frozen=True)
+class ValkeySettings:
+    host: str
+    port: int
+    tls: bool
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    db: int = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def url(self, timeout_s: float | None = None) -> str:
+        """A redis:// or rediss:// URL (holds the password: never log it)."""
+        auth = ""
+        if self.password:
+            auth = f"{quote(self.username or '', safe='')}:{quote(self.password, safe='')}@"
+        elif self.username:
+            auth = f"{quote(self.username, safe='')}@"
+        scheme = "rediss" if self.tls else "redis"
+        url = f"{scheme}://{auth}{self.host}:{self.port}/{self.db}"
+        if timeout_s is not None:
+            url += f"?socket_connect_timeout={timeout_s}&socket_timeout={timeout_s}&socket_keepalive=true"
+        return url
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: str
+    trust_anchor_arn: str
+    profile_arn: str
+    role_arn: str
+    secret_name: str
+    certificate_pem: bytes
+    chain_pem: bytes | None
+    # The private key lives only in memory, never on disk, never in a repr.
+    private_key_pem: bytes = field(repr=False)
+    rolesanywhere_endpoint: str | None = None
+    ca_bundle: str | None = None
+    cert_warn_days: int = 30
+    write_check: bool = False
+
+    @property
+    def endpoint(self) -> str:
+        return self.rolesanywhere_endpoint or f"rolesanywhere.{self.region}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Settings:
+    postgres: PostgresSettings | None
+    valkey: ValkeySettings | None
+    aws: AwsSettings | None
+    # Why a service is unconfigured, keyed by service id; one line each, no secrets.
+    problems: dict[str, str]
+    probe_interval_s: int = 60
+    probe_timeout_s: float = 10.0
+    dash_refresh_s: int = 30
+    location: str = "local"
+    environment: str = ""
+    port: int = 8050
+    rq_dashboard_username: str | None = None
+    rq_dashboard_password: str | None = field(default=None, repr=False)
+    assets_base_url: str | None = None
+    raw_retention_days: int = 14
+    rollup_retention_days: int = 400
+    log_level: str = "INFO"
+
+    @property
+    def sandbox(self) -> bool:
+        return self.environment == "local sandbox"
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number from {low} to {high}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: expected a whole number from {low} to {high}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number of seconds from {low:g} to {high:g}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: expected a number of seconds from {low:g} to {high:g}, got {value:g}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}: expected 1/0, true/false, yes/no or on/off, got {raw!r}")
+
+
+def _port(raw: str | None, name: str, default: int) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(f"{name}: expected a TCP port from 1 to 65535, got {raw!r}")
+    return int(raw)
+
+
+def _postgres(env: Mapping[str, str]) -> PostgresSettings | None:
+    url = _get(env, "DATABASE_URL")
+    sslmode = _get(env, "PGSSLMODE")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+            raise SettingsError("DATABASE_URL: expected postgresql://user:password@host:port/dbname")
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise SettingsError("DATABASE_URL: the port is not a number from 1 to 65535") from None
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        settings = PostgresSettings(
+            host=parts.hostname,
+            port=port,
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password) if parts.password else None,
+            dbname=unquote(parts.path.lstrip("/")) or "postgres",
+            sslmode=query.get("sslmode") or sslmode or "prefer",
+        )
+    elif _get(env, "PGHOST"):
+        settings = PostgresSettings(
+            host=_get(env, "PGHOST") or "",
+            port=_port(_get(env, "PGPORT"), "PGPORT", 5432),
+            user=_get(env, "PGUSER") or "postgres",
+            password=env.get("PGPASSWORD") or None,
+            dbname=_get(env, "PGDATABASE") or "postgres",
+            sslmode=sslmode or "prefer",
+        )
+    else:
+        return None
+    if settings.sslmode not in SSL_MODES:
+        raise SettingsError(f"PGSSLMODE: expected one of {', '.join(SSL_MODES)}, got {settings.sslmode!r}")
+    return settings
+
+
+def _valkey(env: Mapping[str, str]) -> ValkeySettings | None:
+    url = _get(env, "VALKEY_URL")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss", "valkey", "valkeys") or not parts.hostname:
+            raise SettingsError("VALKEY_URL: expected rediss://[user:password@]host:port (redis:// for no TLS)")
+        try:
+            port = parts.port or 6379
+        except ValueError:
+            raise SettingsError("VALKEY_URL: the port is not a number from 1 to 65535") from None
+        db = parts.path.lstrip("/") or "0"
+        if not db.isdigit():
+            raise SettingsError(f"VALKEY_URL: the database number must be a whole number, got {db!r}")
+        return ValkeySettings(
+            host=parts.hostname,
+            port=port,
+            tls=parts.scheme in ("rediss", "valkeys"),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            db=int(db),
+        )
+    host = _get(env, "VALKEY_HOST")
+    if not host:
+        return None
+    return ValkeySettings(
+        host=host,
+        port=_port(_get(env, "VALKEY_PORT"), "VALKEY_PORT", 6379),
+        # Managed Valkey only speaks TLS, so the host/port form defaults to it.
+        tls=_bool(env, "VALKEY_TLS", True),
+        username=_get(env, "VALKEY_USERNAME"),
+        password=env.get("VALKEY_PASSWORD") or None,
+    )
+
+
+def _pem(env: Mapping[str, str], name: str) -> bytes:
+    """A PEM given as base64 of the PEM (the documented form) or as the PEM itself."""
+    raw = _get(env, name) or ""
+    if raw.startswith("-----BEGIN"):
+        return raw.encode()
+    try:
+        data = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError(f"{name}: expected the base64 of a PEM file (base64 -w0 file.pem)") from None
+    if b"-----BEGIN" not in data:
+        raise SettingsError(f"{name}: the base64 decodes to something that is not a PEM file")
+    return data
+
+
+def _aws(env: Mapping[str, str]) -> AwsSettings | None:
+    required = (
+        "IAM_TRUST_ANCHOR_ARN",
+        "IAM_PROFILE_ARN",
+        "IAM_ROLE_ARN",
+        "IAM_CLIENT_CERT",
+        "IAM_CLIENT_KEY",
+        "SECRETS_MANAGER_SECRET_NAME",
+    )
+    given = [name for name in required if _get(env, name)]
+    if not given:
+        return None
+    missing = [name for name in required if name not in given]
+    if missing:
+        raise SettingsError(f"{missing[0]}: missing (the AWS probes need all of {', '.join(required)})")
+    region = _get(env, "AWS_REGION") or _get(env, "AWS_DEFAULT_REGION")
+    if not region or not _REGION.match(region):
+        raise SettingsError(f"AWS_REGION: expected an AWS region such as us-east-1, got {region!r}")
+    for name, pattern in _ARN.items():
+        if not pattern.match(_get(env, name) or ""):
+            raise SettingsError(f"{name}: not a valid ARN of that kind (expected {pattern.pattern})")
+
+    cert_pem = _pem(env, "IAM_CLIENT_CERT")
+    try:
+        certificate = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError:
+        raise SettingsError("IAM_CLIENT_CERT: not a readable X.509 certificate in PEM form") from None
+    chain_pem = _pem(env, "IAM_CLIENT_CHAIN") if _get(env, "IAM_CLIENT_CHAIN") else None
+    if chain_pem is not None:
+        try:
+            x509.load_pem_x509_certificates(chain_pem)
+        except ValueError:
+            raise SettingsError("IAM_CLIENT_CHAIN: not readable X.509 certificates in PEM form") from None
+    key_pem = _pem(env, "IAM_CLIENT_KEY")
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError):
+        raise SettingsError("IAM_CLIENT_KEY: not a readable unencrypted RSA or EC private key in PEM form") from None
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(serialization.Encoding.DER, public) != certificate.public_key().public_bytes(
+        serialization.Encoding.DER, public
+    ):
+        raise SettingsError("IAM_CLIENT_KEY: this key does not belong to the IAM_CLIENT_CERT certificate")
+
+    endpoint = _get(env, "AWS_ENDPOINT_URL_ROLESANYWHERE")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme != "https" or not parts.netloc:
+            raise SettingsError("AWS_ENDPOINT_URL_ROLESANYWHERE: expected https://host[:port]")
+        endpoint = parts.netloc
+    ca_bundle = _get(env, "AWS_CA_BUNDLE")
+    if ca_bundle and not os.path.isfile(ca_bundle):
+        raise SettingsError(f"AWS_CA_BUNDLE: no such file {ca_bundle!r}")
+    return AwsSettings(
+        region=region,
+        trust_anchor_arn=_get(env, "IAM_TRUST_ANCHOR_ARN") or "",
+        profile_arn=_get(env, "IAM_PROFILE_ARN") or "",
+        role_arn=_get(env, "IAM_ROLE_ARN") or "",
+        secret_name=_get(env, "SECRETS_MANAGER_SECRET_NAME") or "",
+        certificate_pem=cert_pem,
+        chain_pem=chain_pem,
+        private_key_pem=key_pem,
+        rolesanywhere_endpoint=endpoint,
+        ca_bundle=ca_bundle,
+        cert_warn_days=_int(env, "CERT_WARN_DAYS", 30, 0, 365),
+        write_check=_bool(env, "SECRETS_MANAGER_WRITE", False),
+    )
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting. Raises SettingsError (one line) for a wrong general setting."""
+    env = os.environ if env is None else env
+    problems: dict[str, str] = {}
+
+    def service(ids: tuple[str, ...], read):  # type: ignore[no-untyped-def]
+        try:
+            return read(env)
+        except SettingsError as exc:
+            for service_id in ids:
+                problems[service_id] = str(exc)
+            return None
+
+    interval = _int(env, "PROBE_INTERVAL_S", 60, 1, 3600)
+    timeout = _float(env, "PROBE_TIMEOUT_S", 10.0, 0.1, 300)
+    if timeout >= interval:
+        raise SettingsError(f"PROBE_TIMEOUT_S: must be shorter than PROBE_INTERVAL_S ({interval} s), got {timeout:g}")
+    log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+    location = _get(env, "PROBE_LOCATION") or "local"
+    if not re.fullmatch(r"[\w.-]{1,64}", location):
+        raise SettingsError("PROBE_LOCATION: expected 1-64 letters, digits, '.', '_' or '-'")
+    username, password = _get(env, "RQ_DASHBOARD_USERNAME"), _get(env, "RQ_DASHBOARD_PASSWORD")
+    if bool(username) != bool(password):
+        raise SettingsError("RQ_DASHBOARD_PASSWORD: set both RQ_DASHBOARD_USERNAME and RQ_DASHBOARD_PASSWORD, or neither")
+    assets = _get(env, "ASSETS_BASE_URL")
+    if assets and urlsplit(assets).scheme not in ("https", "http"):
+        raise SettingsError("ASSETS_BASE_URL: expected an https:// URL")
+    raw_days = _int(env, "RAW_RETENTION_DAYS", 14, 1, 3650)
+
+    return Settings(
+        postgres=service(("postgres",), _postgres),
+        valkey=service(("valkey",), _valkey),
+        aws=service(("roles_anywhere", "secrets_manager"), _aws),
+        problems=problems,
+        probe_interval_s=interval,
+        probe_timeout_s=timeout,
+        dash_refresh_s=_int(env, "DASH_REFRESH_S", 30, 1, 3600),
+        location=location,
+        environment=_get(env, "APP_ENVIRONMENT") or "",
+        port=_port(_get(env, "PORT"), "PORT", 8050),
+        rq_dashboard_username=username,
+        rq_dashboard_password=password,
+        assets_base_url=assets.rstrip("/") + "/" if assets else None,
+        raw_retention_days=raw_days,
+        rollup_retention_days=_int(env, "ROLLUP_RETENTION_DAYS", 400, raw_days, 3650),
+        log_level=log_level,
+    )

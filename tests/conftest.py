@@ -1,0 +1,81 @@
+"""Real servers for the tests: the ones named by DATABASE_URL / VALKEY_URL when set, else embedded ones.
+
+Embedded PostgreSQL and Valkey start once per session; each test that asks for `db_url` gets a fresh
+database, and `valkey_url` a flushed Valkey.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+import redis
+
+from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a PostgreSQL server where the tests may create and drop databases."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), secrets.token_hex(8))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def db_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(pg_server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(pg_server_url)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def valkey_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("VALKEY_URL"):
+        yield os.environ["VALKEY_URL"]
+        return
+    server = EmbeddedValkey(tmp_path_factory.mktemp("valkey"), free_port(), secrets.token_hex(8))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def valkey_url(valkey_server_url: str) -> Iterator[str]:
+    """Valkey, emptied before the test."""
+    client = redis.Redis.from_url(valkey_server_url)
+    client.flushdb()
+    client.close()
+    yield valkey_server_url
+
+
+@pytest.fixture
+def base_env(db_url: str, valkey_url: str) -> dict[str, str]:
+    """Environment for running the product against the test servers, with short intervals."""
+    return {
+        "DATABASE_URL": db_url,
+        "VALKEY_URL": valkey_url,
+        "PROBE_INTERVAL_S": "2",
+        "PROBE_TIMEOUT_S": "1.5",
+        "PROBE_LOCATION": "test",
+    }
