@@ -310,6 +310,8 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("CreateSession failed inside the emulator")
             self._send(500, {"message": "Internal failure in the Roles Anywhere emulator"}, "InternalServerException")
             return
+        with self.server.lock:
+            self.server.sessions_issued += 1
         self._send(201, session_response(request, assumed, self.server.config.region), None)
 
     def _send(self, status: int, payload: dict[str, object], error_type: str | None) -> None:
@@ -332,6 +334,8 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     config: Config
     assume_role: AssumeRole
+    lock: threading.Lock
+    sessions_issued: int
 
 
 class RolesAnywhereEmulator:
@@ -341,6 +345,8 @@ class RolesAnywhereEmulator:
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.config = config
         self._server.assume_role = assume_role
+        self._server.lock = threading.Lock()
+        self._server.sessions_issued = 0
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(cert_path, key_path)
@@ -351,6 +357,11 @@ class RolesAnywhereEmulator:
     @property
     def port(self) -> int:
         return self._server.server_address[1]
+
+    @property
+    def sessions_issued(self) -> int:
+        """How many CreateSession calls succeeded (lets tests see that credentials are reused)."""
+        return self._server.sessions_issued
 
     @property
     def url(self) -> str:
