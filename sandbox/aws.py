@@ -1,11 +1,11 @@
 """The local AWS sandbox: moto's server (STS, Secrets Manager) and the Roles Anywhere emulator, on 127.0.0.1.
 
-`start_sandbox(directory)` starts both, seeds the secret, and returns an `AwsSandbox` whose `.env` points the
-app at them with the same settings a user would use for any AWS-compatible endpoint (botocore's
-`AWS_ENDPOINT_URL_<SERVICE>` and `AWS_CA_BUNDLE`, plus `AWS_ENDPOINT_URL_ROLESANYWHERE`). The app's probes get
-no AWS keys: only the certificate and key, as in production. The dummy keys below are used solely by the
-sandbox itself to talk to moto and are passed to boto3 explicitly, never through the environment.
-Development only: the product never imports this module.
+`start_sandbox(directory)` starts both, seeds the secret, and returns `(env, stop)`; `AwsSandbox.start()`
+returns the running sandbox itself (for the tests). The env points the app at them with the settings a user
+would use for any AWS-compatible endpoint (botocore's `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_CA_BUNDLE`, plus
+`AWS_ENDPOINT_URL_ROLESANYWHERE`). The app's probes get no AWS keys: only the certificate and key, as in
+production. The dummy keys below are used solely by the sandbox itself to talk to moto and are passed to
+boto3 explicitly, never through the environment. Development only: the product never imports this module.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,11 @@ class AwsSandbox:
         """A boto3 client for moto with the sandbox's own dummy keys (seeding and tests, never the probes)."""
         return boto3.client(service, region_name=REGION, endpoint_url=self.moto_url, **_MOTO_KEYS)
 
+    @classmethod
+    def start(cls, directory: Path, key_type: KeyType = "rsa") -> AwsSandbox:
+        """Start moto and the emulator, seed the secret, and return the running sandbox."""
+        return _start(directory, key_type)
+
     def stop(self) -> None:
         self.emulator.stop()
         self._moto.stop()
@@ -61,11 +67,16 @@ class AwsSandbox:
         self.stop()
 
 
-def start_sandbox(directory: Path, key_type: KeyType = "rsa") -> AwsSandbox:
-    """Start moto and the emulator, seed the secret, and return the running sandbox.
+def start_sandbox(directory: Path, key_type: KeyType = "rsa") -> tuple[dict[str, str], Callable[[], None]]:
+    """Start the sandbox; return the environment for the app and the function that stops it.
 
     `directory` (`.local/sandbox/` for `make run`) keeps the development PKI between runs.
     """
+    sandbox = AwsSandbox.start(directory, key_type)
+    return dict(sandbox.env), sandbox.stop
+
+
+def _start(directory: Path, key_type: KeyType) -> AwsSandbox:
     pki = ensure_pki(Path(directory), key_type)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()

@@ -4,12 +4,14 @@ silently expires is the likeliest way this integration dies."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
 
 from jobs.aws_session import NOT_CONFIGURED_HINT, client_config, describe_error, roles_anywhere_session
+from jobs.probes.outcome import finished, not_configured
 from jobs.result import ProbeResult, Status, Timer, utcnow
 from jobs.settings import Settings
 
@@ -30,23 +32,14 @@ def certificate_facts(certificate_pem: bytes, now: datetime) -> dict[str, Any]:
 
 def probe(settings: Settings) -> ProbeResult:
     aws = settings.aws
-    started = utcnow()
-    timer = Timer()
     if aws is None:
-        return ProbeResult(
-            service=SERVICE,
-            status=Status.NOT_CONFIGURED,
-            latency_ms=0.0,
-            endpoint="",
-            checked_at=started,
-            location=settings.location,
-            error=settings.problems.get(SERVICE) or NOT_CONFIGURED_HINT,
-        )
+        return not_configured(SERVICE, settings, NOT_CONFIGURED_HINT)
+    timer = Timer()
     detail: dict[str, Any] = {}
     error = None
     action = "CreateSession"
     try:
-        detail.update(certificate_facts(aws.certificate_pem, started))
+        detail.update(certificate_facts(aws.certificate_pem, utcnow()))
         # A new session every run: getting credentials is exactly what is being checked.
         session = roles_anywhere_session(aws, settings.probe_timeout_s).get_session()
         credentials = session.get_credentials()
@@ -65,19 +58,9 @@ def probe(settings: Settings) -> ProbeResult:
     except Exception as exc:  # a probe never raises: any failure is this row's error
         error = describe_error(exc, action, settings.probe_timeout_s)
 
-    status = Status.DOWN if error else Status.UP
+    result = finished(SERVICE, settings, aws.endpoint, timer, detail, error)
     days_left = detail.get("cert_days_left")
-    if status is Status.UP and days_left is not None and days_left < aws.cert_warn_days:
-        status = Status.DEGRADED
-        error = f"client certificate expires in {days_left} days (CERT_WARN_DAYS={aws.cert_warn_days}): renew it"
-    return ProbeResult(
-        service=SERVICE,
-        status=status,
-        latency_ms=timer.elapsed_ms(),
-        endpoint=aws.endpoint,
-        checked_at=started,
-        location=settings.location,
-        phases=dict(timer.phases),
-        detail=detail,
-        error=error,
-    )
+    if result.status is not Status.DOWN and days_left is not None and days_left < aws.cert_warn_days:
+        warning = f"client certificate expires in {days_left} days (CERT_WARN_DAYS={aws.cert_warn_days}): renew it"
+        return replace(result, status=Status.DEGRADED, error=warning)
+    return result

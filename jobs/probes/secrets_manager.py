@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from jobs.aws_session import NOT_CONFIGURED_HINT, client_config, describe_error, shared_session
-from jobs.result import ProbeResult, Status, Timer, utcnow
+from jobs.probes.outcome import finished, not_configured
+from jobs.result import ProbeResult, Timer, utcnow
 from jobs.settings import AwsSettings, Settings
 
 SERVICE = "secrets_manager"
@@ -41,18 +42,9 @@ def value_size(response: dict[str, Any]) -> int:
 
 def probe(settings: Settings) -> ProbeResult:
     aws = settings.aws
-    started = utcnow()
-    timer = Timer()
     if aws is None:
-        return ProbeResult(
-            service=SERVICE,
-            status=Status.NOT_CONFIGURED,
-            latency_ms=0.0,
-            endpoint="",
-            checked_at=started,
-            location=settings.location,
-            error=settings.problems.get(SERVICE) or NOT_CONFIGURED_HINT,
-        )
+        return not_configured(SERVICE, settings, NOT_CONFIGURED_HINT)
+    timer = Timer()
     timeout = settings.probe_timeout_s
     detail: dict[str, Any] = {}
     error = None
@@ -81,24 +73,14 @@ def probe(settings: Settings) -> ProbeResult:
             with timer.phase("put_secret"):
                 written = client.put_secret_value(
                     SecretId=aws.secret_name,
-                    SecretString=json.dumps({"probe_time": started.isoformat(), "location": settings.location}),
+                    SecretString=json.dumps({"probe_time": utcnow().isoformat(), "location": settings.location}),
                 )
             detail["written_version_id"] = written["VersionId"]
     except _NoCredentials as exc:
         error = str(exc)
     except Exception as exc:  # a probe never raises: any failure is this row's error
         error = describe_error(exc, action, timeout)
-    return ProbeResult(
-        service=SERVICE,
-        status=Status.DOWN if error else Status.UP,
-        latency_ms=timer.elapsed_ms(),
-        endpoint=endpoint,
-        checked_at=started,
-        location=settings.location,
-        phases=dict(timer.phases),
-        detail=detail,
-        error=error,
-    )
+    return finished(SERVICE, settings, endpoint, timer, detail, error)
 
 
 class _NoCredentials(Exception):

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.aws import AwsSandbox, start_sandbox
+from sandbox.aws import AwsSandbox
 
 
 @pytest.fixture(scope="session")
 def aws_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsSandbox]:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("aws-sandbox"))
+    sandbox = AwsSandbox.start(tmp_path_factory.mktemp("aws-sandbox"))
     yield sandbox
     sandbox.stop()
 
