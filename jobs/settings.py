@@ -105,6 +105,9 @@ class AwsSettings:
     # The private key lives only in memory, never on disk, never in a repr.
     private_key_pem: bytes = field(repr=False)
     rolesanywhere_endpoint: str | None = None
+    # botocore's own per-service endpoint settings, read here so every setting has one reader.
+    sts_endpoint_url: str | None = None
+    secretsmanager_endpoint_url: str | None = None
     ca_bundle: str | None = None
     cert_warn_days: int = 30
     write_check: bool = False
@@ -325,6 +328,12 @@ def _aws(env: Mapping[str, str]) -> AwsSettings | None:
         if parts.scheme != "https" or not parts.netloc:
             raise SettingsError("AWS_ENDPOINT_URL_ROLESANYWHERE: expected https://host[:port]")
         endpoint = parts.netloc
+    service_urls = {}
+    for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
+        url = _get(env, name)
+        if url and (urlsplit(url).scheme not in ("https", "http") or not urlsplit(url).netloc):
+            raise SettingsError(f"{name}: expected https://host[:port]")
+        service_urls[name] = url
     ca_bundle = _get(env, "AWS_CA_BUNDLE")
     if ca_bundle and not os.path.isfile(ca_bundle):
         raise SettingsError(f"AWS_CA_BUNDLE: no such file {ca_bundle!r}")
@@ -338,6 +347,8 @@ def _aws(env: Mapping[str, str]) -> AwsSettings | None:
         chain_pem=chain_pem,
         private_key_pem=key_pem,
         rolesanywhere_endpoint=endpoint,
+        sts_endpoint_url=service_urls["AWS_ENDPOINT_URL_STS"],
+        secretsmanager_endpoint_url=service_urls["AWS_ENDPOINT_URL_SECRETS_MANAGER"],
         ca_bundle=ca_bundle,
         cert_warn_days=_int(env, "CERT_WARN_DAYS", 30, 0, 365),
         write_check=_bool(env, "SECRETS_MANAGER_WRITE", False),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from jobs.probes import postgres, valkey
+from jobs.probes import postgres, roles_anywhere, secrets_manager, valkey
 from jobs.result import SERVICE_NAMES, ProbeResult
 from jobs.settings import Settings
 
@@ -16,5 +16,8 @@ Probe = Callable[[Settings], ProbeResult]
 
 PROBES: dict[str, Probe] = {
     module.SERVICE: module.probe
-    for module in sorted((postgres, valkey), key=lambda module: list(SERVICE_NAMES).index(module.SERVICE))
+    for module in sorted(
+        (postgres, valkey, roles_anywhere, secrets_manager),
+        key=lambda module: list(SERVICE_NAMES).index(module.SERVICE),
+    )
 }

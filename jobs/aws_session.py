@@ -1,0 +1,123 @@
+"""What the two AWS probes share: an IAM Roles Anywhere session with bounded waits, botocore's client config,
+the per-process session whose credentials refresh themselves, error lines, and keeping secrets out of logs.
+
+No AWS keys exist anywhere: the certificate and its private key (bytes in memory) buy temporary credentials
+through CreateSession.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
+from botocore.httpsession import URLLib3Session
+from iam_rolesanywhere_session import CredentialsRetrievalError, IAMRolesAnywhereSession
+
+from jobs.result import one_line
+from jobs.settings import AwsSettings
+
+# Debug messages of botocore and the Roles Anywhere library that carry response bodies (a secret's value, fresh
+# credentials), request headers (session token, signature) or signing material. Dropped whatever the log level.
+_SENSITIVE_DEBUG = {
+    "botocore.parsers": ("Response headers: %r", "Response body:\n%r"),
+    "botocore.endpoint": ("Making request for %s with params: %s", "Sending http request: %s"),
+    "botocore.auth": ("CanonicalRequest:\n%s", "StringToSign:\n%s", "Signature:\n%s"),
+    "iam_rolesanywhere_session.iam_rolesanywhere_session": (
+        "CanonicalRequest:\n%s",
+        "StringToSign:\n%s",
+        "Signature:\n%s",
+    ),
+}
+
+
+class _DropMessages(logging.Filter):
+    def __init__(self, templates: tuple[str, ...]):
+        super().__init__()
+        self.templates = frozenset(templates)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in self.templates
+
+
+def _install_log_filters() -> None:
+    for name, templates in _SENSITIVE_DEBUG.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropMessages) for f in logger.filters):
+            logger.addFilter(_DropMessages(templates))
+
+
+_install_log_filters()
+
+
+def timeouts(timeout_s: float) -> tuple[float, float]:
+    """(connect, read) per request: one stalled request fails within the probe deadline."""
+    return timeout_s / 2, timeout_s / 2
+
+
+def client_config(timeout_s: float) -> Config:
+    connect, read = timeouts(timeout_s)
+    # One attempt: a probe reports what it found, the next cycle is the retry, and retries would break the deadline.
+    return Config(connect_timeout=connect, read_timeout=read, retries={"mode": "standard", "total_max_attempts": 1})
+
+
+class _BoundedRolesAnywhereSession(IAMRolesAnywhereSession):
+    """`IAMRolesAnywhereSession` whose CreateSession request has connect/read timeouts.
+
+    The library sends CreateSession through a botocore `URLLib3Session` it builds in `__init__` without a timeout
+    (so botocore's default of 60 s applies) and offers no argument to change that. We replace that one object
+    with an identical session that has the timeout; signing, proxies and TLS verification stay the library's.
+    """
+
+    def __init__(self, *, timeout_s: float, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self._session = URLLib3Session(
+            verify=self.verify, proxies=self.proxies, proxies_config=self.proxies_config, timeout=timeouts(timeout_s)
+        )
+
+
+def roles_anywhere_session(aws: AwsSettings, timeout_s: float) -> IAMRolesAnywhereSession:
+    """A new Roles Anywhere session; nothing is sent until credentials are asked for."""
+    return _BoundedRolesAnywhereSession(
+        timeout_s=timeout_s,
+        profile_arn=aws.profile_arn,
+        role_arn=aws.role_arn,
+        trust_anchor_arn=aws.trust_anchor_arn,
+        certificate=aws.certificate_pem,
+        certificate_chain=aws.chain_pem,
+        private_key=aws.private_key_pem,
+        region=aws.region,
+        endpoint=aws.rolesanywhere_endpoint,
+        verify=aws.ca_bundle or True,
+    )
+
+
+@lru_cache(maxsize=4)
+def shared_session(aws: AwsSettings, timeout_s: float) -> boto3.Session:
+    """One boto3 session per settings and process. Its credentials come from CreateSession on first use and are
+    refreshed by botocore shortly before they expire, so callers do not run CreateSession on every call."""
+    return roles_anywhere_session(aws, timeout_s).get_session()
+
+
+def describe_error(exc: BaseException, action: str, timeout_s: float) -> str:
+    """One actionable line for a failed AWS call; never holds credentials (botocore's messages do not)."""
+    if isinstance(exc, CredentialsRetrievalError):
+        verb = "denied" if exc.status_code == 403 else "failed"
+        return one_line(f"CreateSession {verb} ({exc.status_code}): {exc.message}")
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+        return one_line(f"{action} failed ({status}): {error.get('Code', 'error')}: {error.get('Message', '')}")
+    if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+        return one_line(f"{action} timed out after {timeouts(timeout_s)[1]:g} s: {exc}")
+    if isinstance(exc, BotoCoreError):
+        return one_line(f"{action} failed: {exc}")
+    return one_line(f"{action} failed: {type(exc).__name__}: {exc}")
+
+
+NOT_CONFIGURED_HINT = (
+    "set AWS_REGION, IAM_TRUST_ANCHOR_ARN, IAM_PROFILE_ARN, IAM_ROLE_ARN, IAM_CLIENT_CERT, IAM_CLIENT_KEY "
+    "and SECRETS_MANAGER_SECRET_NAME"
+)
