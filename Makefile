@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format browser clean
+.PHONY: run test lint format browser tools clean
 
 # Create .venv and install both requirement files; a no-op while they are unchanged.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -13,6 +13,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
+
+# Checkov pins an older boto3 than the app, so it lives in its own venv (used by tests/test_deploy_terraform.py).
+TOOLS := .venv-tools/.installed
+$(TOOLS):
+	@test -x .venv-tools/bin/python || $(PYTHON) -m venv .venv-tools
+	@.venv-tools/bin/python -m pip install --quiet --disable-pip-version-check checkov==3.3.30
+	@touch $(TOOLS)
+
+tools: $(TOOLS)
 
 run: $(STAMP)
 	@$(BIN)/python -m sandbox.stack
@@ -32,8 +41,8 @@ format: $(STAMP)
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
 
-test: $(STAMP) browser lint
+test: $(STAMP) $(TOOLS) browser lint
 	@$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache

@@ -406,3 +406,42 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         rollup_retention_days=_int(env, "ROLLUP_RETENTION_DAYS", 400, raw_days, 3650),
         log_level=log_level,
     )
+
+
+@dataclass(frozen=True)
+class SpacesSettings:
+    """Where `python -m dashapp publish-assets` uploads assets/: a DigitalOcean Spaces bucket (S3 API).
+
+    The keys are Spaces access keys (DigitalOcean), not AWS keys; only the publishing shell needs them.
+    """
+
+    bucket: str
+    region: str
+    endpoint_url: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+
+
+def load_spaces(env: Mapping[str, str] | None = None) -> SpacesSettings:
+    """Read the Spaces settings; raises SettingsError (one line, naming the variable) when one is missing or wrong."""
+    env = os.environ if env is None else env
+    values = {}
+    for name in ("SPACES_BUCKET", "SPACES_REGION", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY"):
+        values[name] = _get(env, name)
+        if values[name] is None:
+            raise SettingsError(f"{name}: missing (publish-assets needs SPACES_BUCKET, SPACES_REGION and Spaces keys)")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", values["SPACES_BUCKET"] or ""):
+        raise SettingsError("SPACES_BUCKET: expected 3-63 lowercase letters, digits, '.' or '-'")
+    region = values["SPACES_REGION"] or ""
+    if not re.fullmatch(r"[a-z]{3}\d", region):
+        raise SettingsError(f"SPACES_REGION: expected a DigitalOcean region such as fra1, got {region!r}")
+    endpoint = _get(env, "AWS_ENDPOINT_URL_S3") or f"https://{region}.digitaloceanspaces.com"
+    if urlsplit(endpoint).scheme not in ("https", "http") or not urlsplit(endpoint).netloc:
+        raise SettingsError("AWS_ENDPOINT_URL_S3: expected https://host[:port]")
+    return SpacesSettings(
+        bucket=values["SPACES_BUCKET"] or "",
+        region=region,
+        endpoint_url=endpoint,
+        access_key_id=values["SPACES_ACCESS_KEY_ID"] or "",
+        secret_access_key=values["SPACES_SECRET_ACCESS_KEY"] or "",
+    )

@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# One image for every process: web (default), worker and scheduler differ only by command, e.g.
+#   docker run IMAGE rq worker --config jobs.rq_config --worker-class rq.worker.SimpleWorker probes
+# Settings come from the environment at run time; nothing secret is baked in.
+
+# --- build: compile wheels for the runtime requirements only -------------------------------------
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /build
+COPY requirements.txt .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels -r requirements.txt
+
+# --- runtime ---------------------------------------------------------------------------------------
+FROM python:3.11-slim-bookworm AS runtime
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PORT=8080
+# A fixed, unprivileged uid so App Platform and `docker run --user` agree on file ownership.
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app
+WORKDIR /app
+COPY --from=build /wheels /wheels
+COPY requirements.txt .
+RUN pip install --no-cache-dir --no-index --find-links /wheels -r requirements.txt \
+    && rm -rf /wheels
+COPY --chown=root:root dashapp/ dashapp/
+COPY --chown=root:root jobs/ jobs/
+COPY --chown=root:root assets/ assets/
+COPY --chown=root:root Procfile ./
+USER 10001:10001
+EXPOSE 8080
+# Liveness of the web process; run worker and scheduler with `--no-healthcheck` (App Platform ignores it).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8080')}/healthz\", timeout=4)"]
+# Shell form through `sh -c` so ${PORT} is expanded when the container starts (App Platform sets it).
+CMD ["sh", "-c", "exec gunicorn --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-2} --threads 4 --timeout 30 --access-logfile - dashapp.app:server"]

@@ -1,0 +1,164 @@
+# The App Platform app: the same components and variable names as ../app.yaml (kept in step by
+# tests/test_deploy_consistency.py), wired to the clusters above and the AWS resources.
+
+locals {
+  # Every component.
+  shared_envs = [
+    { key = "DATABASE_URL", value = "$${pg.DATABASE_URL}", type = "GENERAL" },
+    { key = "PGSSLMODE", value = "require", type = "GENERAL" },
+    { key = "VALKEY_URL", value = "$${valkey.DATABASE_URL}", type = "GENERAL" },
+    { key = "APP_ENVIRONMENT", value = var.environment, type = "GENERAL" },
+    { key = "PROBE_LOCATION", value = var.probe_location, type = "GENERAL" },
+    { key = "LOG_LEVEL", value = "INFO", type = "GENERAL" },
+  ]
+  web_envs = [
+    { key = "PORT", value = "8080", type = "GENERAL" },
+    { key = "ASSETS_BASE_URL", value = "https://${var.domain_name}/", type = "GENERAL" },
+    { key = "RQ_DASHBOARD_USERNAME", value = var.rq_dashboard_username, type = "GENERAL" },
+    { key = "RQ_DASHBOARD_PASSWORD", value = var.rq_dashboard_password, type = "SECRET" },
+  ]
+  # Only the worker runs probes, so only it holds the certificate and key.
+  worker_envs = [
+    { key = "AWS_REGION", value = var.aws_region, type = "GENERAL" },
+    { key = "IAM_TRUST_ANCHOR_ARN", value = aws_rolesanywhere_trust_anchor.this.arn, type = "GENERAL" },
+    { key = "IAM_PROFILE_ARN", value = aws_rolesanywhere_profile.this.arn, type = "GENERAL" },
+    { key = "IAM_ROLE_ARN", value = aws_iam_role.probe.arn, type = "GENERAL" },
+    { key = "SECRETS_MANAGER_SECRET_NAME", value = aws_secretsmanager_secret.probe.name, type = "GENERAL" },
+    { key = "SECRETS_MANAGER_WRITE", value = tostring(var.secrets_manager_write_check), type = "GENERAL" },
+    { key = "IAM_CLIENT_CERT", value = base64encode(local.client_certificate_pem), type = "SECRET" },
+    { key = "IAM_CLIENT_KEY", value = base64encode(local.client_private_key_pem), type = "SECRET" },
+  ]
+  procfile = {
+    worker    = "rq worker --config jobs.rq_config --worker-class rq.worker.SimpleWorker probes"
+    scheduler = "rq cron --config jobs.rq_config jobs.schedule"
+  }
+}
+
+resource "digitalocean_app" "this" {
+  project_id = digitalocean_project.this.id
+
+  spec {
+    name   = var.project_name
+    region = var.app_region
+
+    alert {
+      rule = "DEPLOYMENT_FAILED"
+    }
+
+    alert {
+      rule = "DOMAIN_FAILED"
+    }
+
+    dynamic "env" {
+      for_each = local.shared_envs
+      content {
+        key   = env.value.key
+        value = env.value.value
+        type  = env.value.type
+        scope = "RUN_TIME"
+      }
+    }
+
+    service {
+      name               = "web"
+      dockerfile_path    = "Dockerfile"
+      http_port          = 8080
+      instance_count     = var.web_instance_count
+      instance_size_slug = "apps-s-1vcpu-1gb"
+
+      github {
+        repo           = var.github_repo
+        branch         = var.github_branch
+        deploy_on_push = true
+      }
+
+      health_check {
+        http_path             = "/healthz"
+        initial_delay_seconds = 10
+        period_seconds        = 10
+        timeout_seconds       = 5
+        failure_threshold     = 3
+      }
+
+      dynamic "env" {
+        for_each = local.web_envs
+        content {
+          key   = env.value.key
+          value = env.value.value
+          type  = env.value.type
+          scope = "RUN_TIME"
+        }
+      }
+    }
+
+    worker {
+      name               = "worker"
+      dockerfile_path    = "Dockerfile"
+      run_command        = local.procfile.worker
+      instance_count     = 1
+      instance_size_slug = "apps-s-1vcpu-1gb"
+
+      github {
+        repo           = var.github_repo
+        branch         = var.github_branch
+        deploy_on_push = true
+      }
+
+      dynamic "env" {
+        for_each = local.worker_envs
+        content {
+          key   = env.value.key
+          value = env.value.value
+          type  = env.value.type
+          scope = "RUN_TIME"
+        }
+      }
+    }
+
+    # Exactly one: a second scheduler would enqueue every cycle twice.
+    worker {
+      name               = "scheduler"
+      dockerfile_path    = "Dockerfile"
+      run_command        = local.procfile.scheduler
+      instance_count     = 1
+      instance_size_slug = "apps-s-1vcpu-0.5gb"
+
+      github {
+        repo           = var.github_repo
+        branch         = var.github_branch
+        deploy_on_push = true
+      }
+    }
+
+    database {
+      name         = "pg"
+      engine       = "PG"
+      version      = "17"
+      production   = true
+      cluster_name = digitalocean_database_cluster.pg.name
+      db_name      = digitalocean_database_db.monitor.name
+      db_user      = digitalocean_database_user.monitor.name
+    }
+
+    database {
+      name         = "valkey"
+      engine       = "VALKEY"
+      version      = "8"
+      production   = true
+      cluster_name = digitalocean_database_cluster.valkey.name
+    }
+
+    ingress {
+      rule {
+        component {
+          name = "web"
+        }
+        match {
+          path {
+            prefix = "/"
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,106 @@
+# DigitalOcean: project, managed PostgreSQL 17 and Valkey 8 (reachable only from the app), Spaces bucket for
+# static assets (private; CloudFront reads it with a shared secret header).
+
+resource "digitalocean_project" "this" {
+  name        = var.project_name
+  description = "Hybrid-cloud integration monitor (${var.environment})"
+  purpose     = "Web Application"
+  environment = var.environment == "production" ? "Production" : "Staging"
+}
+
+resource "digitalocean_database_cluster" "pg" {
+  name       = "${var.project_name}-pg"
+  engine     = "pg"
+  version    = "17"
+  size       = var.pg_size
+  region     = var.do_region
+  node_count = 1
+  project_id = digitalocean_project.this.id
+}
+
+resource "digitalocean_database_db" "monitor" {
+  cluster_id = digitalocean_database_cluster.pg.id
+  name       = "monitor"
+}
+
+resource "digitalocean_database_user" "monitor" {
+  cluster_id = digitalocean_database_cluster.pg.id
+  name       = "monitor"
+}
+
+resource "digitalocean_database_cluster" "valkey" {
+  name       = "${var.project_name}-valkey"
+  engine     = "valkey"
+  version    = "8"
+  size       = var.valkey_size
+  region     = var.do_region
+  node_count = 1
+  project_id = digitalocean_project.this.id
+}
+
+# Trusted sources: only the App Platform app (no IPs, no droplets).
+resource "digitalocean_database_firewall" "pg" {
+  cluster_id = digitalocean_database_cluster.pg.id
+
+  rule {
+    type  = "app"
+    value = digitalocean_app.this.id
+  }
+}
+
+resource "digitalocean_database_firewall" "valkey" {
+  cluster_id = digitalocean_database_cluster.valkey.id
+
+  rule {
+    type  = "app"
+    value = digitalocean_app.this.id
+  }
+}
+
+resource "digitalocean_spaces_bucket" "assets" {
+  name   = "${var.project_name}-assets"
+  region = var.do_region
+  acl    = "private"
+
+  versioning {
+    enabled = true
+  }
+}
+
+# CloudFront cannot sign requests to Spaces (OAC is for AWS S3 only), so it sends a secret Referer header
+# and the bucket serves GetObject only with it. Objects stay private to everyone else.
+resource "random_password" "cdn_origin_secret" {
+  length  = 40
+  special = false
+}
+
+resource "digitalocean_spaces_bucket_policy" "assets" {
+  region = digitalocean_spaces_bucket.assets.region
+  bucket = digitalocean_spaces_bucket.assets.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "CloudFrontOnly"
+      Effect    = "Allow"
+      Principal = "*"
+      Action    = ["s3:GetObject"]
+      Resource  = ["arn:aws:s3:::${digitalocean_spaces_bucket.assets.name}/assets/*"]
+      Condition = { StringEquals = { "aws:Referer" = random_password.cdn_origin_secret.result } }
+    }]
+  })
+}
+
+resource "digitalocean_project_resources" "this" {
+  project   = digitalocean_project.this.id
+  resources = [digitalocean_spaces_bucket.assets.urn]
+}
+
+# DNS in DigitalOcean (optional): the dashboard name points at CloudFront.
+resource "digitalocean_record" "site" {
+  count  = var.dns_zone == "" ? 0 : 1
+  domain = var.dns_zone
+  type   = "CNAME"
+  name   = trimsuffix(trimsuffix(var.domain_name, var.dns_zone), ".")
+  value  = "${aws_cloudfront_distribution.this.domain_name}."
+  ttl    = 300
+}

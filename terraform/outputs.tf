@@ -1,0 +1,64 @@
+output "dashboard_url" {
+  description = "The dashboard through CloudFront."
+  value       = "https://${var.domain_name}/"
+}
+
+output "app_default_url" {
+  description = "App Platform's own URL (CloudFront's origin)."
+  value       = digitalocean_app.this.default_ingress
+}
+
+output "app_id" {
+  description = "App Platform app id, for `doctl apps ...`."
+  value       = digitalocean_app.this.id
+}
+
+output "cloudfront_domain" {
+  description = "Point domain_name's CNAME here when DNS is not in DigitalOcean."
+  value       = aws_cloudfront_distribution.this.domain_name
+}
+
+output "acm_validation_records" {
+  description = "DNS records that validate the certificate (create them yourself when dns_zone is empty)."
+  value       = local.acm_validation
+}
+
+output "spaces_bucket" {
+  description = "Spaces bucket for `python -m dashapp publish-assets` (SPACES_BUCKET)."
+  value       = digitalocean_spaces_bucket.assets.name
+}
+
+output "spaces_endpoint" {
+  description = "S3 endpoint of the bucket's region (AWS_ENDPOINT_URL_S3 for publish-assets)."
+  value       = "https://${var.do_region}.digitaloceanspaces.com"
+}
+
+output "trust_anchor_arn" {
+  description = "IAM_TRUST_ANCHOR_ARN"
+  value       = aws_rolesanywhere_trust_anchor.this.arn
+}
+
+output "profile_arn" {
+  description = "IAM_PROFILE_ARN"
+  value       = aws_rolesanywhere_profile.this.arn
+}
+
+output "role_arn" {
+  description = "IAM_ROLE_ARN"
+  value       = aws_iam_role.probe.arn
+}
+
+output "secret_name" {
+  description = "SECRETS_MANAGER_SECRET_NAME"
+  value       = aws_secretsmanager_secret.probe.name
+}
+
+output "client_certificate_pem" {
+  description = "The worker's client certificate (public); check its expiry when rotating."
+  value       = local.client_certificate_pem
+}
+
+output "client_certificate_not_after" {
+  description = "When the demo client certificate expires (empty with your own CA)."
+  value       = local.own_ca ? "" : tls_locally_signed_cert.client[0].validity_end_time
+}

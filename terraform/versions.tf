@@ -1,0 +1,64 @@
+terraform {
+  required_version = ">= 1.6.0, < 2.0.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 6.20"
+    }
+    digitalocean = {
+      source  = "digitalocean/digitalocean"
+      version = "~> 2.68"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.7"
+    }
+    tls = {
+      source  = "hashicorp/tls"
+      version = "~> 4.1"
+    }
+  }
+
+  # Remote state: the state holds the demo CA/client private keys and database passwords, so keep it in an
+  # encrypted, access-controlled bucket, never in git. To use S3 (or DigitalOcean Spaces through the same
+  # backend), create the bucket once, uncomment, fill in, and run `terraform init -migrate-state`.
+  #
+  # backend "s3" {
+  #   bucket       = "your-terraform-state-bucket"
+  #   key          = "hybrid-monitor/terraform.tfstate"
+  #   region       = "eu-central-1"
+  #   encrypt      = true
+  #   use_lockfile = true
+  # }
+}
+
+# Credentials come from the environment, never from files in this folder:
+#   DIGITALOCEAN_TOKEN, SPACES_ACCESS_KEY_ID, SPACES_SECRET_ACCESS_KEY (DigitalOcean),
+#   AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY of the deploying operator (AWS).
+provider "digitalocean" {}
+
+provider "aws" {
+  region = var.aws_region
+
+  default_tags {
+    tags = local.tags
+  }
+}
+
+# CloudFront's certificate and web ACL must live in us-east-1.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+
+  default_tags {
+    tags = local.tags
+  }
+}
+
+locals {
+  tags = {
+    project    = var.project_name
+    managed_by = "terraform"
+  }
+}

@@ -1,0 +1,104 @@
+"""app.yaml and the Terraform app spec set the same variables, on the same components, and together cover every
+setting the app needs in production. Names come from jobs/settings.py, so a new or misspelt setting fails here."""
+
+from __future__ import annotations
+
+import re
+
+import hcl2
+import yaml
+from deploy_paths import ROOT, TERRAFORM
+
+SETTINGS_SOURCE = (ROOT / "jobs" / "settings.py").read_text()
+
+# Settings the deployed app deliberately leaves at their default or does not use, and why.
+NOT_DEPLOYED = {
+    "PGHOST": "DATABASE_URL is used instead",
+    "PGPORT": "DATABASE_URL is used instead",
+    "PGUSER": "DATABASE_URL is used instead",
+    "PGPASSWORD": "DATABASE_URL is used instead",
+    "PGDATABASE": "DATABASE_URL is used instead",
+    "VALKEY_HOST": "VALKEY_URL is used instead",
+    "VALKEY_PORT": "VALKEY_URL is used instead",
+    "VALKEY_TLS": "VALKEY_URL is used instead (rediss:// = TLS)",
+    "VALKEY_USERNAME": "VALKEY_URL is used instead",
+    "VALKEY_PASSWORD": "VALKEY_URL is used instead",
+    "AWS_DEFAULT_REGION": "AWS_REGION is set",
+    "IAM_CLIENT_CHAIN": "only for a client certificate issued by an intermediate CA",
+    "AWS_ENDPOINT_URL_ROLESANYWHERE": "local sandbox only",
+    "AWS_CA_BUNDLE": "local sandbox only",
+    "CERT_WARN_DAYS": "the default (30 days) is the production value",
+    "PROBE_INTERVAL_S": "the default (60 s) is the production value",
+    "PROBE_TIMEOUT_S": "the default (10 s) is the production value",
+    "DASH_REFRESH_S": "the default is the production value",
+    "RAW_RETENTION_DAYS": "the default is the production value",
+    "ROLLUP_RETENTION_DAYS": "the default is the production value",
+    "SPACES_BUCKET": "publish-assets runs from CI or an operator's shell, not in the app",
+    "SPACES_REGION": "publish-assets runs from CI or an operator's shell, not in the app",
+    "SPACES_ACCESS_KEY_ID": "publish-assets runs from CI or an operator's shell, not in the app",
+    "SPACES_SECRET_ACCESS_KEY": "publish-assets runs from CI or an operator's shell, not in the app",
+    "AWS_ENDPOINT_URL_S3": "publish-assets runs from CI or an operator's shell, not in the app",
+}
+
+
+def settings_names() -> set[str]:
+    """Every environment variable jobs/settings.py reads."""
+    direct = re.findall(r'(?:\(env, |env\.get\()"([A-Z][A-Z0-9_]*)"', SETTINGS_SOURCE)
+    constants = re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"', SETTINGS_SOURCE)
+    return set(direct) | set(constants)
+
+
+def app_yaml_envs() -> dict[str, set[str]]:
+    spec = yaml.safe_load((ROOT / "app.yaml").read_text())
+    components = {"(app)": spec} | {c["name"]: c for c in spec.get("services", []) + spec.get("workers", [])}
+    return {name: {e["key"] for e in c.get("envs", [])} for name, c in components.items()}
+
+
+def _unquote(value: str) -> str:
+    return value.strip('"')
+
+
+def terraform_envs() -> dict[str, set[str]]:
+    parsed = hcl2.loads((TERRAFORM / "app.tf").read_text())
+    lists = {name: value for block in parsed["locals"] for name, value in block.items() if name.endswith("_envs")}
+    app = next(r['"digitalocean_app"'] for r in parsed["resource"] if '"digitalocean_app"' in r)
+    spec = app['"this"']["spec"][0]
+
+    def keys(component: dict) -> set[str]:
+        found: set[str] = set()
+        for dynamic in component.get("dynamic", []):
+            body = dynamic.get('"env"')
+            if body:
+                local = re.search(r"local\.(\w+)", body["for_each"]).group(1)
+                found |= {_unquote(e["key"]) for e in lists[local]}
+        found |= {_unquote(e["key"]) for e in component.get("env", [])}
+        return found
+
+    components = {"(app)": spec} | {_unquote(c["name"]): c for c in spec.get("service", []) + spec.get("worker", [])}
+    return {name: keys(c) for name, c in components.items()}
+
+
+def test_settings_scan_finds_the_known_names() -> None:
+    # Guards the scan itself: if it found nothing, the checks below would pass vacuously.
+    assert {"DATABASE_URL", "VALKEY_URL", "IAM_CLIENT_KEY", "PGSSLMODE", "PORT"} <= settings_names()
+
+
+def test_both_specs_set_the_same_names_on_the_same_components() -> None:
+    assert app_yaml_envs() == terraform_envs()
+
+
+def test_every_production_setting_is_deployed() -> None:
+    deployed = set().union(*app_yaml_envs().values())
+    needed = settings_names() - set(NOT_DEPLOYED)
+    assert needed - deployed == set(), "set these in app.yaml and terraform/app.tf, or list them in NOT_DEPLOYED"
+
+
+def test_no_spec_sets_a_name_the_app_does_not_read() -> None:
+    known = settings_names()
+    for source, envs in (("app.yaml", app_yaml_envs()), ("terraform/app.tf", terraform_envs())):
+        unknown = set().union(*envs.values()) - known
+        assert not unknown, f"{source} sets variables jobs/settings.py never reads: {sorted(unknown)}"
+
+
+def test_not_deployed_list_has_no_stale_names() -> None:
+    assert set(NOT_DEPLOYED) <= settings_names(), "remove names jobs/settings.py no longer reads"

@@ -1,0 +1,125 @@
+"""Security headers and the /rq dashboard's basic auth, over real HTTP, with a real Valkey behind /rq."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+
+import flask
+import pytest
+import redis
+from rq import Queue
+from werkzeug.serving import make_server
+
+from dashapp import security
+from jobs import settings as settings_module
+
+Serve = Callable[[dict[str, str]], str]
+
+
+def _page_app() -> flask.Flask:
+    app = flask.Flask("page")
+    app.add_url_rule("/", "index", lambda: "<html><body>ok</body></html>")
+    # Like Dash, a catch-all route: /rq must still be 404 when the dashboard is off.
+    app.add_url_rule("/<path:path>", "catch_all", lambda path: f"page {path}")
+    return app
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """Start a real HTTP server for a Flask app with security.install(); returns its base URL."""
+    servers = []
+
+    def start(env: dict[str, str]) -> str:
+        app = _page_app()
+        security.install(app, settings_module.load(env), script_hashes=["'sha256-abc='"])
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (our own local server)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (our own local server)
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode()
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_every_response_carries_the_security_headers(serve: Serve) -> None:
+    base = serve({"ASSETS_BASE_URL": "https://cdn.example.net/"})
+    for path in ("/", "/missing/page"):
+        status, headers, _ = _get(base + path)
+        assert status == 200
+        csp = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp
+        assert "script-src 'self' 'sha256-abc='" in csp
+        assert "unsafe-eval" not in csp
+        assert "style-src 'self' 'unsafe-inline' https://cdn.example.net" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        assert "Strict-Transport-Security" not in headers, "no HSTS over plain HTTP"
+
+
+def test_hsts_only_when_the_proxy_says_https(serve: Serve) -> None:
+    base = serve({})
+    _, headers, _ = _get(base + "/", {"X-Forwarded-Proto": "https"})
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    _, headers, _ = _get(base + "/", {"X-Forwarded-Proto": "http"})
+    assert "Strict-Transport-Security" not in headers
+
+
+def test_rq_is_404_without_credentials_configured(serve: Serve, valkey_url: str) -> None:
+    base = serve({"VALKEY_URL": valkey_url})
+    for path in ("/rq", "/rq/", "/rq/0/data/queues.json"):
+        status, _, _ = _get(base + path, _basic("anyone", "anything"))
+        assert status == 404, path
+
+
+def test_rq_requires_the_right_credentials(serve: Serve, valkey_url: str) -> None:
+    base = serve({"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "s3cret-pw"})
+    for headers in ({}, _basic("ops", "wrong"), _basic("other", "s3cret-pw"), {"Authorization": "Bearer x"}):
+        status, response_headers, body = _get(base + "/rq/", headers)
+        assert status == 401
+        assert response_headers["WWW-Authenticate"].startswith('Basic realm="RQ dashboard"')
+        assert "s3cret-pw" not in body
+
+
+def test_rq_dashboard_shows_the_real_queue(serve: Serve, valkey_url: str) -> None:
+    connection = redis.Redis.from_url(valkey_url)
+    Queue("probes", connection=connection).enqueue("jobs.cycle.run_cycle")
+    env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "s3cret-pw"}
+    base = serve(env)
+    status, headers, body = _get(base + "/rq/0/data/queues.json", _basic("ops", "s3cret-pw"))
+    assert status == 200, body
+    queues = {q["name"]: q["count"] for q in flask.json.loads(body)["queues"]}
+    assert queues["probes"] == 1
+    assert headers["Cache-Control"] == "no-store"
+    status, headers, page = _get(base + "/rq/", _basic("ops", "s3cret-pw"))
+    assert status == 200
+    assert "/rq/static/js/" in page, "the dashboard page and its scripts are served under /rq"
+    assert "unsafe-inline" in headers["Content-Security-Policy"]
+    # The Valkey password never reaches the page.
+    password = redis.connection.parse_url(valkey_url).get("password")
+    assert password and password not in page
+
+
+def test_credentials_match_checks_both_fields() -> None:
+    assert security.credentials_match("ops", "pw", "ops", "pw")
+    assert not security.credentials_match("ops", "pw2", "ops", "pw")
+    assert not security.credentials_match("op", "pw", "ops", "pw")
+    assert not security.credentials_match("", "", "ops", "pw")
