@@ -27,6 +27,8 @@ NOT_DEPLOYED = {
     "IAM_CLIENT_CHAIN": "only for a client certificate issued by an intermediate CA",
     "AWS_ENDPOINT_URL_ROLESANYWHERE": "local sandbox only",
     "AWS_CA_BUNDLE": "local sandbox only",
+    "AWS_ENDPOINT_URL_STS": "local sandbox only (botocore's own setting; AWS's endpoint in production)",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER": "local sandbox only (botocore's own setting; AWS's endpoint in production)",
     "CERT_WARN_DAYS": "the default (30 days) is the production value",
     "PROBE_INTERVAL_S": "the default (60 s) is the production value",
     "PROBE_TIMEOUT_S": "the default (10 s) is the production value",
