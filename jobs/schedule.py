@@ -1,5 +1,5 @@
 """The `rq cron` configuration (`rq cron --config jobs.rq_config jobs.schedule`): one probe cycle every
-PROBE_INTERVAL_S on the `probes` queue."""
+PROBE_INTERVAL_S on the `probes` queue, and the hourly roll-up and pruning of stored results."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import math
 from rq import cron
 
 from jobs.cycle import run_cycle
+from jobs.maintenance import run_maintenance
 from jobs.startup import load_or_exit
 
 QUEUE = "probes"
@@ -24,3 +25,5 @@ cron.register(
     result_ttl=max(600, 10 * _settings.probe_interval_s),
     failure_ttl=7 * 86400,
 )
+# Hourly, a few minutes past the hour, so the hour just finished has all its results.
+cron.register(run_maintenance, QUEUE, cron="5 * * * *", job_timeout=600, result_ttl=86400, failure_ttl=7 * 86400)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, execute_values
 
@@ -27,6 +28,10 @@ _MIGRATION_LOCK_KEY = 0x68796272_6D6F6E  # "hybrmon"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Bucket widths a person reads easily, in seconds: 1 s up to a week.
 _NICE_WIDTHS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
+HOUR = timedelta(hours=1)
+# The longest range history reads from raw rows: RAW_RETENTION_DAYS is at least a day, and a day of checks
+# a minute still downsamples cheaply. Longer ranges read hourly rollups.
+RAW_MAX_SPAN = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -174,10 +179,24 @@ def bucket_width(start: datetime, end: datetime, max_points: int) -> timedelta:
 def history(
     conn: Connection, service: str, start: datetime, end: datetime, max_points: int = 500
 ) -> list[HistoryPoint]:
-    """One service's results in [start, end), downsampled by the server into at most `max_points` buckets."""
+    """One service's results in [start, end), downsampled by the server into at most `max_points` buckets.
+
+    Ranges up to RAW_MAX_SPAN read the raw rows (exact, and kept RAW_RETENTION_DAYS); longer ones read hourly
+    buckets — rolled-up hours from the rollups, the others from the raw rows — so their cost follows the
+    number of hours, not of checks. A bucket of several hours (or locations) has as p50 the working-check-
+    weighted mean of its hourly medians: the exact median would need the raw rows, which are gone."""
     width = bucket_width(start, end, max_points)
-    # The one place that chooses the source: long ranges can read an hourly rollup here instead.
-    return _raw_history(conn, service, start, end, width)
+    if end - start <= RAW_MAX_SPAN:
+        return _raw_history(conn, service, start, end, width)
+    # Every width from an hour up is a whole number of hours, so each hour falls in exactly one bucket.
+    return _hourly_history(conn, service, start, end, max(width, HOUR))
+
+
+def _points(rows: list[tuple[Any, ...]]) -> list[HistoryPoint]:
+    return [
+        HistoryPoint(t=t.astimezone(UTC), latency_ms_p50=p50, latency_ms_max=top, up_ratio=ratio, checks=n)
+        for t, p50, top, ratio, n in rows
+    ]
 
 
 def _raw_history(
@@ -196,23 +215,68 @@ def _raw_history(
             " GROUP BY t ORDER BY t",
             {"width": width, "origin": _EPOCH, "service": service, "start": start, "end": end},
         )
-        return [
-            HistoryPoint(t=t.astimezone(UTC), latency_ms_p50=p50, latency_ms_max=top, up_ratio=ratio, checks=n)
-            for t, p50, top, ratio, n in cur.fetchall()
-        ]
+        return _points(cur.fetchall())
+
+
+# The hours of [start, end) of some services, per location as rolled up: (service, hour, checks, up_checks,
+# p50, top). [lo, hi) are the whole hours of the range that are rolled up, read from the rollups; everything
+# else — the part of an hour before lo, and all from hi on (hours not yet rolled up, the current one) — is
+# read raw, as two index ranges. Both sides see the same rolled_until, so every check counts exactly once.
+_HOURS = sql.SQL(
+    "WITH split AS ("
+    "  SELECT lo, greatest(lo, least(date_bin('1 hour', %(end)s::timestamptz, %(origin)s), rolled_until)) AS hi"
+    "  FROM probe_rollup_state, LATERAL (SELECT"
+    "   date_bin('1 hour', %(start)s::timestamptz - interval '1 microsecond', %(origin)s) + interval '1 hour' AS lo"
+    "  ) ceiling"
+    "), raw AS ("
+    "  SELECT service, location, checked_at, latency_ms, (status IN ('up', 'degraded'))::int AS worked"
+    "  FROM probe_results, split WHERE service = ANY(%(services)s) AND status <> 'not_configured'"
+    "  AND checked_at >= %(start)s AND checked_at < least(lo, %(end)s::timestamptz)"
+    "  UNION ALL"
+    "  SELECT service, location, checked_at, latency_ms, (status IN ('up', 'degraded'))::int AS worked"
+    "  FROM probe_results, split WHERE service = ANY(%(services)s) AND status <> 'not_configured'"
+    "  AND checked_at >= greatest(hi, %(start)s::timestamptz) AND checked_at < %(end)s"
+    "), hours AS ("
+    "  SELECT service, hour, checks, up_checks, latency_ms_p50 AS p50, latency_ms_max AS top"
+    "  FROM probe_rollups, split WHERE service = ANY(%(services)s) AND hour >= lo AND hour < hi"
+    "  UNION ALL"
+    "  SELECT service, date_bin('1 hour', checked_at, %(origin)s), count(*), sum(worked),"
+    "   percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE worked = 1),"
+    "   max(latency_ms) FILTER (WHERE worked = 1)"
+    "  FROM raw GROUP BY service, 2, location"
+    ") "
+)
+
+
+def _hourly_history(
+    conn: Connection, service: str, start: datetime, end: datetime, width: timedelta
+) -> list[HistoryPoint]:
+    query = _HOURS + sql.SQL(
+        "SELECT date_bin(%(width)s, hour, %(origin)s) AS t,"
+        " sum(p50 * up_checks) / nullif(sum(up_checks) FILTER (WHERE p50 IS NOT NULL), 0),"
+        " max(top), sum(up_checks)::float8 / sum(checks), sum(checks)::int"
+        " FROM hours GROUP BY t ORDER BY t"
+    )
+    params = {"width": width, "origin": _EPOCH, "services": [service], "start": start, "end": end}
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        return _points(cur.fetchall())
+
+
+def uptimes(conn: Connection, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
+    """`uptime` of each of `services` over [start, end), in one query: rolled-up hours from the rollups, the
+    rest from the raw rows."""
+    query = _HOURS + sql.SQL("SELECT service, sum(up_checks)::float8 / sum(checks) FROM hours GROUP BY service")
+    with conn.cursor() as cur:
+        cur.execute(query, {"origin": _EPOCH, "services": list(services), "start": start, "end": end})
+        found = dict(cur.fetchall())
+    return {service: found.get(service) for service in services}
 
 
 def uptime(conn: Connection, service: str, start: datetime, end: datetime) -> float | None:
     """Share (0..1) of one service's checks in [start, end) that were up or degraded; None without checks.
     `not_configured` results are not checks."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT avg((status IN ('up', 'degraded'))::int)::float8 FROM probe_results"
-            " WHERE service = %s AND checked_at >= %s AND checked_at < %s AND status <> 'not_configured'",
-            (service, start, end),
-        )
-        row = cur.fetchone()
-    return None if row is None else row[0]
+    return uptimes(conn, [service], start, end)[service]
 
 
 def last_cycle_at(conn: Connection) -> datetime | None:

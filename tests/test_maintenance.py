@@ -1,0 +1,267 @@
+"""Retention against a real PostgreSQL: hourly roll-ups, pruning, and reads across the raw/rollup boundary."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+from datetime import UTC, datetime, timedelta
+
+import psycopg2
+import pytest
+from psycopg2.extras import execute_values
+
+from jobs import maintenance, store
+from jobs.settings import load
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+HOURS = 5
+STATUSES = ("up", "up", "up", "up", "up", "up", "degraded", "down", "not_configured")
+
+
+@pytest.fixture
+def conn(db_url: str):
+    connection = store.connect(load({"DATABASE_URL": db_url}).postgres, 10)
+    store.migrate(connection)
+    yield connection
+    connection.close()
+
+
+def seed(connection, start: datetime = T0, hours: int = HOURS, seed_value: int = 7) -> list[tuple]:
+    """One check a minute for two services at two locations, random statuses and latencies; returns the rows
+    (service, location, checked_at, status, latency_ms)."""
+    rng = random.Random(seed_value)
+    rows = []
+    for minute in range(hours * 60):
+        slot = start + timedelta(minutes=minute)
+        for service in ("postgres", "valkey"):
+            for location in ("ams3", "fra1"):
+                at = slot + timedelta(seconds=rng.uniform(0, 2))
+                rows.append((service, location, slot, at, rng.choice(STATUSES), round(rng.uniform(1, 200), 3)))
+    with connection.cursor() as cur:
+        execute_values(
+            cur,
+            "INSERT INTO probe_results (service, location, slot, checked_at, status, latency_ms) VALUES %s",
+            rows,
+            page_size=2000,
+        )
+    return [(s, loc, at, status, ms) for s, loc, _, at, status, ms in rows]
+
+
+def expected_rollups(rows: list[tuple], until: datetime) -> dict[tuple, tuple]:
+    """The rollup rows computed in Python: percentile_cont is linear interpolation, as 'inclusive' quantiles."""
+    groups: dict[tuple, list[tuple]] = {}
+    for service, location, at, status, ms in rows:
+        hour = at.replace(minute=0, second=0, microsecond=0)
+        if status != "not_configured" and hour < until:
+            groups.setdefault((service, hour, location), []).append((status, ms))
+    expected = {}
+    for key, checks in groups.items():
+        worked = sorted(ms for status, ms in checks if status in ("up", "degraded"))
+        expected[key] = (
+            len(checks),
+            len(worked),
+            worked[0],
+            statistics.median(worked),
+            statistics.quantiles(worked, n=20, method="inclusive")[18],
+            worked[-1],
+        )
+    return expected
+
+
+def rollups(connection) -> dict[tuple, tuple]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT service, hour, location, checks, up_checks, latency_ms_min, latency_ms_p50, latency_ms_p95,"
+            " latency_ms_max FROM probe_rollups"
+        )
+        return {(s, h.astimezone(UTC), loc): tuple(rest) for s, h, loc, *rest in cur.fetchall()}
+
+
+def direct_uptime(rows: list[tuple], service: str, start: datetime, end: datetime) -> float | None:
+    checks = [
+        status for s, _, at, status, _ in rows if s == service and start <= at < end and status != "not_configured"
+    ]
+    return sum(status in ("up", "degraded") for status in checks) / len(checks) if checks else None
+
+
+def assert_same_rollups(found: dict, expected: dict) -> None:
+    assert found.keys() == expected.keys()
+    for key, values in expected.items():
+        assert found[key][:2] == values[:2], key
+        assert found[key][2:] == pytest.approx(values[2:]), key
+
+
+def test_roll_up_matches_a_direct_computation_and_leaves_the_current_hour(conn) -> None:
+    rows = seed(conn)
+    now = T0 + timedelta(hours=3, minutes=30)
+    assert maintenance.roll_up(conn, now) > 0
+    found = rollups(conn)
+    assert {hour for _, hour, _ in found} == {T0 + timedelta(hours=h) for h in range(3)}
+    assert_same_rollups(found, expected_rollups(rows, T0 + timedelta(hours=3)))
+    with conn.cursor() as cur:
+        cur.execute("SELECT rolled_until FROM probe_rollup_state")
+        assert cur.fetchone()[0] == T0 + timedelta(hours=3)
+
+
+def test_roll_up_twice_leaves_the_same_rows(conn) -> None:
+    rows = seed(conn)
+    now = T0 + timedelta(hours=HOURS, minutes=5)
+    first = maintenance.roll_up(conn, now)
+    before = rollups(conn)
+    assert first == len(before) == 2 * 2 * HOURS
+    assert maintenance.roll_up(conn, now) == 0  # nothing changed, nothing rewritten
+    assert rollups(conn) == before
+    assert_same_rollups(before, expected_rollups(rows, T0 + timedelta(hours=HOURS)))
+
+
+def test_a_late_result_in_a_rolled_up_hour_is_taken_in_by_the_next_roll_up(conn) -> None:
+    rows = seed(conn, hours=2)
+    maintenance.roll_up(conn, T0 + timedelta(hours=2))
+    late = ("postgres", "ams3", T0 + timedelta(minutes=30, seconds=30), "down", 5000.0)
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO probe_results (service, location, slot, checked_at, status, latency_ms)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (late[0], late[1], late[2], late[2], late[3], late[4]),
+        )
+    assert maintenance.roll_up(conn, T0 + timedelta(hours=3)) == 1
+    assert_same_rollups(rollups(conn), expected_rollups([*rows, late], T0 + timedelta(hours=2)))
+
+
+def test_concurrent_roll_ups_count_every_check_once(conn, db_url: str) -> None:
+    rows = seed(conn)
+    now = T0 + timedelta(hours=HOURS)
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        connection = psycopg2.connect(db_url)
+        try:
+            barrier.wait()
+            maintenance.roll_up(connection, now)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    found = rollups(conn)
+    assert_same_rollups(found, expected_rollups(rows, now))
+    assert sum(values[0] for values in found.values()) == sum(1 for *_, status, _ in rows if status != "not_configured")
+
+
+def raw_count(connection, before: datetime | None = None) -> int:
+    with connection.cursor() as cur:
+        if before is None:
+            cur.execute("SELECT count(*) FROM probe_results")
+        else:
+            cur.execute("SELECT count(*) FROM probe_results WHERE checked_at < %s", (before,))
+        return cur.fetchone()[0]
+
+
+def test_prune_never_deletes_raw_rows_whose_hour_is_not_rolled_up(conn) -> None:
+    start = T0 - timedelta(days=3)
+    rows = seed(conn, start=start, hours=72)
+    now = T0 + timedelta(minutes=10)
+    # Nothing rolled up yet: however old, no raw row goes.
+    assert maintenance.prune(conn, now, raw_days=1, rollup_days=2, batch=100) == maintenance.Pruned(0, 0)
+    assert raw_count(conn) == len(rows)
+
+    # Rolled up only to a day and a half ago: raw rows go up to the re-roll window before that, no further.
+    rolled_until = T0 - timedelta(hours=36)
+    maintenance.roll_up(conn, rolled_until)
+    keep_from = rolled_until - maintenance.REROLL
+    pruned = maintenance.prune(conn, now, raw_days=1, rollup_days=2, batch=100)
+    assert pruned.raw == sum(1 for r in rows if r[2] < keep_from)
+    assert raw_count(conn, keep_from) == 0
+    assert raw_count(conn) == sum(1 for r in rows if r[2] >= keep_from)
+    # Rollups older than two days went; every hour whose raw rows are gone is still in the rollups.
+    assert pruned.rollups > 0
+    hours = {hour for _, hour, _ in rollups(conn)}
+    assert min(hours) == now.replace(minute=0) - timedelta(days=2)
+
+    # Fully rolled up: raw rows older than a day go, batch after batch.
+    maintenance.roll_up(conn, now)
+    assert maintenance.prune(conn, now, raw_days=1, rollup_days=400, batch=100).raw > 100
+    keep_from = min(now - timedelta(days=1), T0 - maintenance.REROLL)
+    assert raw_count(conn, keep_from) == 0
+    assert raw_count(conn) == sum(1 for r in rows if r[2] >= keep_from)
+
+
+WINDOWS = [
+    (T0, T0 + timedelta(hours=HOURS)),
+    (T0 + timedelta(minutes=17), T0 + timedelta(hours=4, minutes=3)),
+    (T0 + timedelta(hours=1, minutes=59), T0 + timedelta(hours=2, minutes=1)),
+    (T0 + timedelta(hours=2, minutes=30), T0 + timedelta(hours=3, minutes=30)),
+    (T0 - timedelta(days=2), T0 + timedelta(hours=2, minutes=45)),
+]
+
+
+@pytest.mark.parametrize("rolled_hours", [0, 1, 3, HOURS])
+def test_reads_across_the_raw_rollup_boundary_count_every_check_once(conn, rolled_hours: int) -> None:
+    rows = seed(conn)
+    long_start, long_end = T0 - timedelta(days=2, minutes=13), T0 + timedelta(hours=HOURS, minutes=1)
+    before = store.history(conn, "postgres", long_start, long_end)
+    if rolled_hours:
+        maintenance.roll_up(conn, T0 + timedelta(hours=rolled_hours, minutes=20))
+    for start, end in WINDOWS:
+        for service in ("postgres", "valkey"):
+            assert store.uptime(conn, service, start, end) == pytest.approx(direct_uptime(rows, service, start, end))
+        assert store.uptimes(conn, ["postgres", "valkey", "secrets_manager"], start, end) == pytest.approx(
+            {s: direct_uptime(rows, s, start, end) for s in ("postgres", "valkey", "secrets_manager")}
+        )
+    # A long range reads hour buckets; whichever source each hour comes from, the points are the same.
+    after = store.history(conn, "postgres", long_start, long_end)
+    assert [p.t for p in after] == [p.t for p in before] == [T0 + timedelta(hours=h) for h in range(HOURS)]
+    for b, a in zip(before, after, strict=True):
+        assert (a.checks, a.up_ratio, a.latency_ms_max) == (b.checks, pytest.approx(b.up_ratio), b.latency_ms_max)
+        assert a.latency_ms_p50 == pytest.approx(b.latency_ms_p50)
+    assert sum(p.checks for p in after) == sum(1 for r in rows if r[0] == "postgres" and r[3] != "not_configured")
+
+
+@pytest.fixture
+def year(conn):
+    """A year of hourly rollups and the last day of raw checks a minute, as retention leaves them."""
+    end = T0 + timedelta(hours=10, minutes=7)
+    day_ago = maintenance.floor_hour(end) - timedelta(days=1)
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO probe_rollups (service, hour, location, checks, up_checks, latency_ms_min, latency_ms_p50,"
+            " latency_ms_p95, latency_ms_max)"
+            " SELECT 'postgres', h, 'ams3', 60, 59, 1, 5, 9, 12 FROM generate_series(%s, %s, interval '1 hour') h",
+            (day_ago - timedelta(days=370), day_ago - timedelta(hours=1)),
+        )
+        cur.execute(
+            "INSERT INTO probe_results (service, location, slot, checked_at, status, latency_ms)"
+            " SELECT 'postgres', 'ams3', t, t, 'up', 5 FROM generate_series(%s, %s, interval '1 minute') t",
+            (day_ago, end),
+        )
+        cur.execute("UPDATE probe_rollup_state SET rolled_until = %s", (day_ago,))
+    return end
+
+
+@pytest.mark.parametrize("span", [timedelta(hours=1), timedelta(hours=24), timedelta(days=7), timedelta(days=365)])
+def test_every_range_is_at_most_500_points(conn, year: datetime, span: timedelta) -> None:
+    points = store.history(conn, "postgres", year - span, year)
+    assert 0 < len(points) <= 500
+    assert sum(p.checks for p in points) >= span.total_seconds() // 60 - 60  # the whole range is covered
+
+
+def test_run_maintenance_rolls_up_and_prunes_with_the_settings(db_url: str, monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("RAW_RETENTION_DAYS", "1")
+    connection = store.connect(load({"DATABASE_URL": db_url}).postgres, 10)
+    store.migrate(connection)
+    seed(connection, start=T0 - timedelta(days=3), hours=1)
+    summary = maintenance.run_maintenance()
+    assert summary["done"] is True
+    assert summary["rollups_written"] == 4  # one hour of two services at two locations
+    assert summary["raw_pruned"] == 240
+    assert raw_count(connection) == 0
+    connection.close()
