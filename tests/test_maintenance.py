@@ -36,7 +36,8 @@ def seed(connection, start: datetime = T0, hours: int = HOURS, seed_value: int =
         slot = start + timedelta(minutes=minute)
         for service in ("postgres", "valkey"):
             for location in ("ams3", "fra1"):
-                at = slot + timedelta(seconds=rng.uniform(0, 2))
+                # The first check of each hour falls exactly on the hour: the boundary cases.
+                at = slot + timedelta(seconds=rng.uniform(0, 2) if minute % 60 else 0)
                 rows.append((service, location, slot, at, rng.choice(STATUSES), round(rng.uniform(1, 200), 3)))
     with connection.cursor() as cur:
         execute_values(
