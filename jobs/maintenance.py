@@ -29,6 +29,7 @@ REROLL = timedelta(hours=24)
 PRUNE_BATCH = 5000
 # The first roll-up of a large table reads it whole; later ones read a day.
 TIMEOUT_S = 120.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,14 @@ def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def floor_day(moment: datetime) -> datetime:
+    return floor_hour(moment).replace(hour=0)
+
+
 def roll_up(conn: Connection, now: datetime) -> int:
     """Roll up every finished hour (before the hour of `now`) not yet rolled up, and re-roll the last REROLL
-    of those already done. Returns how many rollup rows were added or changed."""
+    of those already done; then the days of those hours, up to the last whole day. Returns how many rollup
+    rows (hourly and daily) were added or changed."""
     until = floor_hour(now)
     conn.autocommit = False
     try:
@@ -75,9 +81,31 @@ def roll_up(conn: Connection, now: datetime) -> int:
                 " WHERE (r.checks, r.up_checks, r.latency_ms_min, r.latency_ms_p50, r.latency_ms_p95,"
                 "  r.latency_ms_max) IS DISTINCT FROM (EXCLUDED.checks, EXCLUDED.up_checks,"
                 "  EXCLUDED.latency_ms_min, EXCLUDED.latency_ms_p50, EXCLUDED.latency_ms_p95, EXCLUDED.latency_ms_max)",
-                {"origin": datetime(1970, 1, 1, tzinfo=UTC), "since": since, "until": until},
+                {"origin": _EPOCH, "since": since, "until": until},
             )
             changed = cur.rowcount
+            # The days whose hours were just (re)written, up to the last whole day: summed from their hours.
+            cur.execute(
+                "INSERT INTO probe_rollups_daily AS d"
+                " (service, day, location, checks, up_checks,"
+                "  latency_ms_min, latency_ms_p50, latency_ms_p95, latency_ms_max)"
+                " SELECT service, date_bin('1 day', hour, %(origin)s) AS day, location, sum(checks), sum(up_checks),"
+                "  min(latency_ms_min),"
+                "  sum(latency_ms_p50 * up_checks) / nullif(sum(up_checks), 0),"
+                "  sum(latency_ms_p95 * up_checks) / nullif(sum(up_checks), 0),"
+                "  max(latency_ms_max)"
+                " FROM probe_rollups WHERE hour >= %(since)s AND hour < %(until)s"
+                " GROUP BY service, day, location"
+                " ON CONFLICT (service, day, location) DO UPDATE SET"
+                "  checks = EXCLUDED.checks, up_checks = EXCLUDED.up_checks,"
+                "  latency_ms_min = EXCLUDED.latency_ms_min, latency_ms_p50 = EXCLUDED.latency_ms_p50,"
+                "  latency_ms_p95 = EXCLUDED.latency_ms_p95, latency_ms_max = EXCLUDED.latency_ms_max"
+                " WHERE (d.checks, d.up_checks, d.latency_ms_min, d.latency_ms_p50, d.latency_ms_p95,"
+                "  d.latency_ms_max) IS DISTINCT FROM (EXCLUDED.checks, EXCLUDED.up_checks,"
+                "  EXCLUDED.latency_ms_min, EXCLUDED.latency_ms_p50, EXCLUDED.latency_ms_p95, EXCLUDED.latency_ms_max)",
+                {"origin": _EPOCH, "since": floor_day(since), "until": floor_day(until)},
+            )
+            changed += cur.rowcount
             cur.execute("UPDATE probe_rollup_state SET rolled_until = greatest(rolled_until, %s)", (until,))
     finally:
         if not conn.closed:
@@ -107,11 +135,18 @@ def prune(conn: Connection, now: datetime, raw_days: int, rollup_days: int, batc
         " ORDER BY id LIMIT %(batch)s)",
         {"cutoff": now - timedelta(days=raw_days), "reroll": REROLL, "batch": batch},
     )
+    cutoff = {"cutoff": floor_day(now - timedelta(days=rollup_days)), "batch": batch}
     rollups = _delete_in_batches(
         conn,
         "DELETE FROM probe_rollups WHERE ctid = ANY(ARRAY("
         " SELECT ctid FROM probe_rollups WHERE hour < %(cutoff)s LIMIT %(batch)s))",
-        {"cutoff": floor_hour(now - timedelta(days=rollup_days)), "batch": batch},
+        cutoff,
+    )
+    rollups += _delete_in_batches(
+        conn,
+        "DELETE FROM probe_rollups_daily WHERE ctid = ANY(ARRAY("
+        " SELECT ctid FROM probe_rollups_daily WHERE day < %(cutoff)s LIMIT %(batch)s))",
+        cutoff,
     )
     return Pruned(raw=raw, rollups=rollups)
 

@@ -29,6 +29,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Bucket widths a person reads easily, in seconds: 1 s up to a week.
 _NICE_WIDTHS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 # The longest range history reads from raw rows: RAW_RETENTION_DAYS is at least a day, and a day of checks
 # a minute still downsamples cheaply. Longer ranges read hourly rollups.
 RAW_MAX_SPAN = timedelta(hours=24)
@@ -183,8 +184,9 @@ def history(
 
     Ranges up to RAW_MAX_SPAN read the raw rows (exact, and kept RAW_RETENTION_DAYS); longer ones read hourly
     buckets — rolled-up hours from the rollups, the others from the raw rows — so their cost follows the
-    number of hours, not of checks. A bucket of several hours (or locations) has as p50 the working-check-
-    weighted mean of its hourly medians: the exact median would need the raw rows, which are gone."""
+    number of hours (or, for whole-day buckets, of days), not of checks. A bucket of several hours (or
+    locations) has as p50 the working-check-weighted mean of their medians: the exact median would need the
+    raw rows, which are gone."""
     width = bucket_width(start, end, max_points)
     if end - start <= RAW_MAX_SPAN:
         return _raw_history(conn, service, start, end, width)
@@ -218,16 +220,23 @@ def _raw_history(
         return _points(cur.fetchall())
 
 
-# The hours of [start, end) of some services, per location as rolled up: (service, hour, checks, up_checks,
-# p50, top). [lo, hi) are the whole hours of the range that are rolled up, read from the rollups; everything
-# else — the part of an hour before lo, and all from hi on (hours not yet rolled up, the current one) — is
-# read raw, as two index ranges. Both sides see the same rolled_until, so every check counts exactly once.
-_HOURS = sql.SQL(
+# The hours (and, with %(daily)s, whole days) of [start, end) of some services, per location as rolled up:
+# (service, hour, checks, up_checks, p50, top). [lo, hi) are the whole hours of the range that are rolled up;
+# within them, [dlo, dhi) the whole days, read from the daily rollups, and the other hours from the hourly
+# ones. Everything else — the part of an hour before lo, and all from hi on (hours not yet rolled up, the
+# current one) — is read raw. Every piece is an index range, and all see the same rolled_until, so every
+# check counts exactly once.
+_UNITS = sql.SQL(
     "WITH split AS ("
-    "  SELECT lo, greatest(lo, least(date_bin('1 hour', %(end)s::timestamptz, %(origin)s), rolled_until)) AS hi"
-    "  FROM probe_rollup_state, LATERAL (SELECT"
-    "   date_bin('1 hour', %(start)s::timestamptz - interval '1 microsecond', %(origin)s) + interval '1 hour' AS lo"
-    "  ) ceiling"
+    "  SELECT lo, hi, dlo, CASE WHEN %(daily)s THEN greatest(dlo, date_bin('1 day', hi, %(origin)s)) ELSE dlo END"
+    "   AS dhi"
+    "  FROM probe_rollup_state,"
+    "  LATERAL (SELECT date_bin('1 hour', %(start)s::timestamptz - interval '1 microsecond', %(origin)s)"
+    "   + interval '1 hour' AS lo) l,"
+    "  LATERAL (SELECT greatest(lo, least(date_bin('1 hour', %(end)s::timestamptz, %(origin)s), rolled_until))"
+    "   AS hi) h,"
+    "  LATERAL (SELECT least(hi, date_bin('1 day', %(start)s::timestamptz - interval '1 microsecond', %(origin)s)"
+    "   + interval '1 day') AS dlo) d"
     "), raw AS ("
     "  SELECT service, location, checked_at, latency_ms, (status IN ('up', 'degraded'))::int AS worked"
     "  FROM probe_results, split WHERE service = ANY(%(services)s) AND status <> 'not_configured'"
@@ -236,9 +245,15 @@ _HOURS = sql.SQL(
     "  SELECT service, location, checked_at, latency_ms, (status IN ('up', 'degraded'))::int AS worked"
     "  FROM probe_results, split WHERE service = ANY(%(services)s) AND status <> 'not_configured'"
     "  AND checked_at >= greatest(hi, %(start)s::timestamptz) AND checked_at < %(end)s"
-    "), hours AS ("
-    "  SELECT service, hour, checks, up_checks, latency_ms_p50 AS p50, latency_ms_max AS top"
-    "  FROM probe_rollups, split WHERE service = ANY(%(services)s) AND hour >= lo AND hour < hi"
+    "), units AS ("
+    "  SELECT service, day AS hour, checks, up_checks, latency_ms_p50 AS p50, latency_ms_max AS top"
+    "  FROM probe_rollups_daily, split WHERE service = ANY(%(services)s) AND day >= dlo AND day < dhi"
+    "  UNION ALL"
+    "  SELECT service, hour, checks, up_checks, latency_ms_p50, latency_ms_max"
+    "  FROM probe_rollups, split WHERE service = ANY(%(services)s) AND hour >= lo AND hour < dlo"
+    "  UNION ALL"
+    "  SELECT service, hour, checks, up_checks, latency_ms_p50, latency_ms_max"
+    "  FROM probe_rollups, split WHERE service = ANY(%(services)s) AND hour >= dhi AND hour < hi"
     "  UNION ALL"
     "  SELECT service, date_bin('1 hour', checked_at, %(origin)s), count(*), sum(worked),"
     "   percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE worked = 1),"
@@ -251,24 +266,27 @@ _HOURS = sql.SQL(
 def _hourly_history(
     conn: Connection, service: str, start: datetime, end: datetime, width: timedelta
 ) -> list[HistoryPoint]:
-    query = _HOURS + sql.SQL(
+    query = _UNITS + sql.SQL(
         "SELECT date_bin(%(width)s, hour, %(origin)s) AS t,"
-        " sum(p50 * up_checks) / nullif(sum(up_checks) FILTER (WHERE p50 IS NOT NULL), 0),"
+        " sum(p50 * up_checks) / nullif(sum(up_checks), 0),"
         " max(top), sum(up_checks)::float8 / sum(checks), sum(checks)::int"
-        " FROM hours GROUP BY t ORDER BY t"
+        " FROM units GROUP BY t ORDER BY t"
     )
-    params = {"width": width, "origin": _EPOCH, "services": [service], "start": start, "end": end}
+    # Whole-day buckets can take whole days from the daily rollups.
+    daily = width % DAY == timedelta(0)
+    params = {"width": width, "daily": daily, "origin": _EPOCH, "services": [service], "start": start, "end": end}
     with conn.cursor() as cur:
         cur.execute(query, params)
         return _points(cur.fetchall())
 
 
 def uptimes(conn: Connection, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
-    """`uptime` of each of `services` over [start, end), in one query: rolled-up hours from the rollups, the
-    rest from the raw rows."""
-    query = _HOURS + sql.SQL("SELECT service, sum(up_checks)::float8 / sum(checks) FROM hours GROUP BY service")
+    """`uptime` of each of `services` over [start, end), in one query: rolled-up days and hours from the
+    rollups, the rest from the raw rows."""
+    query = _UNITS + sql.SQL("SELECT service, sum(up_checks)::float8 / sum(checks) FROM units GROUP BY service")
+    params = {"daily": True, "origin": _EPOCH, "services": list(services), "start": start, "end": end}
     with conn.cursor() as cur:
-        cur.execute(query, {"origin": _EPOCH, "services": list(services), "start": start, "end": end})
+        cur.execute(query, params)
         found = dict(cur.fetchall())
     return {service: found.get(service) for service in services}
 

@@ -226,6 +226,32 @@ def test_reads_across_the_raw_rollup_boundary_count_every_check_once(conn, rolle
     assert sum(p.checks for p in after) == sum(1 for r in rows if r[0] == "postgres" and r[3] != "not_configured")
 
 
+def test_reads_across_daily_rollups_count_every_check_once(conn) -> None:
+    start = T0 - timedelta(days=1)
+    rows = seed(conn, start=start, hours=50, seed_value=11)
+    windows = [
+        (start, start + timedelta(hours=50)),
+        (start - timedelta(days=3), T0 + timedelta(hours=25, minutes=13)),
+        (start + timedelta(hours=23, minutes=59), T0 + timedelta(days=1, minutes=1)),
+        (start + timedelta(minutes=1), T0 + timedelta(hours=23)),
+    ]
+    week = (T0 - timedelta(days=6, hours=3), T0 + timedelta(days=5))
+    before = store.history(conn, "valkey", *week, max_points=3)  # whole-week buckets, from the raw rows
+    maintenance.roll_up(conn, T0 + timedelta(hours=26, minutes=10))
+    with conn.cursor() as cur:
+        cur.execute("SELECT day, sum(checks) FROM probe_rollups_daily GROUP BY day ORDER BY day")
+        assert [day for day, _ in cur.fetchall()] == [start, T0]  # whole days only
+    for window in windows:
+        assert store.uptimes(conn, ["postgres", "valkey"], *window) == pytest.approx(
+            {s: direct_uptime(rows, s, *window) for s in ("postgres", "valkey")}
+        )
+    after = store.history(conn, "valkey", *week, max_points=3)  # now mostly from the daily rollups
+    assert [(p.t, p.checks, p.latency_ms_max) for p in after] == [(p.t, p.checks, p.latency_ms_max) for p in before]
+    for a, b in zip(after, before, strict=True):
+        assert (a.up_ratio, a.latency_ms_p50) == (pytest.approx(b.up_ratio), pytest.approx(b.latency_ms_p50))
+    assert sum(p.checks for p in after) == sum(1 for r in rows if r[0] == "valkey" and r[3] != "not_configured")
+
+
 @pytest.fixture
 def year(conn):
     """A year of hourly rollups and the last day of raw checks a minute, as retention leaves them."""
@@ -243,7 +269,8 @@ def year(conn):
             " SELECT 'postgres', 'ams3', t, t, 'up', 5 FROM generate_series(%s, %s, interval '1 minute') t",
             (day_ago, end),
         )
-        cur.execute("UPDATE probe_rollup_state SET rolled_until = %s", (day_ago,))
+    # Rolls up the days of those hours; the raw day is left as not yet rolled up.
+    maintenance.roll_up(conn, day_ago)
     return end
 
 
@@ -262,7 +289,7 @@ def test_run_maintenance_rolls_up_and_prunes_with_the_settings(db_url: str, monk
     seed(connection, start=T0 - timedelta(days=3), hours=1)
     summary = maintenance.run_maintenance()
     assert summary["done"] is True
-    assert summary["rollups_written"] == 4  # one hour of two services at two locations
+    assert summary["rollups_written"] == 8  # one hour and its day, of two services at two locations
     assert summary["raw_pruned"] == 240
     assert raw_count(connection) == 0
     connection.close()
