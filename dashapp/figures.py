@@ -1,0 +1,91 @@
+"""Plotly figures built from stored rows. Pure: rows in, figure out, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+import plotly.graph_objects as go
+
+from dashapp.ranges import MAX_POINTS
+from dashapp.status import HEX
+
+
+class HistoryPointLike(Protocol):
+    t: datetime
+    latency_ms_p50: float | None
+    latency_ms_max: float | None
+    up_ratio: float | None
+    checks: int
+
+
+def failed_checks(point: HistoryPointLike) -> int:
+    """How many checks in this bucket were not up (up_ratio counts up and degraded as up)."""
+    if not point.checks or point.up_ratio is None:
+        return 0
+    return round(point.checks * (1 - point.up_ratio))
+
+
+def latency_figure(
+    points: Sequence[HistoryPointLike], start: datetime, end: datetime, revision: str
+) -> go.Figure:
+    """Latency over [start, end]: median per bucket, the bucket's maximum, and failed checks marked in red.
+
+    `revision` becomes `uirevision`: refreshes with the same value keep the user's zoom; a new range resets it.
+    """
+    points = list(points)[-MAX_POINTS:]
+    times = [p.t for p in points]
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=[p.latency_ms_max for p in points],
+            name="max",
+            mode="lines",
+            line={"width": 1, "color": "rgba(13,110,253,0.35)", "dash": "dot"},
+            hovertemplate="max %{y:.1f} ms<extra></extra>",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=[p.latency_ms_p50 for p in points],
+            name="median",
+            mode="lines+markers" if len(points) < 120 else "lines",
+            marker={"size": 4},
+            line={"width": 2, "color": "#0d6efd"},
+            customdata=[p.checks for p in points],
+            hovertemplate="median %{y:.1f} ms · %{customdata} checks<extra></extra>",
+        )
+    )
+    failed = [p for p in points if failed_checks(p)]
+    figure.add_trace(
+        go.Scatter(
+            x=[p.t for p in failed],
+            # A failed bucket may have no latency at all; pin its mark to the axis so it still shows.
+            y=[p.latency_ms_max if p.latency_ms_max is not None else 0 for p in failed],
+            name="failed checks",
+            mode="markers",
+            marker={"symbol": "x", "size": 9, "color": HEX["down"], "line": {"width": 1}},
+            text=[f"{failed_checks(p)} of {p.checks} checks failed" for p in failed],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        uirevision=revision,
+        height=230,
+        margin={"l": 48, "r": 12, "t": 8, "b": 32},
+        showlegend=True,
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
+        hovermode="x unified",
+        plot_bgcolor="white",
+        xaxis={"range": [start, end], "showgrid": True, "gridcolor": "#eee"},
+        yaxis={"title": {"text": "ms"}, "rangemode": "tozero", "showgrid": True, "gridcolor": "#eee"},
+    )
+    if not points:
+        figure.add_annotation(
+            text="no checks in this range yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
+        )
+    return figure
+
