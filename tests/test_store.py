@@ -1,0 +1,192 @@
+"""The store against a real PostgreSQL: migrations, idempotent writes and the dashboard's reads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import psycopg2
+import pytest
+
+from jobs import store
+from jobs.result import ProbeResult, Status
+from jobs.settings import load
+from tests.conftest import ROOT
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def conn(db_url: str):
+    connection = store.connect(load({"DATABASE_URL": db_url}).postgres, 5)
+    store.migrate(connection)
+    yield connection
+    connection.close()
+
+
+def result(service: str, at: datetime, status: Status = Status.UP, latency_ms: float = 10.0, **extra) -> ProbeResult:
+    return ProbeResult(
+        service=service,
+        status=status,
+        latency_ms=latency_ms,
+        endpoint="127.0.0.1:5432",
+        checked_at=at,
+        location=extra.pop("location", "test"),
+        phases={"connect": latency_ms / 2, "read": latency_ms / 2},
+        detail={"tls": False},
+        error=None if status in (Status.UP, Status.DEGRADED) else "connection refused by 127.0.0.1:5432",
+        **extra,
+    )
+
+
+def schema(connection) -> list[tuple]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+        )
+        return cur.fetchall()
+
+
+def test_migrate_twice_applies_each_migration_once(db_url: str) -> None:
+    connection = store.connect(load({"DATABASE_URL": db_url}).postgres, 5)
+    first = store.migrate(connection)
+    before = schema(connection)
+    assert first == [path.name for _, path in store.migration_files()]
+    assert store.migrate(connection) == []
+    assert schema(connection) == before
+    with connection.cursor() as cur:
+        cur.execute("SELECT version FROM schema_migrations")
+        assert sorted(row[0] for row in cur.fetchall()) == [v for v, _ in store.migration_files()]
+    connection.close()
+
+
+def test_migrations_from_several_processes_at_once_leave_one_schema(db_url: str) -> None:
+    code = (
+        "import sys; from jobs import store; from jobs.settings import load; "
+        "print(len(store.migrate(store.connect(load({'DATABASE_URL': sys.argv[1]}).postgres, 10))))"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, db_url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    applied = [int(p.communicate(timeout=60)[0]) for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+    # Exactly one process applied the migrations; the others found them done.
+    assert sorted(applied) == [0, 0, 0, len(store.migration_files())]
+    connection = psycopg2.connect(db_url)
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM schema_migrations")
+        assert cur.fetchone()[0] == len(store.migration_files())
+        cur.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'probe_results'")
+        assert cur.fetchone()[0] == 3  # primary key, once-per-slot, (service, checked_at)
+    connection.close()
+
+
+def test_write_results_is_idempotent_per_service_location_and_slot(conn) -> None:
+    slot = T0
+    cycle = [result("postgres", T0 + timedelta(seconds=1)), result("valkey", T0 + timedelta(seconds=1))]
+    assert store.write_results(conn, cycle, slot) == 2
+    rerun = [result("postgres", T0 + timedelta(seconds=2), Status.DOWN), result("valkey", T0 + timedelta(seconds=2))]
+    assert store.write_results(conn, rerun, slot) == 0
+    # Another location shares the database without colliding.
+    assert store.write_results(conn, [result("postgres", T0, location="fra1")], slot) == 1
+    assert store.write_results(conn, [], slot) == 0
+    with conn.cursor() as cur:
+        cur.execute("SELECT service, location, status FROM probe_results ORDER BY service, location")
+        assert cur.fetchall() == [("postgres", "fra1", "up"), ("postgres", "test", "up"), ("valkey", "test", "up")]
+
+
+def test_status_outside_the_known_set_is_refused_by_the_schema(conn) -> None:
+    with pytest.raises(psycopg2.errors.CheckViolation), conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO probe_results (service, location, slot, checked_at, status, latency_ms)"
+            " VALUES ('postgres', 'test', now(), now(), 'green', 1)"
+        )
+
+
+def test_latest_and_recent_results_round_trip(conn) -> None:
+    for minute in range(5):
+        at = T0 + timedelta(minutes=minute)
+        status = Status.DOWN if minute == 4 else Status.UP
+        store.write_results(conn, [result("postgres", at, status, 10 + minute), result("valkey", at)], at)
+    latest = store.latest_results(conn)
+    assert list(latest) == ["postgres", "valkey"]  # display order; unchecked services absent
+    assert latest["postgres"].status is Status.DOWN
+    assert latest["postgres"].checked_at == T0 + timedelta(minutes=4)
+    assert latest["postgres"].checked_at.tzinfo is not None
+    assert latest["postgres"] == result("postgres", T0 + timedelta(minutes=4), Status.DOWN, 14)
+
+    recent = store.recent_results(conn, "postgres", limit=3)
+    assert [r.latency_ms for r in recent] == [14, 13, 12]
+    assert store.recent_results(conn, "secrets_manager") == []
+    assert store.last_cycle_at(conn) == T0 + timedelta(minutes=4)
+
+
+def test_empty_store_reads(conn) -> None:
+    assert store.latest_results(conn) == {}
+    assert store.last_cycle_at(conn) is None
+    assert store.uptime(conn, "postgres", T0, T0 + timedelta(hours=1)) is None
+    assert store.history(conn, "postgres", T0, T0 + timedelta(hours=1)) == []
+
+
+def test_history_downsamples_in_the_server(conn) -> None:
+    # Two hours of one check a minute: latency = minute of the hour, down every 10th minute.
+    rows = []
+    for minute in range(120):
+        at = T0 + timedelta(minutes=minute)
+        status = Status.DOWN if minute % 10 == 9 else Status.UP
+        rows.append((at, result("postgres", at, status, float(minute % 60))))
+    for at, row in rows:
+        store.write_results(conn, [row], at)
+    store.write_results(conn, [result("postgres", T0, Status.NOT_CONFIGURED, location="other")], T0)
+
+    points = store.history(conn, "postgres", T0, T0 + timedelta(hours=2), max_points=5)
+    assert len(points) <= 5
+    assert points[0].t == T0  # buckets are aligned to the epoch
+    width = points[1].t - points[0].t
+    assert width == store.bucket_width(T0, T0 + timedelta(hours=2), 5) == timedelta(minutes=30)
+    assert sum(p.checks for p in points) == 120  # not_configured is not a check
+    first = points[0]  # minutes 0..29: down at 9, 19, 29
+    assert first.checks == 30
+    assert first.up_ratio == pytest.approx(27 / 30)
+    working = sorted(m for m in range(30) if m % 10 != 9)
+    assert first.latency_ms_max == 28
+    assert len(working) == 27
+    assert first.latency_ms_p50 == working[13] == 14
+
+    fine = store.history(conn, "postgres", T0, T0 + timedelta(hours=2), max_points=500)
+    assert len(fine) == 120
+    assert all(p.checks == 1 for p in fine)
+    assert fine[9].latency_ms_p50 is None and fine[9].up_ratio == 0
+
+    assert store.uptime(conn, "postgres", T0, T0 + timedelta(hours=2)) == pytest.approx(108 / 120)
+    assert store.uptime(conn, "postgres", T0, T0 + timedelta(minutes=9)) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("span", "max_points", "width"),
+    [
+        (timedelta(hours=1), 500, timedelta(seconds=10)),
+        (timedelta(hours=24), 500, timedelta(minutes=5)),
+        (timedelta(days=7), 500, timedelta(minutes=30)),
+        (timedelta(days=30), 500, timedelta(hours=2)),
+        (timedelta(days=365), 500, timedelta(days=1)),
+        (timedelta(days=3650), 500, timedelta(days=8)),
+        (timedelta(minutes=5), 500, timedelta(seconds=1)),
+        (timedelta(0), 500, timedelta(seconds=1)),
+    ],
+)
+def test_bucket_width_is_a_readable_step_within_max_points(span, max_points, width) -> None:
+    start = T0 + timedelta(seconds=7)  # not aligned to the buckets
+    assert store.bucket_width(start, start + span, max_points) == width
+    # However the range falls on the epoch-aligned buckets, it touches at most max_points of them.
+    first = (start - store._EPOCH) // width
+    last = (start + span - timedelta(microseconds=1) - store._EPOCH) // width
+    assert last - first + 1 <= max_points
+
+
+def test_bucket_width_refuses_fewer_than_two_points() -> None:
+    with pytest.raises(ValueError, match="max_points"):
+        store.bucket_width(T0, T0 + timedelta(hours=1), 1)
