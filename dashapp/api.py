@@ -76,8 +76,9 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
             ],
         )
 
-    @api.route("/api/", defaults={"rest": ""})
-    @api.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    # Without these, Dash's catch-all page route would answer unknown API paths with the HTML page.
+    @api.get("/api/", defaults={"rest": ""})
+    @api.get("/api/<path:rest>")
     def unknown(rest: str) -> Response:
         return error(f"no such API path {shown('/api/' + rest)}; accepted: GET /api/status, GET /api/history", 404)
 
@@ -100,6 +101,7 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
         response.status_code = 200 if ready else 503
         return response
 
+    @api.get("/badge/", defaults={"name": ""})
     @api.get("/badge/<path:name>")
     def badge(name: str) -> Response:
         service = name.removesuffix(".svg")

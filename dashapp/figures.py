@@ -27,9 +27,7 @@ def failed_checks(point: HistoryPointLike) -> int:
     return round(point.checks * (1 - point.up_ratio))
 
 
-def latency_figure(
-    points: Sequence[HistoryPointLike], start: datetime, end: datetime, revision: str
-) -> go.Figure:
+def latency_figure(points: Sequence[HistoryPointLike], start: datetime, end: datetime, revision: str) -> go.Figure:
     """Latency over [start, end]: median per bucket, the bucket's maximum, and failed checks marked in red.
 
     `revision` becomes `uirevision`: refreshes with the same value keep the user's zoom; a new range resets it.
@@ -88,4 +86,3 @@ def latency_figure(
             text="no checks in this range yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
         )
     return figure
-

@@ -70,9 +70,16 @@ def status_row(view: ServiceView, uptime_24h: float | None, now: datetime) -> ht
 
 def status_table() -> dbc.Table:
     head = html.Thead(
-        html.Tr([html.Th(c, scope="col", className="d-none d-md-table-cell" if c in NARROW_HIDDEN else None) for c in COLUMNS])
+        html.Tr(
+            [
+                html.Th(c, scope="col", className="d-none d-md-table-cell" if c in NARROW_HIDDEN else None)
+                for c in COLUMNS
+            ]
+        )
     )
-    return dbc.Table([head, html.Tbody(id="status-rows")], id="status-table", hover=True, responsive=True, className="align-middle")
+    return dbc.Table(
+        [head, html.Tbody(id="status-rows")], id="status-table", hover=True, responsive=True, className="align-middle"
+    )
 
 
 def check_strip(recent: list[ProbeResult]) -> html.Div:
@@ -80,7 +87,8 @@ def check_strip(recent: list[ProbeResult]) -> html.Div:
     cells = [
         html.Span(
             className=f"cell cell-{r.status.value}",
-            title=f"{utc_text(r.checked_at)} · {r.status.value} · {r.latency_ms:.1f} ms" + (f" · {r.error}" if r.error else ""),
+            title=f"{utc_text(r.checked_at)} · {r.status.value} · {r.latency_ms:.1f} ms"
+            + (f" · {r.error}" if r.error else ""),
         )
         for r in reversed(recent)
     ]
@@ -107,12 +115,20 @@ def detail_panel(view: ServiceView, recent: list[ProbeResult], now: datetime) ->
         return [html.P(view.reason or "no check stored yet", className="text-muted mb-2"), check_strip(recent)]
     parts: list[Any] = [
         html.P(
-            ["Last check ", when(result.checked_at, now), f" from {result.location}, {milliseconds(result.latency_ms)}."],
+            [
+                "Last check ",
+                when(result.checked_at, now),
+                f" from {result.location}, {milliseconds(result.latency_ms)}.",
+            ],
             className="mb-2",
         )
     ]
     if view.reason:
-        parts.append(dbc.Alert(view.reason, color="danger" if view.status == "down" else "secondary", className="py-2 error-text"))
+        parts.append(
+            dbc.Alert(
+                view.reason, color="danger" if view.status == "down" else "secondary", className="py-2 error-text"
+            )
+        )
     days = certificate_days(result.detail)
     if days is not None:
         parts.append(html.P([html.Strong("Client certificate: "), f"{days} days left"], className="mb-2"))
@@ -124,11 +140,20 @@ def detail_panel(view: ServiceView, recent: list[ProbeResult], now: datetime) ->
     return parts
 
 
-def health_line(health: WorkerHealth | None, last_cycle: datetime | None, now: datetime, problem: str | None, rq_on: bool) -> list[Any]:
+def health_line(
+    health: WorkerHealth | None, last_cycle: datetime | None, now: datetime, problem: str | None, rq_on: bool
+) -> list[Any]:
     """Workers online, queue depth, last finished cycle, failed jobs and where to look further."""
-    rq = html.A("RQ job dashboard", href="/rq/") if rq_on else html.Span("RQ job dashboard off (set RQ_DASHBOARD_USERNAME/PASSWORD)", className="text-muted")
+    rq = (
+        html.A("RQ job dashboard", href="/rq/")
+        if rq_on
+        else html.Span("RQ job dashboard off (set RQ_DASHBOARD_USERNAME/PASSWORD)", className="text-muted")
+    )
     if health is None:
-        head: list[Any] = [dbc.Badge("workers unknown", color="secondary", className="me-2"), html.Span(problem or "", className="me-3")]
+        head: list[Any] = [
+            dbc.Badge("workers unknown", color="secondary", className="me-2"),
+            html.Span(problem or "", className="me-3"),
+        ]
     else:
         head = [
             dbc.Badge(
@@ -147,14 +172,19 @@ def health_line(health: WorkerHealth | None, last_cycle: datetime | None, now: d
 
 def chart_card(service: str) -> dbc.Col:
     header = dbc.CardHeader(
-        [html.Span(SERVICE_NAMES[service], className="fw-semibold"), html.Span(id=f"uptime-{service}", className="float-end small")]
+        [
+            html.Span(SERVICE_NAMES[service], className="fw-semibold"),
+            html.Span(id=f"uptime-{service}", className="float-end small"),
+        ]
     )
     graph = dcc.Graph(
         id=f"chart-{service}",
         config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
         className="chart",
     )
-    return dbc.Col(dbc.Card([header, dbc.CardBody(graph, className="p-1")], className="h-100"), xs=12, lg=6, className="mb-3")
+    return dbc.Col(
+        dbc.Card([header, dbc.CardBody(graph, className="p-1")], className="h-100"), xs=12, lg=6, className="mb-3"
+    )
 
 
 def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
@@ -162,11 +192,17 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
     header = dbc.Navbar(
         dbc.Container(
             [
-                html.Span([html.Img(src=asset_url("favicon.svg"), height="28", className="me-2", alt=""), PRODUCT], className="navbar-brand"),
+                html.Span(
+                    [html.Img(src=asset_url("favicon.svg"), height="28", className="me-2", alt=""), PRODUCT],
+                    className="navbar-brand",
+                ),
                 html.Div(
                     [
                         dbc.Badge(environment, color="info", text_color="dark", className="me-2", id="environment"),
-                        html.Span(["probing from ", html.Span(settings.location, id="locations")], className="text-light small"),
+                        html.Span(
+                            ["probing from ", html.Span(settings.location, id="locations")],
+                            className="text-light small",
+                        ),
                     ]
                 ),
             ],
@@ -208,7 +244,12 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
                     ),
                     dbc.Row([chart_card(s) for s in SERVICE_NAMES]),
                     html.Footer(
-                        ["JSON: ", html.A("/api/status", href="/api/status"), " · ", html.A("/metrics", href="/metrics")],
+                        [
+                            "JSON: ",
+                            html.A("/api/status", href="/api/status"),
+                            " · ",
+                            html.A("/metrics", href="/metrics"),
+                        ],
                         className="small text-muted my-3",
                     ),
                 ],

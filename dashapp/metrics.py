@@ -41,7 +41,9 @@ class StoreCollector(Collector):
         yield store_up
 
         labels = ["service"]
-        up = GaugeMetricFamily(f"{PREFIX}_up", "1 when the service's latest check is up or degraded and fresh", labels=labels)
+        up = GaugeMetricFamily(
+            f"{PREFIX}_up", "1 when the service's latest check is up or degraded and fresh", labels=labels
+        )
         latency = GaugeMetricFamily(f"{PREFIX}_latency_seconds", "Latency of the latest check", labels=labels)
         checked = GaugeMetricFamily(
             f"{PREFIX}_last_check_timestamp_seconds", "Unix time of the latest stored check", labels=labels

@@ -65,7 +65,9 @@ class Reader:
         """Apply pending migrations (the store serialises them with an advisory lock). Raises Unavailable."""
         pg = self.settings.postgres
         if pg is None:
-            raise Unavailable(f"PostgreSQL: {self.settings.problems.get('postgres', 'not configured (set DATABASE_URL)')}")
+            raise Unavailable(
+                f"PostgreSQL: {self.settings.problems.get('postgres', 'not configured (set DATABASE_URL)')}"
+            )
         try:
             conn = store.connect(pg, timeout_s=timeout_s or self.timeout_s)
             try:
