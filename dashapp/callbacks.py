@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, html
+from dash import Input, Output, State, ctx, html, no_update
 
 from dashapp import snapshot
-from dashapp.figures import latency_figure
+from dashapp.figures import apply_zoom, latency_figure, remember_zoom
 from dashapp.layout import detail_panel, health_line, percent, status_row
 from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE, MAX_POINTS, RANGES
 from dashapp.reader import Reader, Unavailable
@@ -43,8 +43,8 @@ def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
     return (rows, *details, health_children, locations, alert, alert is not None)
 
 
-def chart_outputs(reader: Reader, span: str) -> tuple[Any, ...]:
-    """Four figures and four uptime captions for the selected range."""
+def chart_outputs(reader: Reader, span: str, zoom: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """Four figures (inside each one's zoom, if the user zoomed in this range) and four uptime captions."""
     span = span if span in CHART_RANGES else DEFAULT_RANGE
     end = utcnow()
     start = end - RANGES[span]
@@ -55,7 +55,8 @@ def chart_outputs(reader: Reader, span: str) -> tuple[Any, ...]:
             caption: Any = f"uptime {percent(reader.uptime(service, start, end))} over {span}"
         except Unavailable:
             points, caption = [], html.Span("history temporarily unavailable", className="text-danger")
-        figures.append(latency_figure(points, start, end, revision=f"{service}:{span}"))
+        figure = latency_figure(points, start, end, revision=f"{service}:{span}")
+        figures.append(apply_zoom(figure, (zoom or {}).get(service), span))
         captions.append(caption)
     return (*figures, *captions)
 
@@ -80,6 +81,26 @@ def register(app: dash.Dash, reader: Reader, settings: Settings) -> None:
         *[Output(f"uptime-{s}", "children") for s in services],
         Input("refresh", "n_intervals"),
         Input("range", "value"),
+        State("zoom", "data"),
     )
-    def refresh_charts(_tick: int | None, span: str) -> tuple[Any, ...]:
-        return chart_outputs(reader, span)
+    def refresh_charts(_tick: int | None, span: str, zoom: dict[str, Any] | None) -> tuple[Any, ...]:
+        return chart_outputs(reader, span, zoom)
+
+    @app.callback(
+        Output("zoom", "data"),
+        *[Input(f"chart-{s}", "relayoutData") for s in services],
+        Input("range", "value"),
+        State("zoom", "data"),
+        prevent_initial_call=True,
+    )
+    def keep_zoom(*args: Any) -> Any:
+        *_events, span, zoom = args
+        if ctx.triggered_id == "range":
+            return {}  # a new range starts unzoomed
+        service = str(ctx.triggered_id).removeprefix("chart-")
+        if service not in SERVICE_NAMES:
+            return no_update
+        remembered = remember_zoom((zoom or {}).get(service), ctx.triggered[0]["value"], span)
+        if remembered is None:
+            return no_update
+        return {**(zoom or {}), service: remembered}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import plotly.graph_objects as go
 
@@ -29,6 +29,7 @@ def failed_checks(point: HistoryPointLike) -> int:
 
 def latency_figure(points: Sequence[HistoryPointLike], start: datetime, end: datetime, revision: str) -> go.Figure:
     """Latency over [start, end]: median per bucket, the bucket's maximum, and failed checks marked in red.
+    The x axis fits the data; [start, end] frames an empty chart.
 
     `revision` becomes `uirevision`: refreshes with the same value keep the user's zoom; a new range resets it.
     """
@@ -78,11 +79,46 @@ def latency_figure(points: Sequence[HistoryPointLike], start: datetime, end: dat
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
         hovermode="x unified",
         plot_bgcolor="white",
-        xaxis={"range": [start, end], "showgrid": True, "gridcolor": "#eee"},
+        # No fixed x range while there is data: a range that moves with the clock on every refresh would
+        # override the user's zoom (plotly keeps interactions only for attributes the new figure leaves alone).
+        xaxis={"showgrid": True, "gridcolor": "#eee", "type": "date"},
         yaxis={"title": {"text": "ms"}, "rangemode": "tozero", "showgrid": True, "gridcolor": "#eee"},
     )
     if not points:
+        figure.update_xaxes(range=[start, end])
         figure.add_annotation(
             text="no checks in this range yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
         )
+    return figure
+
+
+AXES = ("xaxis", "yaxis")
+
+
+def remember_zoom(previous: dict[str, Any] | None, relayout: dict[str, Any] | None, span: str) -> dict[str, Any] | None:
+    """The user's zoom on one chart after a plotly relayout event, tagged with the range it was made in.
+
+    Returns None when the event is not about the axes (e.g. autosize). Refreshes re-apply the zoom from the
+    server (see `apply_zoom`), which does not depend on how the browser merges a new figure with user state.
+    """
+    relayout = relayout or {}
+    if not any(key.startswith(AXES) for key in relayout):
+        return None
+    zoom = dict(previous) if previous and previous.get("range") == span else {"range": span}
+    for axis in AXES:
+        if relayout.get(f"{axis}.autorange"):
+            zoom.pop(axis, None)
+        elif f"{axis}.range[0]" in relayout and f"{axis}.range[1]" in relayout:
+            zoom[axis] = [relayout[f"{axis}.range[0]"], relayout[f"{axis}.range[1]"]]
+        elif isinstance(relayout.get(f"{axis}.range"), list):
+            zoom[axis] = list(relayout[f"{axis}.range"])
+    return zoom
+
+
+def apply_zoom(figure: go.Figure, zoom: dict[str, Any] | None, span: str) -> go.Figure:
+    """Show the user's zoom if it was made in this range; a zoom from another range no longer applies."""
+    if zoom and zoom.get("range") == span:
+        for axis in AXES:
+            if axis in zoom:
+                figure.update_layout({axis: {"range": zoom[axis], "autorange": False}})
     return figure

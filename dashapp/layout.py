@@ -256,5 +256,7 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
                 fluid=True,
             ),
             dcc.Interval(id="refresh", interval=settings.dash_refresh_s * 1000),
+            # Each chart's zoom, by service, so a refresh redraws the data inside the user's zoom.
+            dcc.Store(id="zoom", data={}),
         ]
     )

@@ -42,12 +42,14 @@ def result(service: str, at: datetime, status: Status, latency_ms: float) -> Pro
     )
 
 
-def write_cycle(settings: Settings, at: datetime, statuses: dict[str, Status] | None = None) -> None:
+def write_cycle(
+    settings: Settings, at: datetime, statuses: dict[str, Status] | None = None, latency_ms: float = 12.5
+) -> None:
     """One cycle's four results, stored for the slot `at`."""
     statuses = statuses or LATEST
     conn = store.connect(settings.postgres, 5)
     try:
-        results = [result(s, at, status, 12.5 + i) for i, (s, status) in enumerate(statuses.items())]
+        results = [result(s, at, status, latency_ms + i) for i, (s, status) in enumerate(statuses.items())]
         store.write_results(conn, results, slot=at)
     finally:
         conn.close()
