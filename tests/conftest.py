@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,3 +81,23 @@ def base_env(db_url: str, valkey_url: str) -> dict[str, str]:
         "PROBE_TIMEOUT_S": "1.5",
         "PROBE_LOCATION": "test",
     }
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that accepts TCP connections and never answers: a hung dependency."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:  # closed at teardown
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+    for conn in held:
+        conn.close()

@@ -1,0 +1,60 @@
+"""How a probe turns what it measured into a ProbeResult: the status rule and the shapes shared by probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.result import ProbeResult, Status, Timer, utcnow
+from jobs.settings import Settings
+
+
+def judge(latency_ms: float, timeout_s: float) -> Status:
+    """A check that worked is `degraded` when it took more than half the time it was allowed."""
+    return Status.DEGRADED if latency_ms > timeout_s * 1000 / 2 else Status.UP
+
+
+def secrets_of(settings: Settings) -> tuple[str, ...]:
+    """Every secret the settings hold, for scrubbing messages with `one_line`."""
+    values = [
+        settings.postgres.password if settings.postgres else None,
+        settings.valkey.password if settings.valkey else None,
+        settings.rq_dashboard_password,
+    ]
+    return tuple(v for v in values if v)
+
+
+def not_configured(service: str, settings: Settings, hint: str) -> ProbeResult:
+    """The result of a probe whose settings are absent: the settings' own complaint, else `hint`."""
+    return ProbeResult(
+        service=service,
+        status=Status.NOT_CONFIGURED,
+        latency_ms=0.0,
+        endpoint="",
+        checked_at=utcnow(),
+        location=settings.location,
+        error=settings.problems.get(service) or hint,
+    )
+
+
+def finished(
+    service: str,
+    settings: Settings,
+    endpoint: str,
+    timer: Timer,
+    detail: dict[str, Any],
+    error: str | None,
+    latency_ms: float | None = None,
+) -> ProbeResult:
+    """The result of a probe that ran: `down` with `error`, else up or degraded by its latency."""
+    latency = timer.elapsed_ms() if latency_ms is None else latency_ms
+    return ProbeResult(
+        service=service,
+        status=Status.DOWN if error else judge(latency, settings.probe_timeout_s),
+        latency_ms=latency,
+        endpoint=endpoint,
+        checked_at=utcnow(),
+        location=settings.location,
+        phases=dict(timer.phases),
+        detail=detail,
+        error=error,
+    )

@@ -1,0 +1,73 @@
+"""Valkey probe: connect (TLS for rediss://), PING, SET a per-location key with a TTL, GET it back and compare."""
+
+from __future__ import annotations
+
+import secrets
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from jobs.probes.outcome import finished, not_configured
+from jobs.result import ProbeResult, Timer, one_line
+from jobs.settings import Settings
+
+SERVICE = "valkey"
+KEY_TTL_S = 300
+
+
+def describe_error(exc: redis.RedisError, endpoint: str, timeout_s: float, doing: str) -> str:
+    """One actionable line for a redis-py error (its messages never hold the password)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, redis.TimeoutError):
+        return f"timed out after {timeout_s:g} s {doing} {endpoint}"
+    if isinstance(exc, redis.AuthenticationError) or "WRONGPASS" in text or "NOAUTH" in text:
+        return f"authentication to {endpoint} failed: {text.removeprefix('WRONGPASS ').rstrip('.')}"
+    if "Connection refused" in text:
+        return f"connection refused by {endpoint}"
+    return text or type(exc).__name__
+
+
+def probe(settings: Settings) -> ProbeResult:
+    vk = settings.valkey
+    if vk is None:
+        return not_configured(SERVICE, settings, "set VALKEY_URL (or VALKEY_HOST, VALKEY_PORT, VALKEY_PASSWORD)")
+    timeout_s = settings.probe_timeout_s
+    timer = Timer()
+    key = f"hybrid-monitor:probe:{settings.location}"
+    detail: dict[str, object] = {"tls": vk.tls, "key": key}
+    error: str | None = None
+    latency_ms: float | None = None
+    doing = "connecting to"
+    client: redis.Redis | None = None
+    try:
+        with timer.phase("connect"):
+            # One connection made here (TCP, TLS, AUTH), no retries: a probe reports what it finds.
+            client = redis.Redis.from_url(vk.url(timeout_s), single_connection_client=True, retry=Retry(NoBackoff(), 0))
+        doing = "waiting for PING from"
+        with timer.phase("ping"):
+            client.ping()
+        token = secrets.token_hex(8)
+        doing = "writing to"
+        with timer.phase("write"):
+            client.set(key, token, ex=KEY_TTL_S)
+        doing = "reading from"
+        with timer.phase("read"):
+            read_back = client.get(key)
+        latency_ms = timer.elapsed_ms()
+        if read_back != token.encode():
+            error = f"the key {key} written to {vk.endpoint} did not read back the same"
+        # Facts for the detail, outside the measured check.
+        doing = "reading INFO from"
+        info = client.info("server")
+        detail["server"] = info.get("server_name", "redis")
+        detail["version"] = info.get("valkey_version") or info.get("redis_version")
+    except redis.ResponseError as exc:
+        if doing != "reading INFO from":  # a server that forbids INFO still passed the check
+            error = one_line(describe_error(exc, vk.endpoint, timeout_s, doing), vk.password)
+    except redis.RedisError as exc:
+        error = one_line(describe_error(exc, vk.endpoint, timeout_s, doing), vk.password)
+    finally:
+        if client is not None:
+            client.close()
+    return finished(SERVICE, settings, vk.endpoint, timer, detail, error, latency_ms)
