@@ -5,18 +5,8 @@ A wrong setting stops the process with one line on stderr and exit status 2, nev
 
 from __future__ import annotations
 
-import logging
-import sys
-
 from dashapp.factory import create_app
-from jobs import settings as settings_module
+from jobs.startup import load_or_exit
 
-try:
-    settings = settings_module.load()
-except settings_module.SettingsError as exc:
-    print(f"settings: {exc}", file=sys.stderr)
-    raise SystemExit(2) from None
-
-logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-app = create_app(settings)
+app = create_app(load_or_exit())
 server = app.server

@@ -25,7 +25,9 @@ from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# jobs.schedule.QUEUE; not imported, since importing that module registers the cron schedule.
 QUEUE = "probes"
+
 # Bound on every wait the web does on a dependency; a few seconds, well under gunicorn's 30 s.
 TIMEOUT_S = 2.0
 # gunicorn runs 4 threads per process; a little headroom for Dash callbacks and /metrics.

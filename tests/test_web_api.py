@@ -206,3 +206,49 @@ def test_dash_page_is_served(web) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert "Hybrid Integration Monitor" in page.get_data(as_text=True)
+
+
+def test_web_entry_point_exits_2_with_one_line_on_a_bad_setting(base_env) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**base_env, "PATH": "/usr/bin:/bin", "PROBE_INTERVAL_S": "often"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import dashapp.app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: PROBE_INTERVAL_S: expected a whole number from 1 to 3600, got 'often'"
+    ]
+
+
+def test_web_entry_point_serves_with_gunicorn(base_env) -> None:
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from sandbox.embedded import free_port
+    from tests.conftest import ROOT
+
+    port = free_port()
+    gunicorn = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "dashapp.app:server"]
+    process = subprocess.Popen(gunicorn, cwd=ROOT, env={**base_env, "PATH": "/usr/bin:/bin"}, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as response:
+                    body = response.read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("gunicorn did not answer /api/status")
+        assert '"services"' in body
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
