@@ -29,7 +29,7 @@ def failed_checks(point: HistoryPointLike) -> int:
 
 def latency_figure(points: Sequence[HistoryPointLike], start: datetime, end: datetime, revision: str) -> go.Figure:
     """Latency over [start, end]: median per bucket, the bucket's maximum, and failed checks marked in red.
-    The x axis fits the data; [start, end] frames an empty chart.
+    The x axis spans [start, end].
 
     `revision` becomes `uirevision`: refreshes with the same value keep the user's zoom; a new range resets it.
     """
@@ -79,13 +79,11 @@ def latency_figure(points: Sequence[HistoryPointLike], start: datetime, end: dat
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
         hovermode="x unified",
         plot_bgcolor="white",
-        # No fixed x range while there is data: a range that moves with the clock on every refresh would
-        # override the user's zoom (plotly keeps interactions only for attributes the new figure leaves alone).
-        xaxis={"showgrid": True, "gridcolor": "#eee", "type": "date"},
+        # The whole range, so gaps (a stopped worker) show as gaps; a user's zoom is applied by apply_zoom.
+        xaxis={"range": [start, end], "showgrid": True, "gridcolor": "#eee", "type": "date"},
         yaxis={"title": {"text": "ms"}, "rangemode": "tozero", "showgrid": True, "gridcolor": "#eee"},
     )
     if not points:
-        figure.update_xaxes(range=[start, end])
         figure.add_annotation(
             text="no checks in this range yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
         )
@@ -99,7 +97,8 @@ def remember_zoom(previous: dict[str, Any] | None, relayout: dict[str, Any] | No
     """The user's zoom on one chart after a plotly relayout event, tagged with the range it was made in.
 
     Returns None when the event is not about the axes (e.g. autosize). Refreshes re-apply the zoom from the
-    server (see `apply_zoom`), which does not depend on how the browser merges a new figure with user state.
+    server (`apply_zoom`): dcc.Graph hands plotly a layout it has already written the zoom into, so
+    `uirevision` alone loses the zoom on the next refresh (seen with Dash 4.4 in the browser test).
     """
     relayout = relayout or {}
     if not any(key.startswith(AXES) for key in relayout):

@@ -60,7 +60,10 @@ def status_row(view: ServiceView, uptime_24h: float | None, now: datetime) -> ht
             html.Td([status_badge(view), reason]),
             html.Td(html.Code(result.endpoint) if result and result.endpoint else DASH, className="endpoint"),
             html.Td(when(result.checked_at if result else None, now)),
-            _cell(milliseconds(result.latency_ms if result else None), "Latency (last)"),
+            _cell(
+                milliseconds(result.latency_ms if result and view.status != "not_configured" else None),
+                "Latency (last)",
+            ),
             _cell(percent(uptime_24h), "Uptime (24 h)"),
         ],
         id=f"row-{view.service}",
