@@ -108,8 +108,8 @@ def _facts(facts: dict[str, Any]) -> html.Dl:
 
 
 def certificate_days(detail: dict[str, Any]) -> Any:
-    """The client certificate's days left, whatever the probe named the fact (e.g. certificate_days_left)."""
-    return next((v for k, v in detail.items() if "days_left" in k), None)
+    """The client certificate's days left, as the Roles Anywhere probe reports it."""
+    return detail.get("cert_days_left")
 
 
 def detail_panel(view: ServiceView, recent: list[ProbeResult], now: datetime) -> list[Any]:

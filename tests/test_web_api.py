@@ -45,7 +45,7 @@ def test_status_lists_four_services_in_order_with_computed_status(web) -> None:
     # Every 7th seeded check was down: the 24 h uptime says so.
     assert 0.8 < postgres["uptime_24h"] < 0.9
     assert services[2]["error"] == "roles_anywhere check failed: connection refused"
-    assert services[2]["detail"]["certificate_days_left"] == 200
+    assert services[2]["detail"]["cert_days_left"] == 200
     assert body["generated_at"].endswith("+00:00")
 
 

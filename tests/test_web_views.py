@@ -164,7 +164,7 @@ def test_status_row_has_name_badge_endpoint_ago_with_utc_hover_latency_and_uptim
 
 
 def test_detail_panel_shows_phases_error_certificate_and_facts() -> None:
-    down = result(Status.DOWN, error="timeout after 5 s", certificate_days_left=12, subject_cn="monitor")
+    down = result(Status.DOWN, error="timeout after 5 s", cert_days_left=12, subject_cn="monitor")
     text = text_of(detail_panel(view("postgres", down, NOW, 60), [down], NOW))
     for expected in (
         "timeout after 5 s",
