@@ -35,9 +35,7 @@ def result(service: str, at: datetime, status: Status, latency_ms: float) -> Pro
         checked_at=at,
         location="test",
         phases={"connect": round(latency_ms * 0.6, 3), "read": round(latency_ms * 0.4, 3)},
-        detail={"server_version": "17.2", "cert_days_left": 200}
-        if service == "roles_anywhere"
-        else {"tls": False},
+        detail={"server_version": "17.2", "cert_days_left": 200} if service == "roles_anywhere" else {"tls": False},
         error=f"{service} check failed: connection refused" if failed else None,
     )
 
