@@ -71,6 +71,10 @@ def test_board_charts_range_and_live_refresh(dashboard) -> None:
     assert texts(duo, "#status-rows .endpoint") == list(ENDPOINTS.values())
     assert re.fullmatch(r"just now|\d+ s ago", texts(duo, "#row-postgres .when")[0])
 
+    # The worker health line, from RQ's own records in Valkey (no worker runs in this test).
+    health = texts(duo, "#worker-health", "innerText")[0]
+    assert "0 workers online" in health and "queue depth 0" in health and "0 failed jobs" in health
+
     # The charts have data: 24 h of checks every 10 minutes.
     wait.until(lambda _: (plot(duo, "gd.data[1].x.length") or 0) > 100)
     day_points = plot(duo, "gd.data[1].x.length")
