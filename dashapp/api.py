@@ -1,0 +1,129 @@
+"""The JSON API, liveness/readiness and the status badge, on the Dash app's own Flask server."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from dashapp import snapshot
+from dashapp.badge import badge_svg
+from dashapp.ranges import MAX_POINTS, RANGES, BadInput, one_value, shown
+from dashapp.reader import Reader, Unavailable
+from dashapp.status import HEX, STALE
+from jobs.result import SERVICE_NAMES, utcnow
+from jobs.settings import Settings
+
+# Paths whose errors are answered in JSON rather than Dash's or Flask's HTML.
+JSON_PREFIXES = ("/api/", "/badge/", "/healthz", "/readyz", "/metrics")
+
+
+def error(message: str, status: int) -> Response:
+    response = jsonify(error=message)
+    response.status_code = status
+    return response
+
+
+def percent(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{ratio * 100:.1f}%"
+
+
+def blueprint(reader: Reader, settings: Settings) -> Blueprint:
+    api = Blueprint("api", __name__)
+
+    @api.after_request
+    def no_store(response: Response) -> Response:
+        # Everything here is live data or a live verdict: never cache it anywhere.
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @api.errorhandler(BadInput)
+    def bad_input(exc: BadInput) -> Response:
+        return error(str(exc), exc.status)
+
+    @api.errorhandler(Unavailable)
+    def unavailable(exc: Unavailable) -> Response:
+        return error(f"temporarily unavailable: {exc}", 503)
+
+    @api.get("/api/status")
+    def status() -> Response:
+        snap = snapshot.take(reader, settings)
+        return jsonify(
+            generated_at=snap.generated_at.isoformat(),
+            services=[snapshot.service_json(v, snap.uptime_24h.get(v.service)) for v in snap.views],
+        )
+
+    @api.get("/api/history")
+    def history() -> Response:
+        service = one_value(request.args, "service", SERVICE_NAMES)
+        span = one_value(request.args, "range", RANGES)
+        end = utcnow()
+        start = end - RANGES[span]
+        points = reader.history(service, start, end, max_points=MAX_POINTS)
+        return jsonify(
+            service=service,
+            range=span,
+            start=start.isoformat(),
+            end=end.isoformat(),
+            points=[
+                {
+                    "t": p.t.isoformat(),
+                    "latency_ms_p50": p.latency_ms_p50,
+                    "latency_ms_max": p.latency_ms_max,
+                    "up_ratio": p.up_ratio,
+                    "checks": p.checks,
+                }
+                for p in points
+            ],
+        )
+
+    # Without these, Dash's catch-all page route would answer unknown API paths with the HTML page.
+    @api.get("/api/", defaults={"rest": ""})
+    @api.get("/api/<path:rest>")
+    def unknown(rest: str) -> Response:
+        return error(f"no such API path {shown('/api/' + rest)}; accepted: GET /api/status, GET /api/history", 404)
+
+    @api.get("/healthz")
+    def healthz() -> Response:
+        # Liveness only: this process answers. Dependencies are /readyz's business.
+        return jsonify(status="ok")
+
+    @api.get("/readyz")
+    def readyz() -> Response:
+        checks: dict[str, str] = {}
+        for name, check in (("postgres", reader.check_postgres), ("valkey", reader.check_valkey)):
+            try:
+                check()
+                checks[name] = "ok"
+            except Unavailable as exc:
+                checks[name] = str(exc)
+        ready = all(v == "ok" for v in checks.values())
+        response = jsonify(status="ready" if ready else "not ready", checks=checks)
+        response.status_code = 200 if ready else 503
+        return response
+
+    @api.get("/badge/", defaults={"name": ""})
+    @api.get("/badge/<path:name>")
+    def badge(name: str) -> Response:
+        service = name.removesuffix(".svg")
+        if not name.endswith(".svg") or service not in SERVICE_NAMES:
+            accepted = ", ".join(f"/badge/{s}.svg" for s in SERVICE_NAMES)
+            raise BadInput(f"no badge {shown(name)}; accepted: {accepted}", 404)
+        try:
+            snap = snapshot.take(reader, settings)
+            view = next(v for v in snap.views if v.service == service)
+            message, colour = f"{view.word} · {percent(snap.uptime_24h.get(service))} 24h", HEX[view.status]
+        except Unavailable:
+            # A README image should still render: say honestly that we do not know.
+            message, colour = "unknown", HEX[STALE]
+        return Response(badge_svg(SERVICE_NAMES[service], message, colour), mimetype="image/svg+xml")
+
+    return api
+
+
+def json_errors(exc: HTTPException) -> Response | HTTPException:
+    """App-wide: HTTP errors under the API's paths come back as one-line JSON, never an HTML page."""
+    if request.path.startswith(JSON_PREFIXES):
+        response = error(f"{exc.code} {exc.name}: {exc.description}".splitlines()[0], exc.code or 500)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return exc

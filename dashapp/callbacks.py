@@ -1,0 +1,106 @@
+"""Dash callbacks: on every tick of the interval, read the store and rebuild the board and the charts.
+
+The callbacks only read and hand rows to the pure builders in layout.py and figures.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, State, ctx, html, no_update
+
+from dashapp import snapshot
+from dashapp.figures import apply_zoom, latency_figure, remember_zoom
+from dashapp.layout import detail_panel, health_line, percent, status_row
+from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE, MAX_POINTS, RANGES
+from dashapp.reader import Reader, Unavailable
+from dashapp.status import board
+from jobs.result import SERVICE_NAMES, utcnow
+from jobs.settings import Settings
+
+
+def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
+    """Status rows, the four detail panels, the worker health line, probe locations and the store alert."""
+    now = utcnow()
+    try:
+        snap = snapshot.take(reader, settings, now)
+        recent = {s: reader.recent(s, limit=60) for s in SERVICE_NAMES}
+        last_cycle = reader.last_cycle_at()
+        alert: str | None = None
+    except Unavailable as exc:
+        # The page keeps its shape: four rows saying we cannot tell, and why.
+        snap = snapshot.Snapshot(now, board({}, now, settings.probe_interval_s, settings.problems), {})
+        recent, last_cycle, alert = {}, None, f"Cannot read the results store right now: {exc}"
+    try:
+        health, problem = reader.worker_health(), None
+    except Unavailable as exc:
+        health, problem = None, str(exc)
+    rows = [status_row(v, snap.uptime_24h.get(v.service), now) for v in snap.views]
+    details = [detail_panel(v, recent.get(v.service, []), now) for v in snap.views]
+    locations = ", ".join(snap.locations) or settings.location
+    health_children = health_line(health, last_cycle, now, problem, bool(settings.rq_dashboard_username))
+    return (rows, *details, health_children, locations, alert, alert is not None)
+
+
+def chart_outputs(reader: Reader, span: str, zoom: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """Four figures (inside each one's zoom, if the user zoomed in this range) and four uptime captions."""
+    span = span if span in CHART_RANGES else DEFAULT_RANGE
+    end = utcnow()
+    start = end - RANGES[span]
+    figures, captions = [], []
+    for service in SERVICE_NAMES:
+        try:
+            points = reader.history(service, start, end, max_points=MAX_POINTS)
+            caption: Any = f"uptime {percent(reader.uptime(service, start, end))} over {span}"
+        except Unavailable:
+            points, caption = [], html.Span("history temporarily unavailable", className="text-danger")
+        figure = latency_figure(points, start, end, revision=f"{service}:{span}")
+        figures.append(apply_zoom(figure, (zoom or {}).get(service), span))
+        captions.append(caption)
+    return (*figures, *captions)
+
+
+def register(app: dash.Dash, reader: Reader, settings: Settings) -> None:
+    services = list(SERVICE_NAMES)
+
+    @app.callback(
+        Output("status-rows", "children"),
+        *[Output(f"detail-{s}", "children") for s in services],
+        Output("worker-health", "children"),
+        Output("locations", "children"),
+        Output("store-alert", "children"),
+        Output("store-alert", "is_open"),
+        Input("refresh", "n_intervals"),
+    )
+    def refresh_board(_tick: int | None) -> tuple[Any, ...]:
+        return board_outputs(reader, settings)
+
+    @app.callback(
+        *[Output(f"chart-{s}", "figure") for s in services],
+        *[Output(f"uptime-{s}", "children") for s in services],
+        Input("refresh", "n_intervals"),
+        Input("range", "value"),
+        State("zoom", "data"),
+    )
+    def refresh_charts(_tick: int | None, span: str, zoom: dict[str, Any] | None) -> tuple[Any, ...]:
+        return chart_outputs(reader, span, zoom)
+
+    @app.callback(
+        Output("zoom", "data"),
+        *[Input(f"chart-{s}", "relayoutData") for s in services],
+        Input("range", "value"),
+        State("zoom", "data"),
+        prevent_initial_call=True,
+    )
+    def keep_zoom(*args: Any) -> Any:
+        *_events, span, zoom = args
+        if ctx.triggered_id == "range":
+            return {}  # a new range starts unzoomed
+        service = str(ctx.triggered_id).removeprefix("chart-")
+        if service not in SERVICE_NAMES:
+            return no_update
+        remembered = remember_zoom((zoom or {}).get(service), ctx.triggered[0]["value"], span)
+        if remembered is None:
+            return no_update
+        return {**(zoom or {}), service: remembered}

@@ -1,0 +1,123 @@
+"""Plotly figures built from stored rows. Pure: rows in, figure out, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import plotly.graph_objects as go
+
+from dashapp.ranges import MAX_POINTS
+from dashapp.status import HEX
+
+
+class HistoryPointLike(Protocol):
+    t: datetime
+    latency_ms_p50: float | None
+    latency_ms_max: float | None
+    up_ratio: float | None
+    checks: int
+
+
+def failed_checks(point: HistoryPointLike) -> int:
+    """How many checks in this bucket were not up (up_ratio counts up and degraded as up)."""
+    if not point.checks or point.up_ratio is None:
+        return 0
+    return round(point.checks * (1 - point.up_ratio))
+
+
+def latency_figure(points: Sequence[HistoryPointLike], start: datetime, end: datetime, revision: str) -> go.Figure:
+    """Latency over [start, end]: median per bucket, the bucket's maximum, and failed checks marked in red.
+    The x axis spans [start, end].
+
+    `revision` becomes `uirevision`: refreshes with the same value keep the user's zoom; a new range resets it.
+    """
+    points = list(points)[-MAX_POINTS:]
+    times = [p.t for p in points]
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=[p.latency_ms_max for p in points],
+            name="max",
+            mode="lines",
+            line={"width": 1, "color": "rgba(13,110,253,0.35)", "dash": "dot"},
+            hovertemplate="max %{y:.1f} ms<extra></extra>",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=[p.latency_ms_p50 for p in points],
+            name="median",
+            mode="lines+markers" if len(points) < 120 else "lines",
+            marker={"size": 4},
+            line={"width": 2, "color": "#0d6efd"},
+            customdata=[p.checks for p in points],
+            hovertemplate="median %{y:.1f} ms · %{customdata} checks<extra></extra>",
+        )
+    )
+    failed = [p for p in points if failed_checks(p)]
+    figure.add_trace(
+        go.Scatter(
+            x=[p.t for p in failed],
+            # A failed bucket may have no latency at all; pin its mark to the axis so it still shows.
+            y=[p.latency_ms_max if p.latency_ms_max is not None else 0 for p in failed],
+            name="failed checks",
+            mode="markers",
+            marker={"symbol": "x", "size": 9, "color": HEX["down"], "line": {"width": 1}},
+            text=[f"{failed_checks(p)} of {p.checks} checks failed" for p in failed],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        uirevision=revision,
+        height=230,
+        margin={"l": 48, "r": 12, "t": 8, "b": 32},
+        showlegend=True,
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
+        hovermode="x unified",
+        plot_bgcolor="white",
+        # The whole range, so gaps (a stopped worker) show as gaps; a user's zoom is applied by apply_zoom.
+        xaxis={"range": [start, end], "showgrid": True, "gridcolor": "#eee", "type": "date"},
+        yaxis={"title": {"text": "ms"}, "rangemode": "tozero", "showgrid": True, "gridcolor": "#eee"},
+    )
+    if not points:
+        figure.add_annotation(
+            text="no checks in this range yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
+        )
+    return figure
+
+
+AXES = ("xaxis", "yaxis")
+
+
+def remember_zoom(previous: dict[str, Any] | None, relayout: dict[str, Any] | None, span: str) -> dict[str, Any] | None:
+    """The user's zoom on one chart after a plotly relayout event, tagged with the range it was made in.
+
+    Returns None when the event is not about the axes (e.g. autosize). Refreshes re-apply the zoom from the
+    server (`apply_zoom`): dcc.Graph hands plotly a layout it has already written the zoom into, so
+    `uirevision` alone loses the zoom on the next refresh (seen with Dash 4.4 in the browser test).
+    """
+    relayout = relayout or {}
+    if not any(key.startswith(AXES) for key in relayout):
+        return None
+    zoom = dict(previous) if previous and previous.get("range") == span else {"range": span}
+    for axis in AXES:
+        if relayout.get(f"{axis}.autorange"):
+            zoom.pop(axis, None)
+        elif f"{axis}.range[0]" in relayout and f"{axis}.range[1]" in relayout:
+            zoom[axis] = [relayout[f"{axis}.range[0]"], relayout[f"{axis}.range[1]"]]
+        elif isinstance(relayout.get(f"{axis}.range"), list):
+            zoom[axis] = list(relayout[f"{axis}.range"])
+    return zoom
+
+
+def apply_zoom(figure: go.Figure, zoom: dict[str, Any] | None, span: str) -> go.Figure:
+    """Show the user's zoom if it was made in this range; a zoom from another range no longer applies."""
+    if zoom and zoom.get("range") == span:
+        for axis in AXES:
+            if axis in zoom:
+                figure.update_layout({axis: {"range": zoom[axis], "autorange": False}})
+    return figure

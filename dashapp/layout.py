@@ -1,0 +1,265 @@
+"""The page: a static skeleton (filled by callbacks) and the pure builders that turn rows into components."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE
+from dashapp.reader import WorkerHealth
+from dashapp.status import ServiceView, ago, utc_text
+from jobs.result import SERVICE_NAMES, ProbeResult
+from jobs.settings import Settings
+
+PRODUCT = "Hybrid Integration Monitor"
+COLUMNS = ("Service", "Status", "Endpoint / FQDN", "Last Updated", "Latency (last)", "Uptime (24 h)")
+# Columns a phone can live without; they stay in the per-service detail.
+NARROW_HIDDEN = {"Latency (last)", "Uptime (24 h)"}
+DASH = "—"
+
+
+def percent(ratio: float | None) -> str:
+    return DASH if ratio is None else f"{ratio * 100:.2f} %"
+
+
+def milliseconds(value: float | None) -> str:
+    return DASH if value is None else f"{value:,.1f} ms"
+
+
+def status_badge(view: ServiceView) -> dbc.Badge:
+    return dbc.Badge(
+        view.word,
+        color=view.colour,
+        text_color="dark" if view.colour == "warning" else None,
+        className=f"status-badge status-{view.status}",
+        title=view.reason or view.word,
+    )
+
+
+def when(moment: datetime | None, now: datetime) -> html.Span:
+    """'23 s ago' with the exact UTC time on hover."""
+    if moment is None:
+        return html.Span("never", className="text-muted")
+    return html.Span(ago(moment, now), title=utc_text(moment), className="when")
+
+
+def _cell(content: Any, column: str) -> html.Td:
+    return html.Td(content, className="d-none d-md-table-cell" if column in NARROW_HIDDEN else None)
+
+
+def status_row(view: ServiceView, uptime_24h: float | None, now: datetime) -> html.Tr:
+    result = view.result
+    reason = html.Div(view.reason, className="reason small text-muted") if view.reason else None
+    return html.Tr(
+        [
+            html.Th(view.name, scope="row"),
+            html.Td([status_badge(view), reason]),
+            html.Td(html.Code(result.endpoint) if result and result.endpoint else DASH, className="endpoint"),
+            html.Td(when(result.checked_at if result else None, now)),
+            _cell(
+                milliseconds(result.latency_ms if result and view.status != "not_configured" else None),
+                "Latency (last)",
+            ),
+            _cell(percent(uptime_24h), "Uptime (24 h)"),
+        ],
+        id=f"row-{view.service}",
+        className=f"service-row status-{view.status}",
+    )
+
+
+def status_table() -> dbc.Table:
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th(c, scope="col", className="d-none d-md-table-cell" if c in NARROW_HIDDEN else None)
+                for c in COLUMNS
+            ]
+        )
+    )
+    return dbc.Table(
+        [head, html.Tbody(id="status-rows")], id="status-table", hover=True, responsive=True, className="align-middle"
+    )
+
+
+def check_strip(recent: list[ProbeResult]) -> html.Div:
+    """The last checks, oldest first, one coloured cell each; the title says what colour alone would not."""
+    cells = [
+        html.Span(
+            className=f"cell cell-{r.status.value}",
+            title=f"{utc_text(r.checked_at)} · {r.status.value} · {r.latency_ms:.1f} ms"
+            + (f" · {r.error}" if r.error else ""),
+        )
+        for r in reversed(recent)
+    ]
+    failed = sum(1 for r in recent if r.status.value not in ("up", "degraded"))
+    summary = f"last {len(recent)} checks: {len(recent) - failed} up, {failed} not up" if recent else "no checks yet"
+    return html.Div([html.Div(cells, className="strip", role="img", **{"aria-label": summary}), html.Small(summary)])
+
+
+def _facts(facts: dict[str, Any]) -> html.Dl:
+    items: list[Any] = []
+    for key, value in facts.items():
+        items += [html.Dt(key.replace("_", " ")), html.Dd(str(value))]
+    return html.Dl(items, className="facts")
+
+
+def certificate_days(detail: dict[str, Any]) -> Any:
+    """The client certificate's days left, as the Roles Anywhere probe reports it."""
+    return detail.get("cert_days_left")
+
+
+def detail_panel(view: ServiceView, recent: list[ProbeResult], now: datetime) -> list[Any]:
+    result = view.result
+    if result is None:
+        return [html.P(view.reason or "no check stored yet", className="text-muted mb-2"), check_strip(recent)]
+    parts: list[Any] = [
+        html.P(
+            [
+                "Last check ",
+                when(result.checked_at, now),
+                f" from {result.location}, {milliseconds(result.latency_ms)}.",
+            ],
+            className="mb-2",
+        )
+    ]
+    if view.reason:
+        parts.append(
+            dbc.Alert(
+                view.reason, color="danger" if view.status == "down" else "secondary", className="py-2 error-text"
+            )
+        )
+    days = certificate_days(result.detail)
+    if days is not None:
+        parts.append(html.P([html.Strong("Client certificate: "), f"{days} days left"], className="mb-2"))
+    if result.phases:
+        parts += [html.H6("Phases of the last check"), _facts({k: milliseconds(v) for k, v in result.phases.items()})]
+    if result.detail:
+        parts += [html.H6("Facts"), _facts(result.detail)]
+    parts += [html.H6("Recent checks"), check_strip(recent)]
+    return parts
+
+
+def health_line(
+    health: WorkerHealth | None, last_cycle: datetime | None, now: datetime, problem: str | None, rq_on: bool
+) -> list[Any]:
+    """Workers online, queue depth, last finished cycle, failed jobs and where to look further."""
+    rq = (
+        html.A("RQ job dashboard", href="/rq/")
+        if rq_on
+        else html.Span("RQ job dashboard off (set RQ_DASHBOARD_USERNAME/PASSWORD)", className="text-muted")
+    )
+    if health is None:
+        head: list[Any] = [
+            dbc.Badge("workers unknown", color="secondary", className="me-2"),
+            html.Span(problem or "", className="me-3"),
+        ]
+    else:
+        head = [
+            dbc.Badge(
+                f"{health.workers} worker{'s' if health.workers != 1 else ''} online",
+                color="success" if health.workers else "danger",
+                className="me-2",
+            ),
+            html.Span(f"queue depth {health.queue_depth}", className="me-3"),
+            html.Span(
+                f"{health.failed_jobs} failed job{'s' if health.failed_jobs != 1 else ''}",
+                className="me-3" + (" text-danger" if health.failed_jobs else ""),
+            ),
+        ]
+    return [*head, html.Span(["last cycle ", when(last_cycle, now)], className="me-3"), rq]
+
+
+def chart_card(service: str) -> dbc.Col:
+    header = dbc.CardHeader(
+        [
+            html.Span(SERVICE_NAMES[service], className="fw-semibold"),
+            html.Span(id=f"uptime-{service}", className="float-end small"),
+        ]
+    )
+    graph = dcc.Graph(
+        id=f"chart-{service}",
+        config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]},
+        className="chart",
+    )
+    return dbc.Col(
+        dbc.Card([header, dbc.CardBody(graph, className="p-1")], className="h-100"), xs=12, lg=6, className="mb-3"
+    )
+
+
+def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
+    environment = settings.environment or "environment not named (APP_ENVIRONMENT)"
+    header = dbc.Navbar(
+        dbc.Container(
+            [
+                html.Span(
+                    [html.Img(src=asset_url("favicon.svg"), height="28", className="me-2", alt=""), PRODUCT],
+                    className="navbar-brand",
+                ),
+                html.Div(
+                    [
+                        dbc.Badge(environment, color="info", text_color="dark", className="me-2", id="environment"),
+                        html.Span(
+                            ["probing from ", html.Span(settings.location, id="locations")],
+                            className="text-light small",
+                        ),
+                    ]
+                ),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        className="mb-3",
+    )
+    ranges = dbc.RadioItems(
+        id="range",
+        options=[{"label": r, "value": r} for r in CHART_RANGES],
+        value=DEFAULT_RANGE,
+        inline=True,
+        className="btn-group range-picker",
+        inputClassName="btn-check",
+        labelClassName="btn btn-outline-primary btn-sm",
+        labelCheckedClassName="active",
+    )
+    details = dbc.Accordion(
+        [dbc.AccordionItem(html.Div(id=f"detail-{s}"), title=name, item_id=s) for s, name in SERVICE_NAMES.items()],
+        id="details",
+        always_open=True,
+        start_collapsed=True,
+    )
+    return html.Div(
+        [
+            header,
+            dbc.Container(
+                [
+                    dbc.Alert(id="store-alert", color="warning", is_open=False),
+                    status_table(),
+                    html.Div(id="worker-health", className="worker-health small mb-4"),
+                    html.H5("Details"),
+                    details,
+                    html.Div(
+                        [html.H5("Latency", className="me-3 mb-0"), ranges],
+                        className="d-flex flex-wrap align-items-center mt-4 mb-2 gap-2",
+                    ),
+                    dbc.Row([chart_card(s) for s in SERVICE_NAMES]),
+                    html.Footer(
+                        [
+                            "JSON: ",
+                            html.A("/api/status", href="/api/status"),
+                            " · ",
+                            html.A("/metrics", href="/metrics"),
+                        ],
+                        className="small text-muted my-3",
+                    ),
+                ],
+                fluid=True,
+            ),
+            dcc.Interval(id="refresh", interval=settings.dash_refresh_s * 1000),
+            # Each chart's zoom, by service, so a refresh redraws the data inside the user's zoom.
+            dcc.Store(id="zoom", data={}),
+        ]
+    )

@@ -1,0 +1,51 @@
+"""Time ranges the charts and the history API accept, and the one-parameter validation the API uses. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from werkzeug.datastructures import MultiDict
+
+RANGES: dict[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "365d": timedelta(days=365),
+}
+# The page offers the shorter ones; the API also serves a year.
+CHART_RANGES = ("1h", "6h", "24h", "7d", "30d")
+DEFAULT_RANGE = "24h"
+MAX_POINTS = 500
+MAX_PARAM_CHARS = 64
+
+
+class BadInput(ValueError):
+    """A request parameter is wrong. The message is one line and lists what is accepted."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def shown(value: str) -> str:
+    """User input quoted for an error message, cut short so a huge value cannot echo back."""
+    return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
+def one_value(args: MultiDict[str, str], name: str, accepted: Iterable[str]) -> str:
+    """The single value of query parameter `name`, which must be one of `accepted`."""
+    choices = ", ".join(accepted)
+    values = args.getlist(name)
+    if not values:
+        raise BadInput(f"missing query parameter {name!r}; accepted: {choices}")
+    if len(values) > 1:
+        raise BadInput(f"query parameter {name!r} given {len(values)} times; give it once, one of: {choices}")
+    value = values[0]
+    if len(value) > MAX_PARAM_CHARS:
+        raise BadInput(f"query parameter {name!r} is longer than {MAX_PARAM_CHARS} characters; accepted: {choices}")
+    if value not in accepted:
+        raise BadInput(f"unknown {name} {shown(value)}; accepted: {choices}")
+    return value

@@ -1,0 +1,186 @@
+"""The web's only door to PostgreSQL and Valkey: bounded, pooled, read-only (plus migrations at start).
+
+Every wait is bounded (connect, statement and TCP timeouts from settings), so a frozen database never holds a
+page or API request for more than a few seconds. The web never runs probes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg2
+import psycopg2.pool
+import redis
+from rq import Queue, Worker
+from rq.registry import FailedJobRegistry
+
+from jobs import store
+from jobs.result import ProbeResult, one_line
+from jobs.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# jobs.schedule.QUEUE; not imported, since importing that module registers the cron schedule.
+QUEUE = "probes"
+
+# Bound on every wait the web does on a dependency; a few seconds, well under gunicorn's 30 s.
+TIMEOUT_S = 2.0
+# gunicorn runs 4 threads per process; a little headroom for Dash callbacks and /metrics.
+POOL_MAX = 8
+
+
+class Unavailable(RuntimeError):
+    """A dependency (PostgreSQL or Valkey) did not answer. One line, no secrets."""
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    workers: int
+    queue_depth: int
+    failed_jobs: int
+
+
+class Reader:
+    def __init__(self, settings: Settings, timeout_s: float = TIMEOUT_S) -> None:
+        self.settings = settings
+        self.timeout_s = timeout_s
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._valkey: redis.Redis | None = None
+        self._lock = threading.Lock()
+        self._migrated = False
+
+    # -- PostgreSQL ----------------------------------------------------------------------------------------
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        pg, vk = self.settings.postgres, self.settings.valkey
+        return (pg.password if pg else None, vk.password if vk else None)
+
+    def _unavailable(self, what: str, exc: BaseException) -> Unavailable:
+        return Unavailable(f"{what}: {one_line(exc, *self._secrets())}")
+
+    def migrate(self, timeout_s: float | None = None) -> list[str]:
+        """Apply pending migrations (the store serialises them with an advisory lock). Raises Unavailable."""
+        pg = self.settings.postgres
+        if pg is None:
+            raise Unavailable(
+                f"PostgreSQL: {self.settings.problems.get('postgres', 'not configured (set DATABASE_URL)')}"
+            )
+        try:
+            conn = store.connect(pg, timeout_s=timeout_s or self.timeout_s)
+            try:
+                applied = store.migrate(conn)
+            finally:
+                conn.close()
+        except psycopg2.Error as exc:
+            raise self._unavailable("PostgreSQL", exc) from None
+        self._migrated = True
+        return applied
+
+    def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
+        with self._lock:
+            if self._pool is None:
+                pg = self.settings.postgres
+                if pg is None:
+                    reason = self.settings.problems.get("postgres", "not configured (set DATABASE_URL)")
+                    raise Unavailable(f"PostgreSQL: {reason}")
+                if not self._migrated:
+                    # The database was down when the web started: migrate on the first successful contact.
+                    self.migrate()
+                try:
+                    self._pool = psycopg2.pool.ThreadedConnectionPool(0, POOL_MAX, **pg.connect_kwargs(self.timeout_s))
+                except psycopg2.Error as exc:
+                    raise self._unavailable("PostgreSQL", exc) from None
+            return self._pool
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg2.extensions.connection]:
+        """A pooled connection in autocommit mode; a broken one is discarded, not returned to the pool."""
+        pool = self._get_pool()
+        try:
+            conn = pool.getconn()
+        except psycopg2.pool.PoolError as exc:
+            raise Unavailable(f"PostgreSQL: {exc}") from None
+        except psycopg2.Error as exc:
+            raise self._unavailable("PostgreSQL", exc) from None
+        broken = False
+        try:
+            conn.autocommit = True
+            yield conn
+        except psycopg2.Error as exc:
+            broken = conn.closed != 0 or isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError)
+            raise self._unavailable("PostgreSQL", exc) from None
+        finally:
+            pool.putconn(conn, close=broken or conn.closed != 0)
+
+    def latest(self) -> dict[str, ProbeResult]:
+        with self.connection() as conn:
+            return store.latest_results(conn)
+
+    def recent(self, service: str, limit: int = 60) -> list[ProbeResult]:
+        with self.connection() as conn:
+            return store.recent_results(conn, service, limit=limit)
+
+    def history(self, service: str, start: datetime, end: datetime, max_points: int) -> list:
+        with self.connection() as conn:
+            return store.history(conn, service, start, end, max_points=max_points)
+
+    def uptime(self, service: str, start: datetime, end: datetime) -> float | None:
+        with self.connection() as conn:
+            return store.uptime(conn, service, start, end)
+
+    def uptimes(self, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
+        with self.connection() as conn:
+            return {s: store.uptime(conn, s, start, end) for s in services}
+
+    def last_cycle_at(self) -> datetime | None:
+        with self.connection() as conn:
+            return store.last_cycle_at(conn)
+
+    def check_postgres(self) -> None:
+        with self.connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+
+    # -- Valkey / RQ ---------------------------------------------------------------------------------------
+
+    def _redis(self) -> redis.Redis:
+        with self._lock:
+            if self._valkey is None:
+                vk = self.settings.valkey
+                if vk is None:
+                    reason = self.settings.problems.get("valkey", "not configured (set VALKEY_URL)")
+                    raise Unavailable(f"Valkey: {reason}")
+                self._valkey = redis.Redis.from_url(vk.url(timeout_s=self.timeout_s))
+            return self._valkey
+
+    def check_valkey(self) -> None:
+        try:
+            self._redis().ping()
+        except redis.RedisError as exc:
+            raise self._unavailable("Valkey", exc) from None
+
+    def worker_health(self) -> WorkerHealth:
+        """From RQ's own bookkeeping in Valkey (read only: no registry cleanup from the web)."""
+        try:
+            connection = self._redis()
+            queue = Queue(QUEUE, connection=connection)
+            return WorkerHealth(
+                workers=Worker.count(connection=connection),
+                queue_depth=queue.count,
+                failed_jobs=FailedJobRegistry(queue=queue).get_job_count(cleanup=False),
+            )
+        except redis.RedisError as exc:
+            raise self._unavailable("Valkey", exc) from None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.closeall()
+                self._pool = None
+            if self._valkey is not None:
+                self._valkey.close()
+                self._valkey = None

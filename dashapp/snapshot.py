@@ -1,0 +1,52 @@
+"""The board at one moment: every service's computed status with its 24 h uptime, read fresh from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from dashapp.reader import Reader
+from dashapp.status import ServiceView, board
+from jobs.result import SERVICE_NAMES, utcnow
+from jobs.settings import Settings
+
+DAY = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    generated_at: datetime
+    views: list[ServiceView]
+    uptime_24h: dict[str, float | None]
+
+    @property
+    def locations(self) -> list[str]:
+        return sorted({v.result.location for v in self.views if v.result is not None})
+
+
+def take(reader: Reader, settings: Settings, now: datetime | None = None) -> Snapshot:
+    """Raises reader.Unavailable when PostgreSQL does not answer."""
+    now = now or utcnow()
+    latest = reader.latest()
+    uptimes = reader.uptimes(list(SERVICE_NAMES), now - DAY, now)
+    return Snapshot(now, board(latest, now, settings.probe_interval_s, settings.problems), uptimes)
+
+
+def service_json(view: ServiceView, uptime_24h: float | None) -> dict[str, Any]:
+    """One service as the API shows it: the probe contract's fields with the board's computed status."""
+    result = view.result
+    return {
+        "service": view.service,
+        "name": view.name,
+        "status": view.status,
+        "reason": view.reason,
+        "endpoint": result.endpoint if result else None,
+        "location": result.location if result else None,
+        "latency_ms": result.latency_ms if result else None,
+        "phases": result.phases if result else {},
+        "checked_at": result.checked_at.isoformat() if result else None,
+        "error": result.error if result else view.reason,
+        "detail": result.detail if result else {},
+        "uptime_24h": uptime_24h,
+    }

@@ -1,0 +1,111 @@
+"""The dashboard in a real headless Chromium, against the app reading real stored results."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashapp.factory import create_app
+from dashapp.status import utc_text
+from jobs import settings as settings_module
+from jobs.result import SERVICE_NAMES, utcnow
+from tests.web_support import ENDPOINTS, seed_history, write_cycle
+
+WAIT_S = 15
+DRAG_ZOOM = """
+const area = document.querySelector(arguments[0] + ' .nsewdrag');
+const box = area.getBoundingClientRect();
+const y = box.top + box.height / 2, from = box.left + box.width * 0.3, to = box.left + box.width * 0.7;
+const fire = (type, x, target) => target.dispatchEvent(new MouseEvent(type, {
+    bubbles: true, cancelable: true, view: window, clientX: x, clientY: y, button: 0, buttons: 1}));
+fire('mousemove', from, area); fire('mousedown', from, area);
+fire('mousemove', from + 20, document); fire('mousemove', to, document); fire('mouseup', to, document);
+"""
+GRAPH = "return document.querySelector('#chart-postgres .js-plotly-plot')"
+
+
+@pytest.fixture
+def dashboard(dash_duo, base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    env = {**base_env, "PROBE_INTERVAL_S": "60", "PROBE_TIMEOUT_S": "5", "DASH_REFRESH_S": "1"}
+    env["APP_ENVIRONMENT"] = "local sandbox"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = settings_module.load()
+    seed_history(settings, utcnow())
+    dash_duo.start_server(create_app(settings))
+    dash_duo.wait_for_text_to_equal("#row-postgres .status-badge", "up", timeout=WAIT_S)
+    return dash_duo, settings
+
+
+def texts(duo, selector: str, attribute: str = "textContent") -> list[str]:
+    """Read in one go: the board re-renders every second, so held element references go stale."""
+    script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => e[arguments[1]]);"
+    return duo.driver.execute_script(script, selector, attribute)
+
+
+def plot(duo, expression: str):
+    """Evaluate `expression` against the PostgreSQL chart's Plotly element (`gd`)."""
+    # null while plotly is (re)drawing, so waits simply try again.
+    return duo.driver.execute_script(
+        f"try {{ const gd = {GRAPH[7:]}; return {expression}; }} catch (e) {{ return null; }}"
+    )
+
+
+def test_board_charts_range_and_live_refresh(dashboard) -> None:
+    duo, settings = dashboard
+    wait = WebDriverWait(duo.driver, WAIT_S)
+
+    # The header and the four rows: names, status words on coloured badges, endpoints, in the fixed order.
+    assert texts(duo, "#environment") == ["local sandbox"]
+    assert texts(duo, "#status-rows tr th") == list(SERVICE_NAMES.values())
+    assert texts(duo, "#status-rows .status-badge") == ["up", "degraded", "down", "not configured"]
+    colours = [c.split() for c in texts(duo, "#status-rows .status-badge", "className")]
+    assert [c for cs in colours for c in cs if c.startswith("bg-")] == [
+        "bg-success",
+        "bg-warning",
+        "bg-danger",
+        "bg-secondary",
+    ]
+    assert texts(duo, "#status-rows .endpoint") == list(ENDPOINTS.values())
+    assert re.fullmatch(r"just now|\d+ s ago", texts(duo, "#row-postgres .when")[0])
+
+    # The worker health line, from RQ's own records in Valkey (no worker runs in this test).
+    health = texts(duo, "#worker-health", "innerText")[0]
+    assert "0 workers online" in health and "queue depth 0" in health and "0 failed jobs" in health
+
+    # The charts have data: 24 h of checks every 10 minutes.
+    wait.until(lambda _: (plot(duo, "gd.data[1].x.length") or 0) > 100)
+    day_points = plot(duo, "gd.data[1].x.length")
+    assert plot(duo, "gd.data[2].x.length") > 0  # failed checks are marked
+    assert texts(duo, "#uptime-postgres")[0].startswith("uptime ")
+
+    # Switching the range redraws the chart with that range's data.
+    duo.find_element("label[for='_dbcprivate_radioitems_range_input_1h']").click()
+    wait.until(lambda _: 0 < (plot(duo, "gd.data[1].x.length") or 0) < 10)
+    assert plot(duo, "gd.data[1].x.length") < day_points
+    wait.until(lambda _: texts(duo, "#uptime-postgres")[0].endswith("over 1h"))
+
+    # Zoom in; a new cycle then shows up without a reload, and the refresh keeps the zoom.
+    duo.driver.execute_script("window.notReloaded = true;")
+    # Drag-to-zoom with mouse events on the plot area: plotly's own GUI path (a scripted Plotly.relayout
+    # would not count as a user interaction, and only those survive a refresh).
+    duo.driver.execute_script(DRAG_ZOOM, "#chart-postgres")
+    wait.until(lambda _: plot(duo, "gd.layout.xaxis.autorange") is False)
+    zoom = plot(duo, "gd.layout.xaxis.range")
+    first = texts(duo, "#row-postgres .when", "title")[0]
+    checked_at = utcnow()
+    write_cycle(settings, checked_at, latency_ms=987.0)
+    wait.until(lambda _: texts(duo, "#row-postgres .when", "title") == [utc_text(checked_at)])
+    assert utc_text(checked_at) != first
+    wait.until(lambda _: 987.0 in (plot(duo, "gd.data[0].y") or []))
+    assert duo.driver.execute_script("return window.notReloaded === true")
+    assert plot(duo, "gd.layout.xaxis.range") == zoom
+
+    # The detail panel opens to the last check's phases and the strip of recent checks.
+    duo.find_element("#details .accordion-button").click()
+    wait.until(lambda _: "Phases of the last check" in texts(duo, "#detail-postgres", "innerText")[0])
+    assert len(texts(duo, "#detail-postgres .strip .cell", "title")) == 60
+
+    assert duo.get_logs() == []

@@ -1,0 +1,71 @@
+"""Stored results for the web tests, written through the store itself (never by hand-made SQL)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from jobs import store
+from jobs.result import ProbeResult, Status
+from jobs.settings import Settings
+
+ENDPOINTS = {
+    "postgres": "127.0.0.1:5432",
+    "valkey": "127.0.0.1:6379",
+    "roles_anywhere": "rolesanywhere.us-east-1.amazonaws.com",
+    "secrets_manager": "secretsmanager.us-east-1.amazonaws.com",
+}
+# The latest status each service is seeded with.
+LATEST = {
+    "postgres": Status.UP,
+    "valkey": Status.DEGRADED,
+    "roles_anywhere": Status.DOWN,
+    "secrets_manager": Status.NOT_CONFIGURED,
+}
+HISTORY_STEP = timedelta(minutes=10)
+HISTORY_SPAN = timedelta(days=3)
+
+
+def result(service: str, at: datetime, status: Status, latency_ms: float) -> ProbeResult:
+    failed = status in (Status.DOWN, Status.NOT_CONFIGURED)
+    return ProbeResult(
+        service=service,
+        status=status,
+        latency_ms=latency_ms,
+        endpoint=ENDPOINTS[service],
+        checked_at=at,
+        location="test",
+        phases={"connect": round(latency_ms * 0.6, 3), "read": round(latency_ms * 0.4, 3)},
+        detail={"server_version": "17.2", "cert_days_left": 200} if service == "roles_anywhere" else {"tls": False},
+        error=f"{service} check failed: connection refused" if failed else None,
+    )
+
+
+def write_cycle(
+    settings: Settings, at: datetime, statuses: dict[str, Status] | None = None, latency_ms: float = 12.5
+) -> None:
+    """One cycle's four results, stored for the slot `at`."""
+    statuses = statuses or LATEST
+    conn = store.connect(settings.postgres, 5)
+    try:
+        results = [result(s, at, status, latency_ms + i) for i, (s, status) in enumerate(statuses.items())]
+        store.write_results(conn, results, slot=at)
+    finally:
+        conn.close()
+
+
+def seed_history(settings: Settings, now: datetime) -> None:
+    """Three days of checks every 10 minutes (every 7th one down), then a fresh cycle with LATEST."""
+    conn = store.connect(settings.postgres, 10)
+    try:
+        store.migrate(conn)
+        at, i = now - HISTORY_SPAN, 0
+        while at < now - HISTORY_STEP:
+            results = [
+                result(s, at, Status.DOWN if i % 7 == 0 else Status.UP, 5.0 + (i % 13) + 3 * n)
+                for n, s in enumerate(ENDPOINTS)
+            ]
+            store.write_results(conn, results, slot=at)
+            at, i = at + HISTORY_STEP, i + 1
+    finally:
+        conn.close()
+    write_cycle(settings, now)
