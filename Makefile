@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format browser tools clean
+.PHONY: run test lint format browser tools clean bench-history bench-load bench-cycle
 
 # Create .venv and install both requirement files; a no-op while they are unchanged.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -43,6 +43,16 @@ format: $(STAMP)
 
 test: $(STAMP) $(TOOLS) browser lint
 	@$(BIN)/python -m pytest
+
+# Benchmarks, run by hand (see bench/README.md); each prints a table and saves JSON under bench/results/.
+bench-history: $(STAMP)
+	@$(BIN)/python -m bench.history
+
+bench-load: $(STAMP) browser
+	@$(BIN)/python -m bench.load
+
+bench-cycle: $(STAMP)
+	@$(BIN)/python -m bench.cycle
 
 clean:
 	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache

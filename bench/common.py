@@ -18,7 +18,8 @@ import psutil
 
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 
 
 def percentile(samples: Sequence[float], p: float) -> float:

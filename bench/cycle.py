@@ -32,8 +32,12 @@ def _ms(started: float) -> float:
 def bare_round_trips(pg_url: str, valkey_url: str, repeat: int) -> dict[str, list[float]]:
     """PostgreSQL SELECT 1 on an open connection and on a fresh one (connect, SELECT 1, close); Valkey PING
     on an open connection and on a fresh one."""
-    samples: dict[str, list[float]] = {"pg_select1_open": [], "pg_select1_fresh": [], "valkey_ping_open": [],
-                                       "valkey_ping_fresh": []}  # fmt: skip
+    samples: dict[str, list[float]] = {
+        "pg_select1_open": [],
+        "pg_select1_fresh": [],
+        "valkey_ping_open": [],
+        "valkey_ping_fresh": [],
+    }
     conn = psycopg2.connect(pg_url)
     client = redis.Redis.from_url(valkey_url)
     client.ping()
@@ -108,8 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for service in PROBES:
         overhead = median(alone[service]) - bare_fresh[service] if service in bare_fresh else None
-        rows.append((service, median(alone[service]), percentile(alone[service], 95), median(reported[service]),
-                     "n/a" if overhead is None else overhead))  # fmt: skip
+        rows.append(
+            (
+                service,
+                median(alone[service]),
+                percentile(alone[service], 95),
+                median(reported[service]),
+                "n/a" if overhead is None else overhead,
+            )
+        )
     print(table(("probe alone", "wall p50", "wall p95", "reported latency p50", "over bare fresh round trip"), rows))
     print()
     print(

@@ -20,8 +20,13 @@ from jobs import store
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import load
 
-RANGES = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7),
-          "30d": timedelta(days=30), "365d": timedelta(days=365)}  # fmt: skip
+RANGES = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "365d": timedelta(days=365),
+}
 MAX_POINTS = 500
 
 

@@ -46,6 +46,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
         assets_folder=str(ASSETS),
         serve_locally=True,
         update_title=None,
+        compress=True,  # gzip/brotli via flask-compress: plotly.js alone is ~4.6 MB uncompressed
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = layout.page(settings, app.get_asset_url)
