@@ -220,71 +220,104 @@ def _raw_history(
         return _points(cur.fetchall())
 
 
-# The hours (and, with %(daily)s, whole days) of [start, end) of some services, per location as rolled up:
-# (service, hour, checks, up_checks, p50, top). [lo, hi) are the whole hours of the range that are rolled up;
-# within them, [dlo, dhi) the whole days, read from the daily rollups, and the other hours from the hourly
-# ones. Everything else — the part of an hour before lo, and all from hi on (hours not yet rolled up, the
-# current one) — is read raw. Every piece is an index range, and all see the same rolled_until, so every
-# check counts exactly once.
-_UNITS = sql.SQL(
-    "WITH split AS ("
-    "  SELECT lo, hi, dlo, CASE WHEN %(daily)s THEN greatest(dlo, date_bin('1 day', hi, %(origin)s)) ELSE dlo END"
-    "   AS dhi"
-    "  FROM probe_rollup_state,"
-    "  LATERAL (SELECT date_bin('1 hour', %(start)s::timestamptz - interval '1 microsecond', %(origin)s)"
-    "   + interval '1 hour' AS lo) l,"
-    "  LATERAL (SELECT greatest(lo, least(date_bin('1 hour', %(end)s::timestamptz, %(origin)s), rolled_until))"
-    "   AS hi) h,"
-    "  LATERAL (SELECT least(hi, date_bin('1 day', %(start)s::timestamptz - interval '1 microsecond', %(origin)s)"
-    "   + interval '1 day') AS dlo) d"
-    "), raw AS ("
-    "  SELECT service, location, checked_at, latency_ms, (status IN ('up', 'degraded'))::int AS worked"
-    "  FROM probe_results, split WHERE service = ANY(%(services)s) AND status <> 'not_configured'"
-    "  AND checked_at >= %(start)s AND checked_at < least(lo, %(end)s::timestamptz)"
-    "  UNION ALL"
-    "  SELECT service, location, checked_at, latency_ms, (status IN ('up', 'degraded'))::int AS worked"
-    "  FROM probe_results, split WHERE service = ANY(%(services)s) AND status <> 'not_configured'"
-    "  AND checked_at >= greatest(hi, %(start)s::timestamptz) AND checked_at < %(end)s"
-    "), units AS ("
-    "  SELECT service, day AS hour, checks, up_checks, latency_ms_p50 AS p50, latency_ms_max AS top"
-    "  FROM probe_rollups_daily, split WHERE service = ANY(%(services)s) AND day >= dlo AND day < dhi"
-    "  UNION ALL"
-    "  SELECT service, hour, checks, up_checks, latency_ms_p50, latency_ms_max"
-    "  FROM probe_rollups, split WHERE service = ANY(%(services)s) AND hour >= lo AND hour < dlo"
-    "  UNION ALL"
-    "  SELECT service, hour, checks, up_checks, latency_ms_p50, latency_ms_max"
-    "  FROM probe_rollups, split WHERE service = ANY(%(services)s) AND hour >= dhi AND hour < hi"
-    "  UNION ALL"
-    "  SELECT service, date_bin('1 hour', checked_at, %(origin)s), count(*), sum(worked),"
-    "   percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE worked = 1),"
-    "   max(latency_ms) FILTER (WHERE worked = 1)"
-    "  FROM raw GROUP BY service, 2, location"
-    ") "
-)
+@dataclass(frozen=True)
+class Piece:
+    """A part of a range read from one source: "raw" rows, "hourly" or "daily" rollups, over [start, end)."""
+
+    source: str
+    start: datetime
+    end: datetime
+
+
+def _ceil(moment: datetime, step: timedelta) -> datetime:
+    return _EPOCH + -((_EPOCH - moment) // step) * step
+
+
+def _floor(moment: datetime, step: timedelta) -> datetime:
+    return _EPOCH + ((moment - _EPOCH) // step) * step
+
+
+def split_range(start: datetime, end: datetime, rolled_until: datetime, daily: bool) -> list[Piece]:
+    """[start, end) cut into non-empty pieces, each read from one source: the whole hours before
+    `rolled_until` from the hourly rollups (with `daily`, their whole days from the daily ones), everything
+    else — the part of an hour at the start, the hours not yet rolled up, the current one — from the raw rows.
+    The pieces do not overlap and together cover the range, so every check counts exactly once."""
+    lo = _ceil(start, HOUR)
+    hi = max(lo, min(_floor(end, HOUR), rolled_until))
+    dlo = min(hi, _ceil(start, DAY)) if daily else hi
+    dhi = max(dlo, _floor(hi, DAY)) if daily else hi
+    pieces = [
+        Piece("raw", start, min(lo, end)),
+        Piece("hourly", lo, dlo),
+        Piece("daily", dlo, dhi),
+        Piece("hourly", dhi, hi),
+        Piece("raw", max(hi, start), end),
+    ]
+    return [p for p in pieces if p.start < p.end]
+
+
+# Each piece as rows of (service, hour, checks, up_checks, p50, top), per location as rolled up. Raw pieces
+# are summed per hour here, so a bucket treats every hour alike whichever source it came from.
+_PIECE_SQL = {
+    "raw": sql.SQL(
+        "SELECT service, date_bin('1 hour', checked_at, %s) AS hour, count(*) AS checks,"
+        " count(*) FILTER (WHERE status IN ('up', 'degraded')) AS up_checks,"
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE status IN ('up', 'degraded')) AS p50,"
+        " max(latency_ms) FILTER (WHERE status IN ('up', 'degraded')) AS top"
+        " FROM probe_results WHERE service = ANY(%s) AND checked_at >= %s AND checked_at < %s"
+        " AND status <> 'not_configured' GROUP BY service, 2, location"
+    ),
+    "hourly": sql.SQL(
+        "SELECT service, hour, checks, up_checks, latency_ms_p50 AS p50, latency_ms_max AS top FROM probe_rollups"
+        " WHERE service = ANY(%s) AND hour >= %s AND hour < %s"
+    ),
+    "daily": sql.SQL(
+        "SELECT service, day AS hour, checks, up_checks, latency_ms_p50 AS p50, latency_ms_max AS top"
+        " FROM probe_rollups_daily"
+        " WHERE service = ANY(%s) AND day >= %s AND day < %s"
+    ),
+}
+
+
+def _units(
+    conn: Connection, services: list[str], start: datetime, end: datetime, daily: bool
+) -> tuple[sql.Composed, list[Any]]:
+    """The query of all the pieces of [start, end) as one relation `units`, and its parameters."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT rolled_until FROM probe_rollup_state")
+        (rolled_until,) = cur.fetchone()
+    pieces = split_range(start, end, rolled_until, daily) or [Piece("raw", start, start)]
+    params: list[Any] = []
+    for piece in pieces:
+        params += [_EPOCH] if piece.source == "raw" else []
+        params += [list(services), piece.start, piece.end]
+    union = sql.SQL(" UNION ALL ").join(_PIECE_SQL[p.source] for p in pieces)
+    return sql.SQL("(") + union + sql.SQL(") units"), params
 
 
 def _hourly_history(
     conn: Connection, service: str, start: datetime, end: datetime, width: timedelta
 ) -> list[HistoryPoint]:
-    query = _UNITS + sql.SQL(
-        "SELECT date_bin(%(width)s, hour, %(origin)s) AS t,"
-        " sum(p50 * up_checks) / nullif(sum(up_checks), 0),"
-        " max(top), sum(up_checks)::float8 / sum(checks), sum(checks)::int"
-        " FROM units GROUP BY t ORDER BY t"
-    )
     # Whole-day buckets can take whole days from the daily rollups.
-    daily = width % DAY == timedelta(0)
-    params = {"width": width, "daily": daily, "origin": _EPOCH, "services": [service], "start": start, "end": end}
+    units, params = _units(conn, [service], start, end, daily=width % DAY == timedelta(0))
+    query = (
+        sql.SQL(
+            "SELECT date_bin(%s, hour, %s) AS t, sum(p50 * up_checks) / nullif(sum(up_checks), 0),"
+            " max(top), sum(up_checks)::float8 / sum(checks), sum(checks)::int FROM "
+        )
+        + units
+        + sql.SQL(" GROUP BY t ORDER BY t")
+    )
     with conn.cursor() as cur:
-        cur.execute(query, params)
+        cur.execute(query, [width, _EPOCH, *params])
         return _points(cur.fetchall())
 
 
 def uptimes(conn: Connection, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
-    """`uptime` of each of `services` over [start, end), in one query: rolled-up days and hours from the
-    rollups, the rest from the raw rows."""
-    query = _UNITS + sql.SQL("SELECT service, sum(up_checks)::float8 / sum(checks) FROM units GROUP BY service")
-    params = {"daily": True, "origin": _EPOCH, "services": list(services), "start": start, "end": end}
+    """`uptime` of each of `services` over [start, end), in one query (after reading how far the rollups go):
+    rolled-up days and hours from the rollups, the rest from the raw rows."""
+    units, params = _units(conn, services, start, end, daily=True)
+    query = sql.SQL("SELECT service, sum(up_checks)::float8 / sum(checks) FROM ") + units + sql.SQL(" GROUP BY service")
     with conn.cursor() as cur:
         cur.execute(query, params)
         found = dict(cur.fetchall())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import statistics
 import threading
@@ -193,6 +194,54 @@ def test_prune_never_deletes_raw_rows_whose_hour_is_not_rolled_up(conn) -> None:
     keep_from = min(now - timedelta(days=1), T0 - maintenance.REROLL)
     assert raw_count(conn, keep_from) == 0
     assert raw_count(conn) == sum(1 for r in rows if r[2] >= keep_from)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "rolled_until", "daily", "expected"),
+    [
+        # Nothing rolled up yet: all raw.
+        (T0, T0 + timedelta(days=3), datetime(1, 1, 1, tzinfo=UTC), True, [("raw", T0, T0 + timedelta(days=3))]),
+        # Unaligned start and end: raw for the partial hour, hours, then raw from rolled_until on.
+        (
+            T0 + timedelta(minutes=7),
+            T0 + timedelta(hours=5, minutes=3),
+            T0 + timedelta(hours=3),
+            False,
+            [
+                ("raw", T0 + timedelta(minutes=7), T0 + timedelta(hours=1)),
+                ("hourly", T0 + timedelta(hours=1), T0 + timedelta(hours=3)),
+                ("raw", T0 + timedelta(hours=3), T0 + timedelta(hours=5, minutes=3)),
+            ],
+        ),
+        # Whole days in the middle from the daily rollups, the hours around them from the hourly ones.
+        (
+            T0 - timedelta(days=2, hours=1, minutes=30),
+            T0 + timedelta(hours=10),
+            T0 + timedelta(hours=6),
+            True,
+            [
+                ("raw", T0 - timedelta(days=2, hours=1, minutes=30), T0 - timedelta(days=2, hours=1)),
+                ("hourly", T0 - timedelta(days=2, hours=1), T0 - timedelta(days=2)),
+                ("daily", T0 - timedelta(days=2), T0),
+                ("hourly", T0, T0 + timedelta(hours=6)),
+                ("raw", T0 + timedelta(hours=6), T0 + timedelta(hours=10)),
+            ],
+        ),
+        # Within one hour: raw only, even if rolled up far beyond.
+        (
+            T0 + timedelta(minutes=5),
+            T0 + timedelta(minutes=50),
+            T0 + timedelta(days=9),
+            True,
+            [("raw", T0 + timedelta(minutes=5), T0 + timedelta(minutes=50))],
+        ),
+    ],
+)
+def test_split_range_cuts_a_range_into_pieces_that_cover_it_once(start, end, rolled_until, daily, expected) -> None:
+    pieces = store.split_range(start, end, rolled_until, daily)
+    assert [(p.source, p.start, p.end) for p in pieces] == expected
+    assert pieces[0].start == start and pieces[-1].end == end
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
 
 
 WINDOWS = [
