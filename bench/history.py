@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
                         disk["probe_rollups"],
                         disk["probe_rollups"] / 2**20,
                     ),
+                    (
+                        "probe_rollups_daily",
+                        seeded.daily_rows,
+                        disk["probe_rollups_daily"],
+                        disk["probe_rollups_daily"] / 2**20,
+                    ),
                     ("whole database", "", disk["database"], disk["database"] / 2**20),
                 ],
             )

@@ -267,6 +267,13 @@ _PIECE_SQL = {
         " FROM probe_results WHERE service = ANY(%s) AND checked_at >= %s AND checked_at < %s"
         " AND status <> 'not_configured' GROUP BY service, 2, location"
     ),
+    # For counts only (uptime): no per-hour sort for a median nobody reads.
+    "raw_counts": sql.SQL(
+        "SELECT service, NULL::timestamptz AS hour, count(*) AS checks,"
+        " count(*) FILTER (WHERE status IN ('up', 'degraded')) AS up_checks, NULL::float8 AS p50, NULL::float8 AS top"
+        " FROM probe_results WHERE service = ANY(%s) AND checked_at >= %s AND checked_at < %s"
+        " AND status <> 'not_configured' GROUP BY service"
+    ),
     "hourly": sql.SQL(
         "SELECT service, hour, checks, up_checks, latency_ms_p50 AS p50, latency_ms_max AS top FROM probe_rollups"
         " WHERE service = ANY(%s) AND hour >= %s AND hour < %s"
@@ -280,18 +287,20 @@ _PIECE_SQL = {
 
 
 def _units(
-    conn: Connection, services: list[str], start: datetime, end: datetime, daily: bool
+    conn: Connection, services: list[str], start: datetime, end: datetime, daily: bool, counts_only: bool = False
 ) -> tuple[sql.Composed, list[Any]]:
-    """The query of all the pieces of [start, end) as one relation `units`, and its parameters."""
+    """The query of all the pieces of [start, end) as one relation `units`, and its parameters. With
+    `counts_only`, raw pieces give per-service counts without hours or latencies."""
     with conn.cursor() as cur:
         cur.execute("SELECT rolled_until FROM probe_rollup_state")
         (rolled_until,) = cur.fetchone()
     pieces = split_range(start, end, rolled_until, daily) or [Piece("raw", start, start)]
+    sources = [("raw_counts" if counts_only and p.source == "raw" else p.source) for p in pieces]
     params: list[Any] = []
-    for piece in pieces:
-        params += [_EPOCH] if piece.source == "raw" else []
+    for source, piece in zip(sources, pieces, strict=True):
+        params += [_EPOCH] if source == "raw" else []
         params += [list(services), piece.start, piece.end]
-    union = sql.SQL(" UNION ALL ").join(_PIECE_SQL[p.source] for p in pieces)
+    union = sql.SQL(" UNION ALL ").join(_PIECE_SQL[source] for source in sources)
     return sql.SQL("(") + union + sql.SQL(") units"), params
 
 
@@ -316,7 +325,7 @@ def _hourly_history(
 def uptimes(conn: Connection, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
     """`uptime` of each of `services` over [start, end), in one query (after reading how far the rollups go):
     rolled-up days and hours from the rollups, the rest from the raw rows."""
-    units, params = _units(conn, services, start, end, daily=True)
+    units, params = _units(conn, services, start, end, daily=True, counts_only=True)
     query = sql.SQL("SELECT service, sum(up_checks)::float8 / sum(checks) FROM ") + units + sql.SQL(" GROUP BY service")
     with conn.cursor() as cur:
         cur.execute(query, params)
