@@ -9,7 +9,7 @@ import dash
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from dashapp import api, callbacks, layout, metrics
+from dashapp import api, callbacks, layout, metrics, security
 from dashapp.reader import Reader, Unavailable
 from jobs.settings import Settings
 
@@ -18,6 +18,19 @@ log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # Migrations may take longer than a request's bound; they run once, at start.
 MIGRATE_TIMEOUT_S = 30.0
+
+
+def _assets_from_cdn(base_url: str | None) -> dict[str, object]:
+    """Dash arguments that load /assets from the CDN. With serve_locally (Dash's own JavaScript from this
+    server, never a public CDN) Dash ignores assets_external_path for the asset files it finds itself, so
+    the stylesheets are named explicitly and the folder is not scanned."""
+    if not base_url:
+        return {}
+    return {
+        "assets_external_path": base_url,
+        "include_assets_files": False,
+        "external_stylesheets": [f"{base_url}assets/{path.name}" for path in sorted(ASSETS.glob("*.css"))],
+    }
 
 
 def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
@@ -36,8 +49,6 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     server.register_blueprint(api.blueprint(reader, settings))
     server.register_blueprint(metrics.blueprint(reader, settings))
     server.register_error_handler(HTTPException, api.json_errors)
-    # Security headers and the /rq dashboard behind basic auth are installed here by dashapp.security:
-    # security.install(server, settings)
 
     app = dash.Dash(
         __name__,
@@ -48,8 +59,11 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
         update_title=None,
         compress=True,  # gzip/brotli via flask-compress: plotly.js alone is ~4.6 MB uncompressed
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        **_assets_from_cdn(settings.assets_base_url),
     )
     app.layout = layout.page(settings, app.get_asset_url)
     callbacks.register(app, reader, settings)
+    # After every callback exists: the CSP allows exactly the hashes of Dash's own inline scripts.
+    security.install(server, settings, script_hashes=app.csp_hashes())
     server.extensions["hybrid_monitor_reader"] = reader
     return app

@@ -117,8 +117,9 @@ def test_make_run_serves_the_board_stops_cleanly_and_reuses_its_data(project: Pa
         def board() -> dict[str, str] | None:
             services = json.loads(get(f"http://127.0.0.1:{port}/api/status")[1])["services"]
             statuses = {s["service"]: s["status"] for s in services}
-            return statuses if statuses.get("postgres") == "up" and statuses.get("valkey") == "up" else None
+            return statuses if set(statuses.values()) == {"up"} else None
 
+        # All four green, the AWS rows through the local sandbox, within a few probe intervals.
         statuses = wait_until(board, timeout=60)
         assert list(statuses) == ["postgres", "valkey", "roles_anywhere", "secrets_manager"]
 
