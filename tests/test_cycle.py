@@ -192,7 +192,7 @@ def test_bad_settings_are_one_line_and_exit_2(base_env: dict[str, str]) -> None:
 def test_migrate_command_applies_then_reports_up_to_date(base_env: dict[str, str]) -> None:
     first, second = run_jobs(["migrate"], base_env), run_jobs(["migrate"], base_env)
     assert (first.returncode, second.returncode) == (0, 0)
-    assert first.stdout == "applied 001_probe_results.sql\n"
+    assert first.stdout == "applied " + ", ".join(path.name for _, path in store.migration_files()) + "\n"
     assert second.stdout == "schema up to date\n"
     unreachable = run_jobs(["migrate"], {**base_env, "DATABASE_URL": "postgresql://u:pw@127.0.0.1:9/x"})
     assert unreachable.returncode == 1
