@@ -12,6 +12,7 @@ the loop.
 from __future__ import annotations
 
 import ctypes
+import shlex
 import signal
 import subprocess
 import sys
@@ -63,7 +64,10 @@ def supervise(command: Sequence[str]) -> int:
             return code
         failures = 1 if time.monotonic() - started >= HEALTHY_RUN_S else failures + 1
         delay = backoff_s(failures)
-        print(f"supervise: {command[0]} exited with status {code}; restarting in {delay:g} s", file=sys.stderr)
+        print(
+            f"supervise: {shlex.join(command[:2])} exited with status {code}; restarting in {delay:g} s",
+            file=sys.stderr,
+        )
         if stopping.wait(delay):
             return code
 
