@@ -49,6 +49,8 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
         snap = snapshot.take(reader, settings)
         return jsonify(
             generated_at=snap.generated_at.isoformat(),
+            source=snap.source,
+            warnings=snap.warnings,
             services=[snapshot.service_json(v, snap.uptime_24h.get(v.service)) for v in snap.views],
         )
 

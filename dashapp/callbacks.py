@@ -23,15 +23,18 @@ from jobs.settings import Settings
 def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
     """Status rows, the four detail panels, the worker health line, probe locations and the store alert."""
     now = utcnow()
+    recent: dict[str, list] = {}
+    last_cycle = None
     try:
         snap = snapshot.take(reader, settings, now)
-        recent = {s: reader.recent(s, limit=60) for s in SERVICE_NAMES}
-        last_cycle = reader.last_cycle_at()
-        alert: str | None = None
+        if snap.source == snapshot.POSTGRES:
+            recent = {s: reader.recent(s, limit=60) for s in SERVICE_NAMES}
+            last_cycle = reader.last_cycle_at()
     except Unavailable as exc:
         # The page keeps its shape: four rows saying we cannot tell, and why.
-        snap = snapshot.Snapshot(now, board({}, now, settings.probe_interval_s, settings.problems), {})
-        recent, last_cycle, alert = {}, None, f"Cannot read the results store right now: {exc}"
+        views = board({}, now, settings.probe_interval_s, settings.problems)
+        snap = snapshot.Snapshot(now, views, {}, snapshot.NONE, [f"Cannot read the results store right now: {exc}"])
+    alert = "; ".join(snap.warnings) or None
     try:
         health, problem = reader.worker_health(), None
     except Unavailable as exc:
@@ -49,11 +52,15 @@ def chart_outputs(reader: Reader, span: str, zoom: dict[str, Any] | None = None)
     end = utcnow()
     start = end - RANGES[span]
     figures, captions = [], []
+    store_down = False
     for service in SERVICE_NAMES:
         try:
+            if store_down:  # one bounded wait per refresh, not one per chart
+                raise Unavailable("PostgreSQL")
             points = reader.history(service, start, end, max_points=MAX_POINTS)
             caption: Any = f"uptime {percent(reader.uptime(service, start, end))} over {span}"
         except Unavailable:
+            store_down = True
             points, caption = [], html.Span("history temporarily unavailable", className="text-danger")
         figure = latency_figure(points, start, end, revision=f"{service}:{span}")
         figures.append(apply_zoom(figure, (zoom or {}).get(service), span))
