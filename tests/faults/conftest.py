@@ -22,7 +22,6 @@ import psycopg2
 import pytest
 
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
-from tests.aws.conftest import aws_sandbox  # noqa: F401 - the session's AWS sandbox, for the AWS faults
 from tests.conftest import ROOT
 
 T = TypeVar("T")
