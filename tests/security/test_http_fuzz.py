@@ -209,6 +209,11 @@ def test_rq_on_the_real_app_opens_only_with_the_right_credentials(client, user: 
     assert client.get("/rq/", headers={"Authorization": "Basic !!notbase64"}).status_code == 401
 
 
+def test_rq_unknown_paths_with_the_right_credentials_are_404_not_the_page(client) -> None:
+    response = client.get("/rq/no/such/page", headers=_basic(RQ_USER, RQ_PASSWORD))
+    assert response.status_code == 404
+
+
 def test_rq_credentials_are_compared_in_constant_time() -> None:
     """Both fields go through hmac.compare_digest and nothing else compares them (tested for behaviour in
     tests/test_deploy_security.py)."""
