@@ -32,5 +32,5 @@ EXPOSE 8080
 # Liveness of the web process; run worker and scheduler with `--no-healthcheck` (App Platform ignores it).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8080')}/healthz\", timeout=4)"]
-# Shell form through `sh -c` so ${PORT} is expanded when the container starts (App Platform sets it).
-CMD ["sh", "-c", "exec gunicorn --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-2} --threads 4 --timeout 30 --access-logfile - dashapp.app:server"]
+# gunicorn reads PORT (App Platform sets it), WEB_CONCURRENCY and the rest through dashapp/gunicorn_conf.py.
+CMD ["gunicorn", "--config", "python:dashapp.gunicorn_conf", "dashapp.app:server"]

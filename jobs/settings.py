@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -130,6 +131,8 @@ class Settings:
     location: str = "local"
     environment: str = ""
     port: int = 8050
+    bind_host: str = "0.0.0.0"  # noqa: S104 - a container's web process listens on every interface
+    web_concurrency: int = 2
     rq_dashboard_username: str | None = None
     rq_dashboard_password: str | None = field(default=None, repr=False)
     assets_base_url: str | None = None
@@ -214,6 +217,15 @@ def _port(raw: str | None, name: str, default: int) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise SettingsError(f"{name}: expected a TCP port from 1 to 65535, got {_shown(raw)}")
     return int(raw)
+
+
+def _bind_host(env: Mapping[str, str]) -> str:
+    host = _get(env, "BIND_HOST") or "0.0.0.0"  # noqa: S104 - see Settings.bind_host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise SettingsError(f"BIND_HOST: expected an IP address such as 0.0.0.0 or 127.0.0.1, got {host!r}") from None
+    return host
 
 
 def _postgres(env: Mapping[str, str]) -> PostgresSettings | None:
@@ -424,6 +436,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         location=location,
         environment=_get(env, "APP_ENVIRONMENT") or "",
         port=_port(_get(env, "PORT"), "PORT", 8050),
+        bind_host=_bind_host(env),
+        web_concurrency=_int(env, "WEB_CONCURRENCY", 2, 1, 64),
         rq_dashboard_username=username,
         rq_dashboard_password=password,
         assets_base_url=assets.rstrip("/") + "/" if assets else None,

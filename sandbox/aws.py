@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,6 +79,8 @@ def start_sandbox(directory: Path, key_type: KeyType = "rsa") -> tuple[dict[str,
 
 def _start(directory: Path, key_type: KeyType) -> AwsSandbox:
     pki = ensure_pki(Path(directory), key_type)
+    # werkzeug logs every request moto serves; in `make run` that is four lines a minute of noise.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()

@@ -16,12 +16,14 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from honcho.environ import expand_processes, parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
 
 from jobs import settings as settings_module
+from sandbox.aws import start_sandbox
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port, port_in_use
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,17 +51,17 @@ def _take_lock() -> object:
     return handle
 
 
-def _local_state() -> dict[str, object]:
+def _local_state() -> dict[str, Any]:
     """Passwords and ports of the embedded servers, made once and kept so data survives restarts."""
     path = LOCAL / "state.json"
-    state: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
+    state: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     changed = False
     for key in ("pg_password", "valkey_password"):
         if key not in state:
             state[key] = secrets.token_urlsafe(18)
             changed = True
     for key in ("pg_port", "valkey_port"):
-        if key not in state or port_in_use(int(state[key])):  # type: ignore[call-overload]
+        if key not in state or port_in_use(state[key]):
             state[key] = free_port()
             changed = True
     if changed:
@@ -68,30 +70,26 @@ def _local_state() -> dict[str, object]:
     return state
 
 
+def _start(server: EmbeddedPostgres | EmbeddedValkey, name: str, stops: list[Callable[[], None]]) -> str:
+    server.start()
+    stops.append(server.stop)
+    print(f"make run: embedded {name} on 127.0.0.1:{server.port} (data in .local/{name.lower()})")
+    return server.url
+
+
 def _start_backing_services(env: dict[str, str], stops: list[Callable[[], None]]) -> None:
     state = _local_state()
     if not (env.get("DATABASE_URL") or env.get("PGHOST")):
-        pg = EmbeddedPostgres(LOCAL / "postgres", int(state["pg_port"]), str(state["pg_password"]))  # type: ignore[call-overload]
-        pg.start()
-        stops.append(pg.stop)
-        env["DATABASE_URL"] = pg.url
-        print(f"make run: embedded PostgreSQL on 127.0.0.1:{pg.port} (data in .local/postgres)")
+        postgres = EmbeddedPostgres(LOCAL / "postgresql", state["pg_port"], state["pg_password"])
+        env["DATABASE_URL"] = _start(postgres, "PostgreSQL", stops)
     if not (env.get("VALKEY_URL") or env.get("VALKEY_HOST")):
-        valkey = EmbeddedValkey(LOCAL / "valkey", int(state["valkey_port"]), str(state["valkey_password"]))  # type: ignore[call-overload]
-        valkey.start()
-        stops.append(valkey.stop)
-        env["VALKEY_URL"] = valkey.url
-        print(f"make run: embedded Valkey on 127.0.0.1:{valkey.port} (data in .local/valkey)")
+        valkey = EmbeddedValkey(LOCAL / "valkey", state["valkey_port"], state["valkey_password"])
+        env["VALKEY_URL"] = _start(valkey, "Valkey", stops)
     if not env.get("IAM_TRUST_ANCHOR_ARN"):
-        try:
-            from sandbox.aws import start_sandbox
-        except ImportError:
-            print("make run: no AWS settings and no local AWS sandbox yet; the AWS rows show 'not configured'")
-            return
         aws_env, stop = start_sandbox(LOCAL / "sandbox")
         stops.append(stop)
         env.update(aws_env)
-        print(f"make run: local AWS sandbox at {aws_env.get('AWS_ENDPOINT_URL_ROLESANYWHERE')} (development only)")
+        print(f"make run: local AWS sandbox at {aws_env['AWS_ENDPOINT_URL_ROLESANYWHERE']} (development only)")
 
 
 def run_procfile(env: dict[str, str]) -> int:

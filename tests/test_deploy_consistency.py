@@ -33,6 +33,8 @@ NOT_DEPLOYED = {
     "PROBE_INTERVAL_S": "the default (60 s) is the production value",
     "PROBE_TIMEOUT_S": "the default (10 s) is the production value",
     "DASH_REFRESH_S": "the default is the production value",
+    "BIND_HOST": "the default (every interface) is what a container needs",
+    "WEB_CONCURRENCY": "the default (2 processes) suits the instance size; set it when resizing",
     "RAW_RETENTION_DAYS": "the default is the production value",
     "ROLLUP_RETENTION_DAYS": "the default is the production value",
     "SPACES_BUCKET": "publish-assets runs from CI or an operator's shell, not in the app",
