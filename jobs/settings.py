@@ -224,7 +224,9 @@ def _bind_host(env: Mapping[str, str]) -> str:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        raise SettingsError(f"BIND_HOST: expected an IP address such as 0.0.0.0 or 127.0.0.1, got {host!r}") from None
+        raise SettingsError(
+            f"BIND_HOST: expected an IP address such as 0.0.0.0 or 127.0.0.1, got {_shown(host)}"
+        ) from None
     return host
 
 

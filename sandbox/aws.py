@@ -101,7 +101,12 @@ def _start(directory: Path, key_type: KeyType) -> AwsSandbox:
     sandbox = AwsSandbox({}, pki, moto_url, emulator, moto)
     # A fresh value each start: it exists only to prove the probes never reveal it.
     value = json.dumps({"username": "probe", "password": secrets.token_urlsafe(24)})
-    sandbox.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=value)
+    secrets_manager = sandbox.client("secretsmanager")
+    try:
+        secrets_manager.create_secret(Name=SECRET_NAME, SecretString=value)
+    except secrets_manager.exceptions.ResourceExistsException:
+        # moto keeps its state per process: a second sandbox in one process (the tests) shares the first's.
+        secrets_manager.put_secret_value(SecretId=SECRET_NAME, SecretString=value)
     sandbox.env.update(
         {
             "APP_ENVIRONMENT": "local sandbox",
