@@ -34,8 +34,15 @@ class Snapshot:
 
 
 def take(reader: Reader, settings: Settings, now: datetime | None = None) -> Snapshot:
-    """Raises reader.Unavailable when neither PostgreSQL nor the Valkey cache answers."""
+    """Raises reader.Unavailable when neither PostgreSQL nor the Valkey cache answers.
+
+    When the web's own PostgreSQL settings are wrong there is no store to read: every row then says why
+    (a configuration fault, not an outage, so no exception), and the web keeps serving."""
     now = now or utcnow()
+    if settings.postgres is None:
+        problems = {"postgres": "DATABASE_URL: not set", **settings.problems}
+        nothing = f"no stored results to show: the results store is not configured ({problems['postgres']})"
+        return Snapshot(now, board({}, now, settings.probe_interval_s, problems, nothing), {})
     try:
         latest = reader.latest()
         uptimes = reader.uptimes(list(SERVICE_NAMES), now - DAY, now)
