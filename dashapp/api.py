@@ -14,7 +14,7 @@ from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import Settings
 
 # Paths whose errors are answered in JSON rather than Dash's or Flask's HTML.
-JSON_PREFIXES = ("/api/", "/badge/", "/healthz", "/readyz", "/metrics")
+JSON_PREFIXES = ("/api/", "/badge/", "/healthz", "/readyz", "/metrics", "/_dash-")
 
 
 def error(message: str, status: int) -> Response:
@@ -44,11 +44,22 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
     def unavailable(exc: Unavailable) -> Response:
         return error(f"temporarily unavailable: {exc}", 503)
 
+    @api.before_app_request
+    def only_the_api_under_its_paths() -> Response | None:
+        # A path under /api/ or /badge/ that none of these routes takes (e.g. '/badge//') must not fall through
+        # to Dash's catch-all page.
+        caught_by_another = request.url_rule is not None and request.blueprint != "api"
+        if request.path.startswith(("/api/", "/badge/")) and caught_by_another:
+            return error(f"no such path {shown(request.path)}", 404)
+        return None
+
     @api.get("/api/status")
     def status() -> Response:
         snap = snapshot.take(reader, settings)
         return jsonify(
             generated_at=snap.generated_at.isoformat(),
+            source=snap.source,
+            warnings=snap.warnings,
             services=[snapshot.service_json(v, snap.uptime_24h.get(v.service)) for v in snap.views],
         )
 

@@ -13,7 +13,7 @@ from dash import Input, Output, State, ctx, html, no_update
 from dashapp import snapshot
 from dashapp.figures import apply_zoom, latency_figure, remember_zoom
 from dashapp.layout import detail_panel, health_line, percent, status_row
-from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE, MAX_POINTS, RANGES
+from dashapp.ranges import MAX_POINTS, RANGES, chart_range
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import board
 from jobs.result import SERVICE_NAMES, utcnow
@@ -23,15 +23,18 @@ from jobs.settings import Settings
 def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
     """Status rows, the four detail panels, the worker health line, probe locations and the store alert."""
     now = utcnow()
+    recent: dict[str, list] = {}
+    last_cycle = None
     try:
         snap = snapshot.take(reader, settings, now)
-        recent = {s: reader.recent(s, limit=60) for s in SERVICE_NAMES}
-        last_cycle = reader.last_cycle_at()
-        alert: str | None = None
+        if snap.source == snapshot.POSTGRES:
+            recent = {s: reader.recent(s, limit=60) for s in SERVICE_NAMES}
+            last_cycle = reader.last_cycle_at()
     except Unavailable as exc:
         # The page keeps its shape: four rows saying we cannot tell, and why.
-        snap = snapshot.Snapshot(now, board({}, now, settings.probe_interval_s, settings.problems), {})
-        recent, last_cycle, alert = {}, None, f"Cannot read the results store right now: {exc}"
+        views = board({}, now, settings.probe_interval_s, settings.problems)
+        snap = snapshot.Snapshot(now, views, {}, snapshot.NONE, [f"Cannot read the results store right now: {exc}"])
+    alert = "; ".join(snap.warnings) or None
     try:
         health, problem = reader.worker_health(), None
     except Unavailable as exc:
@@ -45,18 +48,23 @@ def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
 
 def chart_outputs(reader: Reader, span: str, zoom: dict[str, Any] | None = None) -> tuple[Any, ...]:
     """Four figures (inside each one's zoom, if the user zoomed in this range) and four uptime captions."""
-    span = span if span in CHART_RANGES else DEFAULT_RANGE
+    span = chart_range(span)
+    zoom = zoom if isinstance(zoom, dict) else {}
     end = utcnow()
     start = end - RANGES[span]
     figures, captions = [], []
+    store_down = False
     for service in SERVICE_NAMES:
         try:
+            if store_down:  # one bounded wait per refresh, not one per chart
+                raise Unavailable("PostgreSQL")
             points = reader.history(service, start, end, max_points=MAX_POINTS)
             caption: Any = f"uptime {percent(reader.uptime(service, start, end))} over {span}"
         except Unavailable:
+            store_down = True
             points, caption = [], html.Span("history temporarily unavailable", className="text-danger")
         figure = latency_figure(points, start, end, revision=f"{service}:{span}")
-        figures.append(apply_zoom(figure, (zoom or {}).get(service), span))
+        figures.append(apply_zoom(figure, zoom.get(service), span))
         captions.append(caption)
     return (*figures, *captions)
 
@@ -95,12 +103,13 @@ def register(app: dash.Dash, reader: Reader, settings: Settings) -> None:
     )
     def keep_zoom(*args: Any) -> Any:
         *_events, span, zoom = args
+        span, zoom = chart_range(span), zoom if isinstance(zoom, dict) else {}
         if ctx.triggered_id == "range":
             return {}  # a new range starts unzoomed
         service = str(ctx.triggered_id).removeprefix("chart-")
         if service not in SERVICE_NAMES:
             return no_update
-        remembered = remember_zoom((zoom or {}).get(service), ctx.triggered[0]["value"], span)
+        remembered = remember_zoom(zoom.get(service), ctx.triggered[0]["value"], span)
         if remembered is None:
             return no_update
-        return {**(zoom or {}), service: remembered}
+        return {**zoom, service: remembered}

@@ -9,7 +9,7 @@ import dash
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from dashapp import api, callbacks, layout, metrics, security
+from dashapp import api, callback_guard, callbacks, layout, metrics, security
 from dashapp.reader import Reader, Unavailable
 from jobs.settings import Settings
 
@@ -63,6 +63,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     )
     app.layout = layout.page(settings, app.get_asset_url)
     callbacks.register(app, reader, settings)
+    callback_guard.install(app)
     # After every callback exists: the CSP allows exactly the hashes of Dash's own inline scripts.
     security.install(server, settings, script_hashes=app.csp_hashes())
     server.extensions["hybrid_monitor_reader"] = reader

@@ -100,24 +100,41 @@ def remember_zoom(previous: dict[str, Any] | None, relayout: dict[str, Any] | No
     server (`apply_zoom`): dcc.Graph hands plotly a layout it has already written the zoom into, so
     `uirevision` alone loses the zoom on the next refresh (seen with Dash 4.4 in the browser test).
     """
-    relayout = relayout or {}
-    if not any(key.startswith(AXES) for key in relayout):
+    # Both come from the browser: anything that is not what plotly sends is ignored.
+    if not isinstance(relayout, dict) or not any(key.startswith(AXES) for key in relayout):
         return None
-    zoom = dict(previous) if previous and previous.get("range") == span else {"range": span}
+    same_range = isinstance(previous, dict) and previous.get("range") == span
+    zoom = dict(previous) if same_range else {"range": span}  # type: ignore[arg-type]
     for axis in AXES:
+        pair = axis_range([relayout.get(f"{axis}.range[0]"), relayout.get(f"{axis}.range[1]")])
+        pair = pair or axis_range(relayout.get(f"{axis}.range"))
         if relayout.get(f"{axis}.autorange"):
             zoom.pop(axis, None)
-        elif f"{axis}.range[0]" in relayout and f"{axis}.range[1]" in relayout:
-            zoom[axis] = [relayout[f"{axis}.range[0]"], relayout[f"{axis}.range[1]"]]
-        elif isinstance(relayout.get(f"{axis}.range"), list):
-            zoom[axis] = list(relayout[f"{axis}.range"])
+        elif pair is not None:
+            zoom[axis] = pair
     return zoom
+
+
+def axis_range(value: object) -> list[Any] | None:
+    """[low, high] when `value` is an axis range as plotly gives one (two numbers or two date strings)."""
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    if all(isinstance(v, str) and len(v) <= 40 for v in value):
+        return list(value)
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        return list(value)
+    return None
 
 
 def apply_zoom(figure: go.Figure, zoom: dict[str, Any] | None, span: str) -> go.Figure:
     """Show the user's zoom if it was made in this range; a zoom from another range no longer applies."""
-    if zoom and zoom.get("range") == span:
+    if isinstance(zoom, dict) and zoom.get("range") == span:
         for axis in AXES:
-            if axis in zoom:
-                figure.update_layout({axis: {"range": zoom[axis], "autorange": False}})
+            pair = axis_range(zoom.get(axis))
+            if pair is None:
+                continue
+            try:
+                figure.update_layout({axis: {"range": pair, "autorange": False}})
+            except ValueError:  # a range plotly rejects (the zoom state comes from the browser): not applied
+                continue
     return figure

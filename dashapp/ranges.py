@@ -22,6 +22,11 @@ MAX_POINTS = 500
 MAX_PARAM_CHARS = 64
 
 
+def chart_range(value: object) -> str:
+    """The chart range a client sent, or the default for anything that is not one the page offers."""
+    return value if isinstance(value, str) and value in CHART_RANGES else DEFAULT_RANGE
+
+
 class BadInput(ValueError):
     """A request parameter is wrong. The message is one line and lists what is accepted."""
 
@@ -31,8 +36,10 @@ class BadInput(ValueError):
 
 
 def shown(value: str) -> str:
-    """User input quoted for an error message, cut short so a huge value cannot echo back."""
-    return repr(value if len(value) <= 40 else value[:40] + "…")
+    """User input quoted for an error message, cut short so a huge value cannot echo back (after repr, since
+    repr spells an unprintable character in up to ten)."""
+    text = repr(value if len(value) <= 40 else value[:40] + "…")
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 def one_value(args: MultiDict[str, str], name: str, accepted: Iterable[str]) -> str:

@@ -19,7 +19,7 @@ import redis
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry
 
-from jobs import store
+from jobs import buffer, pg_wait, store
 from jobs.result import ProbeResult, one_line
 from jobs.settings import Settings
 
@@ -91,6 +91,7 @@ class Reader:
                 if not self._migrated:
                     # The database was down when the web started: migrate on the first successful contact.
                     self.migrate()
+                pg_wait.install()  # bounds waits on a server that froze mid-query, which no TCP timeout notices
                 try:
                     # psycopg2's pool closes a returned connection once it holds `minconn`: minconn = maxconn keeps
                     # them all for reuse, as a fresh one costs a TCP and SCRAM handshake (~5 ms) per request.
@@ -158,7 +159,8 @@ class Reader:
                 if vk is None:
                     reason = self.settings.problems.get("valkey", "not configured (set VALKEY_URL)")
                     raise Unavailable(f"Valkey: {reason}")
-                self._valkey = redis.Redis.from_url(vk.url(timeout_s=self.timeout_s))
+                # RQ's reads below share this client, so they are bounded the same way.
+                self._valkey = buffer.client(vk, self.timeout_s)
             return self._valkey
 
     def check_valkey(self) -> None:
@@ -166,6 +168,16 @@ class Reader:
             self._redis().ping()
         except redis.RedisError as exc:
             raise self._unavailable("Valkey", exc) from None
+
+    def cached_latest(self) -> dict[str, ProbeResult]:
+        """The worker's latest results as cached in Valkey; Unavailable when unreachable or expired."""
+        try:
+            latest = buffer.cached_latest(self._redis())
+        except redis.RedisError as exc:
+            raise self._unavailable("Valkey", exc) from None
+        if not latest:
+            raise Unavailable("Valkey: no recent results cached (the worker has not reported for a while)")
+        return latest
 
     def worker_health(self) -> WorkerHealth:
         """From RQ's own bookkeeping in Valkey (read only: no registry cleanup from the web)."""

@@ -119,6 +119,8 @@ def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str
                 {"WWW-Authenticate": 'Basic realm="RQ dashboard", charset="UTF-8"', "Cache-Control": "no-store"},
                 mimetype="text/plain",
             )
+        if flask.request.url_rule is not None and flask.request.blueprint != "rq_dashboard":
+            flask.abort(404)  # not a dashboard page: never Dash's catch-all page under /rq
         return None
 
     @server.after_request

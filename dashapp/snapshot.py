@@ -1,17 +1,22 @@
-"""The board at one moment: every service's computed status with its 24 h uptime, read fresh from the store."""
+"""The board at one moment: every service's computed status with its 24 h uptime, read fresh from the store,
+or, while PostgreSQL does not answer, from the worker's latest results cached in Valkey (without uptime)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from dashapp.reader import Reader
+from dashapp.reader import Reader, Unavailable
 from dashapp.status import ServiceView, board
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import Settings
 
 DAY = timedelta(hours=24)
+# Where a snapshot's statuses came from.
+POSTGRES = "postgres"
+CACHE = "valkey-cache"
+NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,9 @@ class Snapshot:
     generated_at: datetime
     views: list[ServiceView]
     uptime_24h: dict[str, float | None]
+    source: str = POSTGRES
+    # What the reader of this snapshot should know is missing, one line each.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def locations(self) -> list[str]:
@@ -26,11 +34,31 @@ class Snapshot:
 
 
 def take(reader: Reader, settings: Settings, now: datetime | None = None) -> Snapshot:
-    """Raises reader.Unavailable when PostgreSQL does not answer."""
+    """Raises reader.Unavailable when neither PostgreSQL nor the Valkey cache answers.
+
+    When the web's own PostgreSQL settings are wrong there is no store to read: every row then says why
+    (a configuration fault, not an outage, so no exception), and the web keeps serving."""
     now = now or utcnow()
-    latest = reader.latest()
-    uptimes = reader.uptimes(list(SERVICE_NAMES), now - DAY, now)
-    return Snapshot(now, board(latest, now, settings.probe_interval_s, settings.problems), uptimes)
+    if settings.postgres is None:
+        problems = {"postgres": "DATABASE_URL: not set", **settings.problems}
+        nothing = f"no stored results to show: the results store is not configured ({problems['postgres']})"
+        return Snapshot(now, board({}, now, settings.probe_interval_s, problems, nothing), {})
+    try:
+        latest = reader.latest()
+        uptimes = reader.uptimes(list(SERVICE_NAMES), now - DAY, now)
+        return Snapshot(now, board(latest, now, settings.probe_interval_s, settings.problems), uptimes)
+    except Unavailable as exc:
+        store_down = exc
+    try:
+        latest = reader.cached_latest()
+    except Unavailable as exc:
+        raise Unavailable(f"{store_down}; {exc}") from None
+    warnings = [
+        f"history temporarily unavailable: {store_down}",
+        "statuses are the worker's latest results cached in Valkey",
+    ]
+    views = board(latest, now, settings.probe_interval_s, settings.problems)
+    return Snapshot(now, views, {}, source=CACHE, warnings=warnings)
 
 
 def service_json(view: ServiceView, uptime_24h: float | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from jobs.result import SERVICE_NAMES, ProbeResult, Status
 STALE = "stale"
 # A result older than this many probe intervals means the worker stopped reporting.
 STALE_AFTER_INTERVALS = 2.5
+NOTHING_STORED = "no check stored yet: is the worker running?"
 
 # Badge colour (dbc/Bootstrap name) and the word shown with it: the word is always there, colour never alone.
 LOOK: dict[str, tuple[str, str]] = {
@@ -80,16 +81,19 @@ def view(
     now: datetime,
     probe_interval_s: float,
     problem: str | None = None,
+    nothing_stored: str = NOTHING_STORED,
 ) -> ServiceView:
     """The board's status for one service.
 
     `problem` is the web's own reason the service is unconfigured (settings.problems), used only when
-    nothing has been stored yet. A stored result older than 2.5 probe intervals is `stale`, whatever it said.
+    nothing has been stored yet: the worker may hold settings the web does not (app.yaml gives the AWS ones to
+    the worker only), so a stored result always wins. `nothing_stored` says why there is no result.
+    A stored result older than 2.5 probe intervals is `stale`, whatever it said.
     """
     if latest is None:
         if problem:
             return ServiceView(service, Status.NOT_CONFIGURED.value, problem, None)
-        return ServiceView(service, STALE, "no check stored yet: is the worker running?", None)
+        return ServiceView(service, STALE, nothing_stored, None)
     if now - latest.checked_at > timedelta(seconds=STALE_AFTER_INTERVALS * probe_interval_s):
         reason = f"worker not reporting since {utc_text(latest.checked_at)} ({ago(latest.checked_at, now)})"
         return ServiceView(service, STALE, reason, latest)
@@ -97,7 +101,11 @@ def view(
 
 
 def board(
-    latest: dict[str, ProbeResult], now: datetime, probe_interval_s: float, problems: dict[str, str]
+    latest: dict[str, ProbeResult],
+    now: datetime,
+    probe_interval_s: float,
+    problems: dict[str, str],
+    nothing_stored: str = NOTHING_STORED,
 ) -> list[ServiceView]:
     """All four services, always, in display order."""
-    return [view(s, latest.get(s), now, probe_interval_s, problems.get(s)) for s in SERVICE_NAMES]
+    return [view(s, latest.get(s), now, probe_interval_s, problems.get(s), nothing_stored) for s in SERVICE_NAMES]

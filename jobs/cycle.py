@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg2
+import redis
 import rq
 
-from jobs import store
+from jobs import buffer, store
 from jobs.probes import PROBES, Probe
 from jobs.probes.outcome import secrets_of
 from jobs.probes.postgres import describe_error
@@ -117,22 +118,65 @@ def ensure_schema(pg: PostgresSettings, timeout_s: float) -> None:
         _migrated.add(key)
 
 
-def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> str | None:
-    """Store one cycle's results for its slot. Returns None when stored, else why not (one line, no secret).
-    This is where results PostgreSQL cannot take now would be kept for later."""
-    pg = settings.postgres
-    if pg is None:
-        return settings.problems.get("postgres") or "PostgreSQL is not configured"
+def _valkey(settings: Settings, results: list[ProbeResult]) -> redis.Redis | None:
+    """A client for the buffer and the cache, unless this cycle's Valkey probe found Valkey failing: then
+    waiting on it again would only make the cycle longer."""
+    working = any(r.service == "valkey" and r.status in (Status.UP, Status.DEGRADED) for r in results)
+    return buffer.client(settings.valkey, settings.probe_timeout_s) if settings.valkey and working else None
+
+
+def _write(
+    settings: Settings, pg: PostgresSettings, results: list[ProbeResult], slot: datetime, valkey: redis.Redis | None
+) -> None:
+    """Store the cycles PostgreSQL missed, oldest first, then this one (which waits its turn in Valkey while
+    older ones are still pending, so rows arrive in slot order). Raises psycopg2.Error."""
+    ensure_schema(pg, settings.probe_timeout_s)
+    conn = store.connect(pg, settings.probe_timeout_s)
     try:
-        ensure_schema(pg, settings.probe_timeout_s)
-        conn = store.connect(pg, settings.probe_timeout_s)
+        if valkey is not None:
+            try:
+                flushed = buffer.flush(valkey, lambda cycle, at: store.write_results(conn, cycle, at))
+                if flushed:
+                    log.info("stored %d cycle(s) kept in Valkey while PostgreSQL was unreachable", flushed)
+                if buffer.pending(valkey):
+                    buffer.push(valkey, results, slot)
+                    return
+            except redis.RedisError as exc:
+                log.warning("Valkey unreachable, pending cycles stay there: %s", one_line(exc, *secrets_of(settings)))
+        store.write_results(conn, results, slot)
+    finally:
+        conn.close()
+
+
+def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> str | None:
+    """Store one cycle's results for its slot, and cache them in Valkey for the web. Returns None when stored
+    (or queued behind older cycles), else why not (one line, no secret). Results PostgreSQL cannot take now
+    are kept in Valkey and stored, in order, by a later cycle."""
+    valkey = _valkey(settings, results)
+    try:
+        if valkey is not None:
+            try:
+                buffer.cache_latest(valkey, results, buffer.LATEST_TTL_INTERVALS * settings.probe_interval_s)
+            except redis.RedisError as exc:
+                log.warning("could not cache the latest results in Valkey: %s", one_line(exc, *secrets_of(settings)))
+        pg = settings.postgres
+        if pg is None:
+            return settings.problems.get("postgres") or "PostgreSQL is not configured"
         try:
-            store.write_results(conn, results, slot)
-        finally:
-            conn.close()
-    except psycopg2.Error as exc:
-        return one_line(describe_error(str(exc), pg.endpoint), *secrets_of(settings))
-    return None
+            _write(settings, pg, results, slot, valkey)
+            return None
+        except psycopg2.Error as exc:
+            reason = one_line(describe_error(str(exc), pg.endpoint), *secrets_of(settings))
+        if valkey is None:
+            return reason
+        try:
+            buffer.push(valkey, results, slot)
+            return f"{reason}; kept in Valkey until PostgreSQL returns ({buffer.pending(valkey)} cycle(s) pending)"
+        except redis.RedisError as exc:
+            return f"{reason}; Valkey could not keep them either: {one_line(exc, *secrets_of(settings))}"
+    finally:
+        if valkey is not None:
+            valkey.close()
 
 
 def probe_and_store(settings: Settings, slot: datetime) -> tuple[list[ProbeResult], str | None]:

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -145,6 +145,26 @@ class Settings:
         return self.environment == "local sandbox"
 
 
+_USERINFO = re.compile(r"(?<=://)[^/@]*@")
+
+
+def _shown(value: str | None) -> str:
+    """A wrong value quoted in a message: any URL password cut out (a URL pasted into the wrong variable must
+    not show its password), and long values cut short."""
+    if value is None:
+        return "None"
+    value = _USERINFO.sub("…@", value)
+    return repr(value if len(value) <= 60 else value[:60] + "…")
+
+
+def _split(url: str, name: str, expected: str) -> SplitResult:
+    """urlsplit, with its ValueError (an unbalanced '[' of an IPv6 host) as the variable's one-line error."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        raise SettingsError(f"{name}: expected {expected}") from None
+
+
 def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
     if value is None or value.strip() == "":
@@ -159,7 +179,7 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name}: expected a whole number from {low} to {high}, got {raw!r}") from None
+        raise SettingsError(f"{name}: expected a whole number from {low} to {high}, got {_shown(raw)}") from None
     if not low <= value <= high:
         raise SettingsError(f"{name}: expected a whole number from {low} to {high}, got {value}")
     return value
@@ -172,7 +192,9 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name}: expected a number of seconds from {low:g} to {high:g}, got {raw!r}") from None
+        raise SettingsError(
+            f"{name}: expected a number of seconds from {low:g} to {high:g}, got {_shown(raw)}"
+        ) from None
     if not low <= value <= high:
         raise SettingsError(f"{name}: expected a number of seconds from {low:g} to {high:g}, got {value:g}")
     return value
@@ -186,14 +208,14 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
         return True
     if raw.lower() in ("0", "false", "no", "off"):
         return False
-    raise SettingsError(f"{name}: expected 1/0, true/false, yes/no or on/off, got {raw!r}")
+    raise SettingsError(f"{name}: expected 1/0, true/false, yes/no or on/off, got {_shown(raw)}")
 
 
 def _port(raw: str | None, name: str, default: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise SettingsError(f"{name}: expected a TCP port from 1 to 65535, got {raw!r}")
+        raise SettingsError(f"{name}: expected a TCP port from 1 to 65535, got {_shown(raw)}")
     return int(raw)
 
 
@@ -202,7 +224,9 @@ def _bind_host(env: Mapping[str, str]) -> str:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        raise SettingsError(f"BIND_HOST: expected an IP address such as 0.0.0.0 or 127.0.0.1, got {host!r}") from None
+        raise SettingsError(
+            f"BIND_HOST: expected an IP address such as 0.0.0.0 or 127.0.0.1, got {_shown(host)}"
+        ) from None
     return host
 
 
@@ -210,9 +234,10 @@ def _postgres(env: Mapping[str, str]) -> PostgresSettings | None:
     url = _get(env, "DATABASE_URL")
     sslmode = _get(env, "PGSSLMODE")
     if url:
-        parts = urlsplit(url)
+        expected = "postgresql://user:password@host:port/dbname"
+        parts = _split(url, "DATABASE_URL", expected)
         if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
-            raise SettingsError("DATABASE_URL: expected postgresql://user:password@host:port/dbname")
+            raise SettingsError(f"DATABASE_URL: expected {expected}")
         try:
             port = parts.port or 5432
         except ValueError:
@@ -238,23 +263,24 @@ def _postgres(env: Mapping[str, str]) -> PostgresSettings | None:
     else:
         return None
     if settings.sslmode not in SSL_MODES:
-        raise SettingsError(f"PGSSLMODE: expected one of {', '.join(SSL_MODES)}, got {settings.sslmode!r}")
+        raise SettingsError(f"PGSSLMODE: expected one of {', '.join(SSL_MODES)}, got {_shown(settings.sslmode)}")
     return settings
 
 
 def _valkey(env: Mapping[str, str]) -> ValkeySettings | None:
     url = _get(env, "VALKEY_URL")
     if url:
-        parts = urlsplit(url)
+        expected = "rediss://[user:password@]host:port (redis:// for no TLS)"
+        parts = _split(url, "VALKEY_URL", expected)
         if parts.scheme not in ("redis", "rediss", "valkey", "valkeys") or not parts.hostname:
-            raise SettingsError("VALKEY_URL: expected rediss://[user:password@]host:port (redis:// for no TLS)")
+            raise SettingsError(f"VALKEY_URL: expected {expected}")
         try:
             port = parts.port or 6379
         except ValueError:
             raise SettingsError("VALKEY_URL: the port is not a number from 1 to 65535") from None
         db = parts.path.lstrip("/") or "0"
         if not db.isdigit():
-            raise SettingsError(f"VALKEY_URL: the database number must be a whole number, got {db!r}")
+            raise SettingsError(f"VALKEY_URL: the database number must be a whole number, got {_shown(db)}")
         return ValkeySettings(
             host=parts.hostname,
             port=port,
@@ -307,7 +333,7 @@ def _aws(env: Mapping[str, str]) -> AwsSettings | None:
         raise SettingsError(f"{missing[0]}: missing (the AWS probes need all of {', '.join(required)})")
     region = _get(env, "AWS_REGION") or _get(env, "AWS_DEFAULT_REGION")
     if not region or not _REGION.match(region):
-        raise SettingsError(f"AWS_REGION: expected an AWS region such as us-east-1, got {region!r}")
+        raise SettingsError(f"AWS_REGION: expected an AWS region such as us-east-1, got {_shown(region)}")
     for name, pattern in _ARN.items():
         if not pattern.match(_get(env, name) or ""):
             raise SettingsError(f"{name}: not a valid ARN of that kind (expected {pattern.pattern})")
@@ -336,19 +362,20 @@ def _aws(env: Mapping[str, str]) -> AwsSettings | None:
 
     endpoint = _get(env, "AWS_ENDPOINT_URL_ROLESANYWHERE")
     if endpoint:
-        parts = urlsplit(endpoint)
+        parts = _split(endpoint, "AWS_ENDPOINT_URL_ROLESANYWHERE", "https://host[:port]")
         if parts.scheme != "https" or not parts.netloc:
             raise SettingsError("AWS_ENDPOINT_URL_ROLESANYWHERE: expected https://host[:port]")
         endpoint = parts.netloc
     service_urls = {}
     for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
         url = _get(env, name)
-        if url and (urlsplit(url).scheme not in ("https", "http") or not urlsplit(url).netloc):
+        parts = _split(url or "", name, "https://host[:port]")
+        if url and (parts.scheme not in ("https", "http") or not parts.netloc):
             raise SettingsError(f"{name}: expected https://host[:port]")
         service_urls[name] = url
     ca_bundle = _get(env, "AWS_CA_BUNDLE")
     if ca_bundle and not os.path.isfile(ca_bundle):
-        raise SettingsError(f"AWS_CA_BUNDLE: no such file {ca_bundle!r}")
+        raise SettingsError(f"AWS_CA_BUNDLE: no such file {_shown(ca_bundle)}")
     return AwsSettings(
         region=region,
         trust_anchor_arn=_get(env, "IAM_TRUST_ANCHOR_ARN") or "",
@@ -386,7 +413,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"PROBE_TIMEOUT_S: must be shorter than PROBE_INTERVAL_S ({interval} s), got {timeout:g}")
     log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise SettingsError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+        raise SettingsError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {_shown(log_level)}")
     location = _get(env, "PROBE_LOCATION") or "local"
     if not re.fullmatch(r"[\w.-]{1,64}", location):
         raise SettingsError("PROBE_LOCATION: expected 1-64 letters, digits, '.', '_' or '-'")
@@ -396,7 +423,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             "RQ_DASHBOARD_PASSWORD: set both RQ_DASHBOARD_USERNAME and RQ_DASHBOARD_PASSWORD, or neither"
         )
     assets = _get(env, "ASSETS_BASE_URL")
-    if assets and urlsplit(assets).scheme not in ("https", "http"):
+    if assets and _split(assets, "ASSETS_BASE_URL", "an https:// URL").scheme not in ("https", "http"):
         raise SettingsError("ASSETS_BASE_URL: expected an https:// URL")
     raw_days = _int(env, "RAW_RETENTION_DAYS", 14, 1, 3650)
 
@@ -448,9 +475,10 @@ def load_spaces(env: Mapping[str, str] | None = None) -> SpacesSettings:
         raise SettingsError("SPACES_BUCKET: expected 3-63 lowercase letters, digits, '.' or '-'")
     region = values["SPACES_REGION"] or ""
     if not re.fullmatch(r"[a-z]{3}\d", region):
-        raise SettingsError(f"SPACES_REGION: expected a DigitalOcean region such as fra1, got {region!r}")
+        raise SettingsError(f"SPACES_REGION: expected a DigitalOcean region such as fra1, got {_shown(region)}")
     endpoint = _get(env, "AWS_ENDPOINT_URL_S3") or f"https://{region}.digitaloceanspaces.com"
-    if urlsplit(endpoint).scheme not in ("https", "http") or not urlsplit(endpoint).netloc:
+    parts = _split(endpoint, "AWS_ENDPOINT_URL_S3", "https://host[:port]")
+    if parts.scheme not in ("https", "http") or not parts.netloc:
         raise SettingsError("AWS_ENDPOINT_URL_S3: expected https://host[:port]")
     return SpacesSettings(
         bucket=values["SPACES_BUCKET"] or "",

@@ -18,6 +18,7 @@ from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, execute_values
 
+from jobs import pg_wait
 from jobs.result import SERVICE_NAMES, ProbeResult, Status
 from jobs.settings import PostgresSettings
 
@@ -49,6 +50,7 @@ class HistoryPoint:
 
 def connect(pg: PostgresSettings, timeout_s: float) -> Connection:
     """A connection in autocommit mode whose connect, statements and TCP waits are bounded by `timeout_s`."""
+    pg_wait.install()  # and waits on a server that froze mid-query
     conn = psycopg2.connect(**pg.connect_kwargs(timeout_s))
     conn.autocommit = True
     return conn

@@ -101,7 +101,12 @@ def _start(directory: Path, key_type: KeyType) -> AwsSandbox:
     sandbox = AwsSandbox({}, pki, moto_url, emulator, moto)
     # A fresh value each start: it exists only to prove the probes never reveal it.
     value = json.dumps({"username": "probe", "password": secrets.token_urlsafe(24)})
-    sandbox.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=value)
+    client = sandbox.client("secretsmanager")
+    try:
+        client.create_secret(Name=SECRET_NAME, SecretString=value)
+    except client.exceptions.ResourceExistsException:
+        # moto keeps its state per Python process, so a second sandbox in one process finds the secret.
+        client.put_secret_value(SecretId=SECRET_NAME, SecretString=value)
     sandbox.env.update(
         {
             "APP_ENVIRONMENT": "local sandbox",

@@ -19,6 +19,7 @@ import psycopg2
 import pytest
 import redis
 
+from sandbox.aws import AwsSandbox
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +70,14 @@ def valkey_url(valkey_server_url: str) -> Iterator[str]:
     client.flushdb()
     client.close()
     yield valkey_server_url
+
+
+@pytest.fixture(scope="session")
+def aws_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsSandbox]:
+    """The local AWS sandbox (Roles Anywhere emulator + moto's STS and Secrets Manager), once per session."""
+    sandbox = AwsSandbox.start(tmp_path_factory.mktemp("aws-sandbox"))
+    yield sandbox
+    sandbox.stop()
 
 
 @pytest.fixture

@@ -1,19 +1,10 @@
-"""The AWS sandbox (moto + Roles Anywhere emulator), started once for the AWS tests."""
+"""The AWS probes' environment against the session's AWS sandbox (the `aws_sandbox` fixture, tests/conftest.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from sandbox.aws import AwsSandbox
-
-
-@pytest.fixture(scope="session")
-def aws_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsSandbox]:
-    sandbox = AwsSandbox.start(tmp_path_factory.mktemp("aws-sandbox"))
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,87 @@
+"""What the worker keeps in Valkey for when PostgreSQL is away.
+
+- The pending list: cycles PostgreSQL could not take, oldest first, capped (the newest are kept), each one
+  JSON of its slot and `ProbeResult.to_dict()`s (no secret: results never hold one). `flush` stores them in
+  order and removes each only after PostgreSQL took it; a crash between the two stores it again on the next
+  flush, which the store's UNIQUE(service, location, slot) turns into a no-op: never lost, never doubled.
+- The latest cycle, per service, with a TTL of a few intervals: what the web's status table and /api/status
+  show while PostgreSQL cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from jobs.result import ProbeResult
+from jobs.settings import ValkeySettings
+
+PENDING_KEY = "hybrid-monitor:pending-results"
+LATEST_KEY = "hybrid-monitor:latest-results"
+# A day of cycles at the default interval: ~2 KB each, a few MB at most.
+PENDING_MAX = 1440
+# The cache outlives the board's stale threshold (2.5 intervals), so the web can still say "stale".
+LATEST_TTL_INTERVALS = 5
+
+
+def client(vk: ValkeySettings, timeout_s: float) -> redis.Redis:
+    """A client whose every wait is bounded by `timeout_s`: one retry on a broken connection (a restarted
+    server), none on a timeout (a frozen one), so one call waits at most about `timeout_s`."""
+    return redis.Redis.from_url(
+        vk.url(timeout_s), retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+    )
+
+
+def encode(results: list[ProbeResult], slot: datetime) -> str:
+    return json.dumps({"slot": slot.isoformat(), "results": [r.to_dict() for r in results]}, sort_keys=True)
+
+
+def decode(entry: bytes | str) -> tuple[list[ProbeResult], datetime]:
+    data = json.loads(entry)
+    return [ProbeResult.from_dict(r) for r in data["results"]], datetime.fromisoformat(data["slot"])
+
+
+def push(conn: redis.Redis, results: list[ProbeResult], slot: datetime, limit: int = PENDING_MAX) -> None:
+    """Append one cycle to the pending list, dropping the oldest beyond `limit` (atomically)."""
+    with conn.pipeline(transaction=True) as pipe:
+        pipe.rpush(PENDING_KEY, encode(results, slot))
+        pipe.ltrim(PENDING_KEY, -limit, -1)
+        pipe.execute()
+
+
+def pending(conn: redis.Redis) -> int:
+    return int(conn.llen(PENDING_KEY))
+
+
+def flush(conn: redis.Redis, write: Callable[[list[ProbeResult], datetime], object], batch: int = 100) -> int:
+    """Store pending cycles oldest first with `write` (which must be idempotent per slot), each removed only
+    once written; at most `batch` per call, so one flush stays short. Returns how many were written.
+    Stops at the first error `write` raises, leaving that cycle and the later ones pending."""
+    written = 0
+    for entry in conn.lrange(PENDING_KEY, 0, batch - 1):
+        results, slot = decode(entry)
+        write(results, slot)
+        # By value, not by position: a concurrent push may have trimmed the head meanwhile.
+        conn.lrem(PENDING_KEY, 1, entry)
+        written += 1
+    return written
+
+
+def cache_latest(conn: redis.Redis, results: list[ProbeResult], ttl_s: int) -> None:
+    """Remember this cycle's results, one field per service, for `ttl_s` seconds."""
+    with conn.pipeline(transaction=True) as pipe:
+        pipe.hset(LATEST_KEY, mapping={r.service: json.dumps(r.to_dict()) for r in results})
+        pipe.expire(LATEST_KEY, ttl_s)
+        pipe.execute()
+
+
+def cached_latest(conn: redis.Redis) -> dict[str, ProbeResult]:
+    """The cached latest result per service (empty when the cache expired or was never written)."""
+    return {
+        field.decode(): ProbeResult.from_dict(json.loads(value)) for field, value in conn.hgetall(LATEST_KEY).items()
+    }
