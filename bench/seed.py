@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psycopg2.extensions
 from psycopg2.extensions import connection as Connection
 
 from jobs import maintenance
@@ -54,8 +55,14 @@ def _copy(conn: Connection, table: str, columns: str, rows: list[list[object]]) 
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     buffer.seek(0)
-    with conn.cursor() as cur:
-        cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+    # COPY cannot run under a wait callback (jobs.pg_wait's, installed by store.connect): lift it meanwhile.
+    callback = psycopg2.extensions.get_wait_callback()
+    psycopg2.extensions.set_wait_callback(None)
+    try:
+        with conn.cursor() as cur:
+            cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+    finally:
+        psycopg2.extensions.set_wait_callback(callback)
 
 
 def seed_year(conn: Connection, now: datetime, raw_days: int, days: int = 365, seed: int = 1) -> Seeded:
