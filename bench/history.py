@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         # Imported here: the app reads its settings, and the store must be seeded and migrated first.
         from dashapp import callbacks
         from dashapp.factory import create_app
+        from dashapp.ranges import CHART_RANGES
         from dashapp.reader import Reader
 
         app = create_app(settings)
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             api_ms = time_ms(get_api, args.requests)
             chart_ms = (
                 time_ms(lambda name=name: callbacks.chart_outputs(reader, name), max(20, args.requests // 10))
-                if name in callbacks.CHART_RANGES
+                if name in CHART_RANGES
                 else None
             )
             results[name] = {
