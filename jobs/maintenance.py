@@ -1,4 +1,5 @@
-"""Retention: roll finished hours of probe results up into `probe_rollups`, then prune what has expired.
+"""Retention: roll finished hours of probe results up into `probe_rollups` (and whole days into
+`probe_rollups_daily`), then prune what has expired.
 
 `run_maintenance` is the hourly RQ job (`jobs/schedule.py`). Rolling up is one transaction under an advisory
 lock and an upsert, so running it twice, even at once, leaves the same rows; pruning deletes in bounded
@@ -12,11 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg2
 from psycopg2.extensions import connection as Connection
 
 from jobs import store
 from jobs.cycle import ensure_schema
-from jobs.result import utcnow
+from jobs.probes.outcome import secrets_of
+from jobs.probes.postgres import describe_error
+from jobs.result import one_line, utcnow
 from jobs.settings import load
 
 log = logging.getLogger(__name__)
@@ -35,7 +39,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 @dataclass(frozen=True)
 class Pruned:
     raw: int
-    rollups: int
+    rollups: int  # hourly and daily
 
 
 def floor_hour(moment: datetime) -> datetime:
@@ -152,18 +156,25 @@ def prune(conn: Connection, now: datetime, raw_days: int, rollup_days: int, batc
 
 
 def run_maintenance() -> dict[str, Any]:
-    """The hourly RQ job: roll up, then prune with the retention settings. Returns a small summary."""
+    """The hourly RQ job: roll up, then prune with the retention settings. Returns a small summary, which RQ
+    keeps in Valkey, so it holds no error message; why it could not run is logged (one line, no secret)."""
     settings = load()
     pg = settings.postgres
     if pg is None:
-        return {"done": False, "reason": settings.problems.get("postgres") or "PostgreSQL is not configured"}
-    ensure_schema(pg, TIMEOUT_S)
+        log.warning("maintenance skipped: %s", settings.problems.get("postgres") or "PostgreSQL is not configured")
+        return {"done": False}
     now = utcnow()
-    conn = store.connect(pg, TIMEOUT_S)
     try:
-        rolled = roll_up(conn, now)
-        pruned = prune(conn, now, settings.raw_retention_days, settings.rollup_retention_days)
-    finally:
-        conn.close()
+        ensure_schema(pg, TIMEOUT_S)
+        conn = store.connect(pg, TIMEOUT_S)
+        try:
+            rolled = roll_up(conn, now)
+            pruned = prune(conn, now, settings.raw_retention_days, settings.rollup_retention_days)
+        finally:
+            conn.close()
+    except psycopg2.Error as exc:
+        # The next hour's run catches up: roll_up starts from where the last one that finished ended.
+        log.warning("maintenance not done: %s", one_line(describe_error(str(exc), pg.endpoint), *secrets_of(settings)))
+        return {"done": False}
     log.info("maintenance: %d rollup rows written, pruned %d raw rows, %d rollups", rolled, pruned.raw, pruned.rollups)
     return {"done": True, "rollups_written": rolled, "raw_pruned": pruned.raw, "rollups_pruned": pruned.rollups}

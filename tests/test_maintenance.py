@@ -342,3 +342,10 @@ def test_run_maintenance_rolls_up_and_prunes_with_the_settings(db_url: str, monk
     assert summary["raw_pruned"] == 240
     assert raw_count(connection) == 0
     connection.close()
+
+
+def test_run_maintenance_against_an_unreachable_database_says_so_in_one_line(monkeypatch, caplog) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://monitor:hunter2-secret@127.0.0.1:9/monitor")
+    assert maintenance.run_maintenance() == {"done": False}
+    assert "maintenance not done: connection refused by 127.0.0.1:9" in caplog.text
+    assert "hunter2" not in caplog.text
