@@ -6,8 +6,6 @@ largest process); on App Platform a lost container is the same crash, restarted 
 
 from __future__ import annotations
 
-import math
-
 import psutil
 import redis
 from rq.job import Job, JobStatus
@@ -20,11 +18,11 @@ from sandbox.aws import AwsSandbox
 from tests.faults.conftest import FAST, query, slots, wait_for
 
 INTERVAL_S = int(FAST["PROBE_INTERVAL_S"])
-# As jobs/schedule.py sets it from FAST's PROBE_TIMEOUT_S.
-JOB_TIMEOUT_S = math.ceil(6 * float(FAST["PROBE_TIMEOUT_S"])) + 5
 
 
-def test_worker_killed_mid_cycle(db_url: str, valkey_url: str, aws_sandbox: AwsSandbox, silent_port: int, processes):
+def test_worker_killed_mid_cycle(
+    db_url: str, valkey_url: str, aws_sandbox: AwsSandbox, silent_port: int, processes
+) -> None:
     # Roles Anywhere hangs, so every cycle spends PROBE_TIMEOUT_S probing: the kill lands inside one.
     env = {**aws_sandbox.env, **FAST, "DATABASE_URL": db_url, "VALKEY_URL": valkey_url}
     env["AWS_ENDPOINT_URL_ROLESANYWHERE"] = f"https://127.0.0.1:{silent_port}"
@@ -42,7 +40,7 @@ def test_worker_killed_mid_cycle(db_url: str, valkey_url: str, aws_sandbox: AwsS
     worker.wait(5)
     killed = Job.fetch(killed_id, connection=valkey)
     assert killed.get_status() == JobStatus.STARTED, "the kill must land while the cycle runs"
-    killed_slot = killed.enqueued_at
+    killed_slot, killed_worker = killed.enqueued_at, killed.worker_name
 
     # The supervisor starts a new worker, which runs the next slots.
     wait_for(lambda: "restarting in" in procs.log("worker"), 10, "the supervisor to restart the worker", procs)
@@ -50,15 +48,17 @@ def test_worker_killed_mid_cycle(db_url: str, valkey_url: str, aws_sandbox: AwsS
     assert restarted.pid != worker.pid
     finished = FinishedJobRegistry(QUEUE, connection=valkey)
 
-    def next_slot_done() -> bool:
+    def next_slot_done() -> Job | None:
         jobs = Job.fetch_many(finished.get_job_ids(cleanup=False), connection=valkey)
-        return any(job is not None and job.enqueued_at > killed_slot for job in jobs)
+        return next((job for job in jobs if job is not None and job.enqueued_at > killed_slot), None)
 
-    wait_for(next_slot_done, 20, "a cycle after the kill to finish", procs)
+    after_kill = wait_for(next_slot_done, 20, "a cycle after the kill to finish", procs)
+    assert after_kill.worker_name != killed_worker
+    assert after_kill.return_value()["stored"] is True
 
     # RQ's maintenance on the restarted worker finds the abandoned cycle once its registry entry expires.
     failed = FailedJobRegistry(QUEUE, connection=valkey)
-    limit_s = JOB_TIMEOUT_S + ABANDONED_AFTER_TIMEOUT_S + 3 * INTERVAL_S
+    limit_s = killed.timeout + ABANDONED_AFTER_TIMEOUT_S + 3 * INTERVAL_S
     wait_for(lambda: killed_id in failed.get_job_ids(cleanup=False), limit_s, "RQ to fail the killed cycle", procs)
     assert killed_id not in started.get_job_ids(cleanup=False)
     assert killed.get_status(refresh=True) == JobStatus.FAILED
