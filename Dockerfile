@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every process: web (default), worker and scheduler differ only by command, e.g.
-#   docker run IMAGE rq worker --config jobs.rq_config --worker-class rq.worker.SimpleWorker probes
+#   docker run IMAGE rq worker --config jobs.rq_config --worker-class jobs.worker.ProbeWorker probes
 # Settings come from the environment at run time; nothing secret is baked in.
 
 # --- build: compile wheels for the runtime requirements only -------------------------------------

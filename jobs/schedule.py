@@ -18,8 +18,10 @@ cron.register(
     run_cycle,
     QUEUE,
     interval=_settings.probe_interval_s,
-    # Probing, migrating and storing are each bounded by the probe timeout; the rest is headroom.
-    job_timeout=math.ceil(3 * _settings.probe_timeout_s) + 30,
+    # A cycle waits on at most five things each bounded by the probe timeout (migrating, probing, caching,
+    # storing, keeping in Valkey); one more of them and 5 s (imports on a worker's first job) are headroom.
+    # Kept this tight because a cycle its worker died in is only cleaned up after it (see jobs/worker.py).
+    job_timeout=math.ceil(6 * _settings.probe_timeout_s) + 5,
     # A cycle not started within its interval is dropped: the next one measures the present instead.
     ttl=_settings.probe_interval_s,
     result_ttl=max(600, 10 * _settings.probe_interval_s),

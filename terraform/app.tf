@@ -28,9 +28,10 @@ locals {
     { key = "IAM_CLIENT_CERT", value = base64encode(local.client_certificate_pem), type = "SECRET" },
     { key = "IAM_CLIENT_KEY", value = base64encode(local.client_private_key_pem), type = "SECRET" },
   ]
+  # The Procfile's commands (tests/test_deploy_consistency.py checks they match).
   procfile = {
-    worker    = "rq worker --config jobs.rq_config --worker-class rq.worker.SimpleWorker probes"
-    scheduler = "rq cron --config jobs.rq_config jobs.schedule"
+    worker    = "python -m jobs.supervise rq worker --config jobs.rq_config --worker-class jobs.worker.ProbeWorker probes"
+    scheduler = "python -m jobs.supervise rq cron --config jobs.rq_config jobs.schedule"
   }
 }
 

@@ -21,6 +21,7 @@ import redis
 
 from sandbox.aws import AwsSandbox
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
+from tests.stack_support import copy_project, processes_under
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,6 +91,16 @@ def base_env(db_url: str, valkey_url: str) -> dict[str, str]:
         "PROBE_TIMEOUT_S": "1.5",
         "PROBE_LOCATION": "test",
     }
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Path]:
+    """A copy of the project as a fresh clone ships it, for `make run`'s launcher; nothing started in it
+    survives the test."""
+    copy_project(tmp_path)
+    yield tmp_path
+    for proc in processes_under(tmp_path):
+        proc.kill()
 
 
 @pytest.fixture

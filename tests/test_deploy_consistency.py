@@ -106,3 +106,12 @@ def test_no_spec_sets_a_name_the_app_does_not_read() -> None:
 
 def test_not_deployed_list_has_no_stale_names() -> None:
     assert set(NOT_DEPLOYED) <= settings_names(), "remove names jobs/settings.py no longer reads"
+
+
+def test_terraform_runs_the_procfile_commands() -> None:
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
+    parsed = hcl2.loads((TERRAFORM / "app.tf").read_text())
+    commands = next(block["procfile"] for block in parsed["locals"] if "procfile" in block)
+    assert {name: _unquote(command) for name, command in commands.items()} == {
+        name: procfile[name] for name in ("worker", "scheduler")
+    }

@@ -87,7 +87,9 @@ def wait_for_slots(db_url: str, count: int, processes: Processes, limit_s: float
 def test_worker_and_two_schedulers_store_every_slot_once_per_service(
     base_env: dict[str, str], processes: Processes
 ) -> None:
-    processes.start("worker", "worker", "--config", "jobs.rq_config", "--worker-class", "rq.worker.SimpleWorker", QUEUE)
+    processes.start(
+        "worker", "worker", "--config", "jobs.rq_config", "--worker-class", "jobs.worker.ProbeWorker", QUEUE
+    )
     processes.start("cron-1", "cron", "--config", "jobs.rq_config", "jobs.schedule")
     processes.start("cron-2", "cron", "--config", "jobs.rq_config", "jobs.schedule")
 

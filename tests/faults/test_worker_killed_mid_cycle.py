@@ -1,0 +1,75 @@
+"""Worker killed (SIGKILL) mid-cycle: the supervisor restarts it, the next slot runs on the restarted worker,
+RQ's own maintenance on that worker moves the killed cycle to the FailedJobRegistry, and no row is doubled.
+
+The `rq worker` under `python -m jobs.supervise` is what is killed, as the kernel's OOM killer would (the
+largest process); on App Platform a lost container is the same crash, restarted by the platform instead."""
+
+from __future__ import annotations
+
+import psutil
+import redis
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+
+from jobs.result import SERVICE_NAMES
+from jobs.schedule import QUEUE
+from jobs.worker import ABANDONED_AFTER_TIMEOUT_S
+from sandbox.aws import AwsSandbox
+from tests.faults.conftest import FAST, query, slots, wait_for
+
+INTERVAL_S = int(FAST["PROBE_INTERVAL_S"])
+
+
+def test_worker_killed_mid_cycle(
+    db_url: str, valkey_url: str, aws_sandbox: AwsSandbox, silent_port: int, processes
+) -> None:
+    # Roles Anywhere hangs, so every cycle spends PROBE_TIMEOUT_S probing: the kill lands inside one.
+    env = {**aws_sandbox.env, **FAST, "DATABASE_URL": db_url, "VALKEY_URL": valkey_url}
+    env["AWS_ENDPOINT_URL_ROLESANYWHERE"] = f"https://127.0.0.1:{silent_port}"
+    procs = processes(env)
+    supervisor = psutil.Process(procs.start("worker").pid)
+    procs.start("scheduler")
+    valkey = redis.Redis.from_url(valkey_url)
+    started = StartedJobRegistry(QUEUE, connection=valkey)
+    wait_for(lambda: len(slots(db_url)) >= 1, 40, "a first stored cycle", procs)
+
+    # cleanup=False: reading a registry must not run RQ's cleanup itself; only the worker's maintenance may.
+    killed_id = wait_for(lambda: next(iter(started.get_job_ids(cleanup=False)), None), 10, "a cycle to start", procs)
+    worker = wait_for(lambda: supervisor.children(), 5, "the supervised rq worker", procs)[0]
+    worker.kill()
+    worker.wait(5)
+    killed = Job.fetch(killed_id, connection=valkey)
+    assert killed.get_status() == JobStatus.STARTED, "the kill must land while the cycle runs"
+    killed_slot, killed_worker = killed.enqueued_at, killed.worker_name
+
+    # The supervisor starts a new worker, which runs the next slots.
+    wait_for(lambda: "restarting in" in procs.log("worker"), 10, "the supervisor to restart the worker", procs)
+    restarted = wait_for(lambda: supervisor.children(), 10, "a restarted rq worker", procs)[0]
+    assert restarted.pid != worker.pid
+    finished = FinishedJobRegistry(QUEUE, connection=valkey)
+
+    def next_slot_done() -> Job | None:
+        jobs = Job.fetch_many(finished.get_job_ids(cleanup=False), connection=valkey)
+        return next((job for job in jobs if job is not None and job.enqueued_at > killed_slot), None)
+
+    after_kill = wait_for(next_slot_done, 20, "a cycle after the kill to finish", procs)
+    assert after_kill.worker_name != killed_worker
+    assert after_kill.return_value()["stored"] is True
+
+    # RQ's maintenance on the restarted worker finds the abandoned cycle once its registry entry expires.
+    failed = FailedJobRegistry(QUEUE, connection=valkey)
+    limit_s = killed.timeout + ABANDONED_AFTER_TIMEOUT_S + 3 * INTERVAL_S
+    wait_for(lambda: killed_id in failed.get_job_ids(cleanup=False), limit_s, "RQ to fail the killed cycle", procs)
+    assert killed_id not in started.get_job_ids(cleanup=False)
+    assert killed.get_status(refresh=True) == JobStatus.FAILED
+    assert "AbandonedJobError" in (killed.latest_result().exc_string or "")
+    assert "AbandonedJobError" in procs.log("worker")
+
+    # Every stored slot has each service once; none twice, the killed one included.
+    doubled = query(db_url, "SELECT service, location, slot FROM probe_results GROUP BY 1, 2, 3 HAVING count(*) > 1")
+    assert doubled == []
+    by_slot = slots(db_url)
+    assert all(sorted(services) == sorted(SERVICE_NAMES) for services in by_slot.values()), by_slot
+    assert len(by_slot) >= 3
+    procs.assert_running()
+    valkey.close()
