@@ -306,7 +306,7 @@ def _pem(env: Mapping[str, str], name: str) -> bytes:
     """A PEM given as base64 of the PEM (the documented form) or as the PEM itself."""
     raw = _get(env, name) or ""
     if raw.startswith("-----BEGIN"):
-        return raw.encode()
+        return raw.encode("utf-8", "surrogatepass")  # os.environ keeps undecodable bytes as surrogates
     try:
         data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):

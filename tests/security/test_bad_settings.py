@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dashapp.factory import create_app
@@ -64,7 +64,12 @@ VALUES = st.one_of(
     TEXT.map(lambda t: (f"postgresql://u:{SECRET}@{t}/db", True)),
     TEXT.map(lambda t: (f"redis://:{SECRET}@{t}", True)),
     TEXT.map(lambda t: (f"-----BEGIN PRIVATE KEY-----\n{t}\n-----END PRIVATE KEY-----\n", False)),
-    TEXT.map(lambda t: (base64.b64encode(f"-----BEGIN CERTIFICATE-----\n{t}".encode()).decode(), False)),
+    TEXT.map(
+        lambda t: (
+            base64.b64encode(f"-----BEGIN CERTIFICATE-----\n{t}".encode("utf-8", "surrogatepass")).decode(),
+            False,
+        )
+    ),
 )
 BASE = {
     **AWS,
@@ -77,6 +82,9 @@ BASE = {
 
 @settings(max_examples=200, deadline=None)
 @given(name=st.sampled_from(GENERAL + SERVICE), drawn=VALUES)
+# os.environ holds bytes that are not UTF-8 as lone surrogates.
+@example(name="IAM_CLIENT_KEY", drawn=("-----BEGIN PRIVATE KEY-----\udc80", False))
+@example(name="DATABASE_URL", drawn=("postgresql://u:p@h\udcff/db", False))
 def test_any_value_of_any_setting_is_accepted_or_a_one_line_error_naming_a_variable(
     name: str, drawn: tuple[str, bool]
 ) -> None:
