@@ -4,6 +4,9 @@
   JSON of its slot and `ProbeResult.to_dict()`s (no secret: results never hold one). `flush` stores them in
   order and removes each only after PostgreSQL took it; a crash between the two stores it again on the next
   flush, which the store's UNIQUE(service, location, slot) turns into a no-op: never lost, never doubled.
+- The dead-letter list: pending cycles that can never be stored (unreadable after an upgrade, or refused by
+  PostgreSQL as data), moved aside so one bad entry does not hold back every later cycle. Kept for an
+  operator to look at, capped like the pending list.
 - The latest cycle, per service, with a TTL of a few intervals: what the web's status table and /api/status
   show while PostgreSQL cannot be read.
 """
@@ -11,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -21,7 +25,10 @@ from redis.retry import Retry
 from jobs.result import ProbeResult
 from jobs.settings import ValkeySettings
 
+log = logging.getLogger(__name__)
+
 PENDING_KEY = "hybrid-monitor:pending-results"
+DEAD_KEY = "hybrid-monitor:dead-results"
 LATEST_KEY = "hybrid-monitor:latest-results"
 # A day of cycles at the default interval: ~2 KB each, a few MB at most.
 PENDING_MAX = 1440
@@ -58,15 +65,35 @@ def pending(conn: redis.Redis) -> int:
     return int(conn.llen(PENDING_KEY))
 
 
-def flush(conn: redis.Redis, write: Callable[[list[ProbeResult], datetime], object], batch: int = 100) -> int:
+def _set_aside(conn: redis.Redis, entry: bytes, limit: int = PENDING_MAX) -> None:
+    with conn.pipeline(transaction=True) as pipe:
+        pipe.rpush(DEAD_KEY, entry)
+        pipe.ltrim(DEAD_KEY, -limit, -1)
+        # By value, not by position: a concurrent push may have trimmed the head meanwhile.
+        pipe.lrem(PENDING_KEY, 1, entry)
+        pipe.execute()
+
+
+def flush(
+    conn: redis.Redis,
+    write: Callable[[list[ProbeResult], datetime], object],
+    refused: tuple[type[Exception], ...] = (),
+    batch: int = 100,
+) -> int:
     """Store pending cycles oldest first with `write` (which must be idempotent per slot), each removed only
     once written; at most `batch` per call, so one flush stays short. Returns how many were written.
-    Stops at the first error `write` raises, leaving that cycle and the later ones pending."""
+    An entry that cannot be read, or that `write` refuses with one of `refused` (the data is wrong, not the
+    connection), goes to the dead-letter list; any other error stops the flush, leaving that cycle and the
+    later ones pending."""
     written = 0
     for entry in conn.lrange(PENDING_KEY, 0, batch - 1):
-        results, slot = decode(entry)
-        write(results, slot)
-        # By value, not by position: a concurrent push may have trimmed the head meanwhile.
+        try:
+            results, slot = decode(entry)
+            write(results, slot)
+        except (ValueError, KeyError, TypeError, *refused) as exc:
+            log.error("a pending cycle can never be stored (%s); moved to %s", type(exc).__name__, DEAD_KEY)
+            _set_aside(conn, entry)
+            continue
         conn.lrem(PENDING_KEY, 1, entry)
         written += 1
     return written

@@ -135,7 +135,11 @@ def _write(
     try:
         if valkey is not None:
             try:
-                flushed = buffer.flush(valkey, lambda cycle, at: store.write_results(conn, cycle, at))
+                flushed = buffer.flush(
+                    valkey,
+                    lambda cycle, at: store.write_results(conn, cycle, at),
+                    refused=(psycopg2.DataError, psycopg2.IntegrityError),
+                )
                 if flushed:
                     log.info("stored %d cycle(s) kept in Valkey while PostgreSQL was unreachable", flushed)
                 if buffer.pending(valkey):

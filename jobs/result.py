@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,6 +95,8 @@ def utcnow() -> datetime:
 def one_line(message: object, *secrets: str | None) -> str:
     """First line of an error message, with every given secret replaced by '***'."""
     text = str(message).strip().splitlines()[0] if str(message).strip() else type(message).__name__
+    # Control characters (a NUL above all) have no place in a line a person reads or PostgreSQL stores.
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", text)
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
