@@ -80,7 +80,7 @@ def _mount_rq_dashboard(server: flask.Flask, settings: Settings) -> bool:
     from rq_dashboard.web import blueprint, setup_rq_connection
 
     server.config["RQ_DASHBOARD_REDIS_URL"] = settings.valkey.url(settings.probe_timeout_s)
-    # Read-only view for operators: deleting or emptying queues is not something to do from a browser.
+    # Hides the delete buttons; the guard in `install` refuses every state-changing request anyway.
     server.config.setdefault("RQ_DASHBOARD_DISABLE_DELETE", True)
     server.register_blueprint(blueprint, url_prefix=RQ_PREFIX)
     setup_rq_connection(server)
@@ -121,6 +121,10 @@ def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str
             )
         if flask.request.url_rule is not None and flask.request.blueprint != "rq_dashboard":
             flask.abort(404)  # not a dashboard page: never Dash's catch-all page under /rq
+        if flask.request.method not in ("GET", "HEAD") or flask.request.path.startswith(f"{RQ_PREFIX}/requeue/"):
+            # A view, not a console: no request changes RQ's state, so no link or form on another site can
+            # make a browser holding the operator's basic-auth credentials requeue, empty or delete jobs.
+            flask.abort(405)
         return None
 
     @server.after_request

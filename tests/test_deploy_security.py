@@ -46,8 +46,9 @@ def serve() -> Iterator[Serve]:
         server.shutdown()
 
 
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
-    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (our own local server)
+def _get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, dict[str, str], str]:
+    data = b"" if method == "POST" else None
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (our own local server)
             return response.status, dict(response.headers), response.read().decode()
@@ -116,6 +117,26 @@ def test_rq_dashboard_shows_the_real_queue(serve: Serve, valkey_url: str) -> Non
     # The Valkey password never reaches the page.
     password = redis.connection.parse_url(valkey_url).get("password")
     assert password and password not in page
+
+
+def test_rq_dashboard_changes_nothing_even_for_the_operator(serve: Serve, valkey_url: str) -> None:
+    """A cross-site link or form reaches /rq with the browser's cached credentials: it must change nothing."""
+    connection = redis.Redis.from_url(valkey_url)
+    job = Queue("probes", connection=connection).enqueue("jobs.cycle.run_cycle")
+    env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "s3cret-pw"}
+    base = serve(env)
+    operator = _basic("ops", "s3cret-pw")
+    for method, path in (
+        ("GET", "/rq/requeue/probes"),
+        ("POST", "/rq/requeue/probes"),
+        ("POST", f"/rq/job/{job.id}/delete"),
+        ("POST", f"/rq/job/{job.id}/requeue"),
+        ("POST", "/rq/queue/probes/queued/empty"),
+        ("POST", "/rq/queue/probes/compact"),
+    ):
+        status, _, _ = _get(base + path, operator, method)
+        assert status == 405, (method, path)
+    assert Queue("probes", connection=connection).job_ids == [job.id]
 
 
 def test_credentials_match_checks_both_fields() -> None:
