@@ -52,7 +52,8 @@ def _failed(service: str, settings: Settings, status: Status, error: str, latenc
         service=service,
         status=status,
         latency_ms=latency_ms,
-        endpoint="",
+        # The probe could not say; the configured endpoint is what a person needs to look at.
+        endpoint=settings.endpoint_of(service),
         checked_at=utcnow(),
         location=settings.location,
         error=error,

@@ -117,6 +117,12 @@ class AwsSettings:
     def endpoint(self) -> str:
         return self.rolesanywhere_endpoint or f"rolesanywhere.{self.region}.amazonaws.com"
 
+    @property
+    def secretsmanager_endpoint(self) -> str:
+        if self.secretsmanager_endpoint_url:
+            return urlsplit(self.secretsmanager_endpoint_url).netloc
+        return f"secretsmanager.{self.region}.amazonaws.com"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -139,6 +145,17 @@ class Settings:
     raw_retention_days: int = 14
     rollup_retention_days: int = 400
     log_level: str = "INFO"
+
+    def endpoint_of(self, service: str) -> str:
+        """The host:port a service's probe talks to, from the settings alone ("" when unconfigured)."""
+        pg, vk, aws = self.postgres, self.valkey, self.aws
+        endpoints = {
+            "postgres": pg.endpoint if pg else "",
+            "valkey": vk.endpoint if vk else "",
+            "roles_anywhere": aws.endpoint if aws else "",
+            "secrets_manager": aws.secretsmanager_endpoint if aws else "",
+        }
+        return endpoints.get(service, "")
 
     @property
     def sandbox(self) -> bool:

@@ -153,3 +153,21 @@ def test_a_settings_error_at_the_command_line_is_one_line_without_traceback(tmp_
     assert done.stderr.strip().splitlines() == [
         "make run: PROBE_TIMEOUT_S: expected a number of seconds from 0.1 to 300, got 'fast'"
     ]
+
+
+def test_endpoint_of_names_what_each_probe_talks_to() -> None:
+    s = load(
+        {
+            **AWS,
+            "DATABASE_URL": "postgresql://u:p@db.example:25060/d",
+            "VALKEY_URL": "rediss://u:p@cache.example:25061",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://127.0.0.1:4566",
+        }
+    )
+    assert [s.endpoint_of(service) for service in ("postgres", "valkey", "roles_anywhere", "secrets_manager")] == [
+        "db.example:25060",
+        "cache.example:25061",
+        "rolesanywhere.eu-west-1.amazonaws.com",
+        "127.0.0.1:4566",
+    ]
+    assert load({}).endpoint_of("postgres") == ""

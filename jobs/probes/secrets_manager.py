@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from jobs.aws_session import NOT_CONFIGURED_HINT, client_config, describe_error, shared_session
 from jobs.probes.outcome import finished, not_configured
@@ -48,11 +47,10 @@ def probe(settings: Settings) -> ProbeResult:
     timeout = settings.probe_timeout_s
     detail: dict[str, Any] = {}
     error = None
-    endpoint = f"secretsmanager.{aws.region}.amazonaws.com"
+    endpoint = aws.secretsmanager_endpoint
     action = "GetSecretValue"
     try:
         client = _client(aws, timeout)
-        endpoint = urlsplit(client.meta.endpoint_url).netloc
         with timer.phase("credentials"):
             try:
                 shared_session(aws, timeout).get_credentials().get_frozen_credentials()
