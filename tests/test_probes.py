@@ -158,7 +158,7 @@ def test_a_check_slower_than_half_the_timeout_is_degraded(latency_ms: float, tim
             " server running on that host and accepting TCP/IP connections?\n",
             "connection refused by db.example:25060",
         ),
-        ("timeout expired\n", "timed out connecting to db.example:25060"),
+        ("timeout expired\n", "timed out waiting for db.example:25060"),
         ('FATAL:  database "nope" does not exist\n', 'database "nope" does not exist'),
         ("", "PostgreSQL closed the connection without an error message"),
     ],

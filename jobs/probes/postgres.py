@@ -49,8 +49,8 @@ def describe_error(message: str, endpoint: str) -> str:
     text = " ".join(message.split())
     if "Connection refused" in text:
         return f"connection refused by {endpoint}"
-    if "timeout expired" in text:  # libpq's own connect_timeout
-        return f"timed out connecting to {endpoint}"
+    if "timeout expired" in text:  # libpq's connect_timeout, or jobs.pg_wait's bound on a silent server
+        return f"timed out waiting for {endpoint}"
     # Drop libpq's 'connection to server at "h" (addr), port p failed: FATAL: ' preamble.
     text = re.sub(r'^connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed: ', "", text)
     text = re.sub(r"^(FATAL|ERROR):\s+", "", text)
