@@ -7,7 +7,6 @@ probes, so only the store knows the truth, and every process reports the same nu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 
 from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -15,9 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from dashapp import snapshot
-from dashapp.figures import failed_checks
 from dashapp.reader import Reader, Unavailable
-from jobs.result import utcnow
 from jobs.settings import Settings
 
 PREFIX = "hybrid_monitor"
@@ -32,7 +29,7 @@ class StoreCollector(Collector):
         store_up = GaugeMetricFamily(f"{PREFIX}_store_up", "1 when the web could read the results store")
         try:
             snap = snapshot.take(self.reader, self.settings)
-            failed = self._failed_counts([v.service for v in snap.views])
+            failed = self.reader.failed_check_counts()
         except Unavailable:
             store_up.add_metric([], 0)
             yield store_up
@@ -50,26 +47,18 @@ class StoreCollector(Collector):
         )
         stale = GaugeMetricFamily(f"{PREFIX}_stale", "1 when the worker stopped reporting this service", labels=labels)
         uptime = GaugeMetricFamily(f"{PREFIX}_uptime_24h_ratio", "Share of up checks over 24 h", labels=labels)
-        failures = CounterMetricFamily(
-            f"{PREFIX}_failed_checks", "Checks that were not up, over the stored history", labels=labels
-        )
+        failures = CounterMetricFamily(f"{PREFIX}_failed_checks", "Checks that failed (down)", labels=labels)
         for view in snap.views:
             service = [view.service]
             up.add_metric(service, 1 if view.is_up else 0)
             stale.add_metric(service, 1 if view.status == "stale" else 0)
-            failures.add_metric(service, failed[view.service])
+            failures.add_metric(service, failed.get(view.service, 0))
             if view.result is not None:
                 latency.add_metric(service, view.result.latency_ms / 1000)
                 checked.add_metric(service, view.result.checked_at.timestamp())
             if snap.uptime_24h.get(view.service) is not None:
                 uptime.add_metric(service, snap.uptime_24h[view.service])
         yield from (up, latency, checked, stale, uptime, failures)
-
-    def _failed_counts(self, services: list[str]) -> dict[str, int]:
-        # Over everything the store keeps (raw or rolled up); few buckets, since only the sum matters.
-        end = utcnow()
-        start = end - timedelta(days=self.settings.rollup_retention_days)
-        return {s: sum(failed_checks(p) for p in self.reader.history(s, start, end, max_points=50)) for s in services}
 
 
 def blueprint(reader: Reader, settings: Settings) -> Blueprint:

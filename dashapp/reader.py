@@ -142,6 +142,10 @@ class Reader:
         with self.connection() as conn:
             return store.uptimes(conn, services, start, end)
 
+    def failed_check_counts(self) -> dict[str, int]:
+        with self.connection() as conn:
+            return store.failed_check_counts(conn)
+
     def last_cycle_at(self) -> datetime | None:
         with self.connection() as conn:
             return store.last_cycle_at(conn)

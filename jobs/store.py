@@ -114,15 +114,34 @@ def write_results(conn: Connection, results: list[ProbeResult], slot: datetime) 
         for r in results
     ]
     with conn.cursor() as cur:
+        # One statement: the rows and the running totals of what was really added (never a dropped duplicate).
         added = execute_values(
             cur,
-            "INSERT INTO probe_results"
+            "WITH added AS ("
+            " INSERT INTO probe_results"
             " (service, location, slot, checked_at, status, latency_ms, endpoint, phases, detail, error)"
-            " VALUES %s ON CONFLICT ON CONSTRAINT probe_results_once_per_slot DO NOTHING RETURNING id",
+            " VALUES %s ON CONFLICT ON CONSTRAINT probe_results_once_per_slot DO NOTHING"
+            " RETURNING service, location, status),"
+            " counted AS ("
+            " INSERT INTO probe_check_counts AS c (service, location, checks, failed)"
+            " SELECT service, location, count(*), count(*) FILTER (WHERE status = 'down') FROM added"
+            " WHERE status <> 'not_configured' GROUP BY service, location"
+            " ON CONFLICT (service, location)"
+            " DO UPDATE SET checks = c.checks + EXCLUDED.checks, failed = c.failed + EXCLUDED.failed)"
+            " SELECT count(*) FROM added",
             rows,
+            page_size=len(rows),
             fetch=True,
         )
-    return len(added)
+    return int(added[0][0])
+
+
+def failed_check_counts(conn: Connection) -> dict[str, int]:
+    """Checks that failed (`down`) per service, over every location, since the counts began: they never
+    decrease, so Prometheus can use them as counters."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT service, sum(failed) FROM probe_check_counts GROUP BY service")
+        return {service: int(failed) for service, failed in cur.fetchall()}
 
 
 def _result(row: tuple[Any, ...]) -> ProbeResult:

@@ -98,6 +98,18 @@ def test_write_results_is_idempotent_per_service_location_and_slot(conn) -> None
         assert cur.fetchall() == [("postgres", "fra1", "up"), ("postgres", "test", "up"), ("valkey", "test", "up")]
 
 
+def test_failed_check_counts_never_count_a_duplicate_and_never_decrease(conn) -> None:
+    down = [result("postgres", T0, Status.DOWN), result("valkey", T0), result("secrets_manager", T0, Status.DOWN)]
+    store.write_results(conn, down, T0)
+    store.write_results(conn, down, T0)  # the same slot again: dropped, so not counted
+    store.write_results(conn, [result("postgres", T0, Status.DOWN, location="fra1")], T0)
+    store.write_results(conn, [result("roles_anywhere", T0, Status.NOT_CONFIGURED)], T0)
+    assert store.failed_check_counts(conn) == {"postgres": 2, "valkey": 0, "secrets_manager": 1}
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM probe_results")  # what retention does to old rows
+    assert store.failed_check_counts(conn) == {"postgres": 2, "valkey": 0, "secrets_manager": 1}
+
+
 def test_status_outside_the_known_set_is_refused_by_the_schema(conn) -> None:
     with pytest.raises(psycopg2.errors.CheckViolation), conn.cursor() as cur:
         cur.execute(
