@@ -47,7 +47,7 @@ def test_a_dependency_that_hangs(
     results, _not_stored = cycle.probe_and_store(cycle.load(), cycle.slot_of(cycle.utcnow(), 2))
     statuses = {r.service: r for r in results}
     assert statuses[DOWN[service]].status.value == "down"
-    assert statuses[DOWN[service]].latency_ms <= (TIMEOUT_S + 1) * 1000
+    assert statuses[DOWN[service]].latency_ms <= (TIMEOUT_S + 2) * 1000  # the deadline, with a loaded machine's margin
     # Secrets Manager is called with Roles Anywhere's credentials, so it is down with it; nothing else is.
     affected = {DOWN[service], "secrets_manager"} if DOWN[service] == "roles_anywhere" else {service}
     others = {s: r.status.value for s, r in statuses.items() if s not in affected}
