@@ -1,7 +1,14 @@
-"""Real servers for the tests: the ones named by DATABASE_URL / VALKEY_URL when set, else embedded ones.
+"""Real servers for the tests: embedded PostgreSQL and Valkey, started once per session, unless
+TEST_DATABASE_URL / TEST_VALKEY_URL name servers set aside for the tests.
 
-Embedded PostgreSQL and Valkey start once per session; each test that asks for `db_url` gets a fresh
-database, and `valkey_url` a flushed Valkey.
+- TEST_DATABASE_URL: a PostgreSQL URL whose user may CREATE and DROP DATABASE; each test that asks for `db_url`
+  gets a fresh database there, dropped afterwards.
+- TEST_VALKEY_URL: a Valkey URL whose database the tests FLUSH before each test that asks for `valkey_url`;
+  never point it at a Valkey holding anything you want to keep.
+
+DATABASE_URL, VALKEY_URL, AWS_* and every other variable the product reads are removed from the environment
+before the tests start (tests/environment.py): a shell set up for `make run` or for a real deployment
+neither configures the product under test nor gets its servers wiped.
 """
 
 from __future__ import annotations
@@ -19,18 +26,28 @@ import psycopg2
 import pytest
 import redis
 
+from jobs.result import Status
 from sandbox.aws import AwsSandbox
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
+from tests.environment import is_product_variable
 from tests.stack_support import copy_project, processes_under
 
 ROOT = Path(__file__).resolve().parent.parent
+# A check that worked: `degraded` (slower than half PROBE_TIMEOUT_S) is what a loaded machine turns `up` into.
+WORKING = frozenset({Status.UP, Status.DEGRADED})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before any test module is imported (jobs.schedule reads its settings on import).
+    for name in [name for name in os.environ if is_product_variable(name)]:
+        del os.environ[name]
 
 
 @pytest.fixture(scope="session")
 def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a PostgreSQL server where the tests may create and drop databases."""
-    if os.environ.get("DATABASE_URL"):
-        yield os.environ["DATABASE_URL"]
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
         return
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), secrets.token_hex(8))
     server.start()
@@ -55,8 +72,9 @@ def db_url(pg_server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def valkey_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if os.environ.get("VALKEY_URL"):
-        yield os.environ["VALKEY_URL"]
+    """URL of a Valkey the tests may flush."""
+    if os.environ.get("TEST_VALKEY_URL"):
+        yield os.environ["TEST_VALKEY_URL"]
         return
     server = EmbeddedValkey(tmp_path_factory.mktemp("valkey"), free_port(), secrets.token_hex(8))
     server.start()

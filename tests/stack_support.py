@@ -18,6 +18,8 @@ from typing import TypeVar
 
 import psutil
 
+from tests.environment import without_product_variables
+
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 # What a fresh clone ships that `make run` needs.
@@ -28,7 +30,7 @@ class Launcher:
     """`python -m sandbox.stack` in a directory, with its output collected line by line."""
 
     def __init__(self, cwd: Path, port: int):
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "VALKEY_URL", "PG"))}
+        env = without_product_variables(os.environ)
         env.update({"PORT": str(port), "PROBE_INTERVAL_S": "2", "PROBE_TIMEOUT_S": "1.5", "DASH_REFRESH_S": "1"})
         self.lines: list[str] = []
         self.process = subprocess.Popen(

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from sandbox.embedded import free_port
+from tests.conftest import WORKING
 from tests.stack_support import Launcher, get, processes_under, wait_until
 
 
@@ -24,9 +25,10 @@ def test_make_run_serves_the_board_refuses_a_second_instance_and_stops_cleanly(p
         def board() -> dict[str, str] | None:
             services = json.loads(get(f"http://127.0.0.1:{port}/api/status")[1])["services"]
             statuses = {s["service"]: s["status"] for s in services}
-            return statuses if set(statuses.values()) == {"up"} else None
+            return statuses if set(statuses.values()) <= WORKING else None
 
-        # All four green, the AWS rows through the local sandbox, within a few probe intervals.
+        # All four working (green, or amber on a loaded machine), the AWS rows through the local sandbox,
+        # within a few probe intervals.
         statuses = wait_until(board, timeout=60)
         assert list(statuses) == ["postgres", "valkey", "roles_anywhere", "secrets_manager"]
 

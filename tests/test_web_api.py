@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from dashapp.factory import create_app
 from jobs import settings as settings_module
 from jobs.result import SERVICE_NAMES, utcnow
+from sandbox.embedded import free_port
+from tests.security.procfile import Process, fetch, fetch_json, wait_for
 from tests.web_support import ENDPOINTS, seed_history, write_cycle
 
 
@@ -224,31 +227,17 @@ def test_web_entry_point_exits_2_with_one_line_on_a_bad_setting(base_env) -> Non
     ]
 
 
-def test_web_entry_point_serves_with_gunicorn(base_env) -> None:
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    from sandbox.embedded import free_port
-    from tests.conftest import ROOT
-
+def test_web_entry_point_serves_with_gunicorn(base_env: dict[str, str], tmp_path: Path) -> None:
+    """The Procfile's `web` command, as production runs it (gunicorn with dashapp.gunicorn_conf), two workers."""
     port = free_port()
-    gunicorn = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "dashapp.app:server"]
-    process = subprocess.Popen(gunicorn, cwd=ROOT, env={**base_env, "PATH": "/usr/bin:/bin"}, stderr=subprocess.PIPE)
+    env = {**base_env, "PORT": str(port), "BIND_HOST": "127.0.0.1", "WEB_CONCURRENCY": "2"}
+    web = Process("web", env, tmp_path)
+    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as response:
-                    body = response.read().decode()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("gunicorn did not answer /api/status")
-        assert '"services"' in body
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
-            assert response.status == 200
+        status, body = wait_for(lambda: fetch_json(base + "/api/status"), 60, "gunicorn to answer /api/status")
+        assert status == 200 and len(body["services"]) == len(SERVICE_NAMES), body
+        assert fetch(base + "/readyz")[0] == 200
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        web.stop()
+    # The config's bind (PORT) answered above; its worker count (WEB_CONCURRENCY) is in gunicorn's log.
+    assert web.output()["web.stderr"].count("Booting worker") == 2, web.output()

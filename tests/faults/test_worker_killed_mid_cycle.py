@@ -11,20 +11,23 @@ import redis
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
-from jobs.result import SERVICE_NAMES
+from jobs.result import SERVICE_NAMES, utcnow
 from jobs.schedule import QUEUE
 from jobs.worker import ABANDONED_AFTER_TIMEOUT_S
 from sandbox.aws import AwsSandbox
 from tests.faults.conftest import FAST, query, slots, wait_for
 
-INTERVAL_S = int(FAST["PROBE_INTERVAL_S"])
+# Roles Anywhere hangs, so every cycle spends PROBE_TIMEOUT_S probing: long enough that a kill aimed at a
+# cycle that started less than KILL_WITHIN_S ago lands inside it even on a loaded machine. (The job timeout,
+# ceil(6 * PROBE_TIMEOUT_S) + 5 s (jobs/schedule.py), bounds how long RQ takes to fail the killed cycle.)
+TIMING = {"PROBE_INTERVAL_S": "4", "PROBE_TIMEOUT_S": "3"}
+INTERVAL_S, KILL_WITHIN_S = int(TIMING["PROBE_INTERVAL_S"]), 1.0
 
 
 def test_worker_killed_mid_cycle(
     db_url: str, valkey_url: str, aws_sandbox: AwsSandbox, silent_port: int, processes
 ) -> None:
-    # Roles Anywhere hangs, so every cycle spends PROBE_TIMEOUT_S probing: the kill lands inside one.
-    env = {**aws_sandbox.env, **FAST, "DATABASE_URL": db_url, "VALKEY_URL": valkey_url}
+    env = {**aws_sandbox.env, **FAST, **TIMING, "DATABASE_URL": db_url, "VALKEY_URL": valkey_url}
     env["AWS_ENDPOINT_URL_ROLESANYWHERE"] = f"https://127.0.0.1:{silent_port}"
     procs = processes(env)
     supervisor = psutil.Process(procs.start("worker").pid)
@@ -33,9 +36,18 @@ def test_worker_killed_mid_cycle(
     started = StartedJobRegistry(QUEUE, connection=valkey)
     wait_for(lambda: len(slots(db_url)) >= 1, 40, "a first stored cycle", procs)
 
-    # cleanup=False: reading a registry must not run RQ's cleanup itself; only the worker's maintenance may.
-    killed_id = wait_for(lambda: next(iter(started.get_job_ids(cleanup=False)), None), 10, "a cycle to start", procs)
     worker = wait_for(lambda: supervisor.children(), 5, "the supervised rq worker", procs)[0]
+
+    def just_started() -> str | None:
+        """A running cycle that started under KILL_WITHIN_S ago: its Roles Anywhere probe is blocked on the
+        silent port for PROBE_TIMEOUT_S from then, so it is still running when the kill lands."""
+        # cleanup=False: reading a registry must not run RQ's cleanup itself; only the worker's maintenance may.
+        for job in Job.fetch_many(started.get_job_ids(cleanup=False), connection=valkey):
+            if job is not None and job.started_at and (utcnow() - job.started_at).total_seconds() < KILL_WITHIN_S:
+                return job.id
+        return None
+
+    killed_id = wait_for(just_started, 8 * INTERVAL_S, "a cycle to start", procs)
     worker.kill()
     worker.wait(5)
     killed = Job.fetch(killed_id, connection=valkey)
@@ -52,7 +64,7 @@ def test_worker_killed_mid_cycle(
         jobs = Job.fetch_many(finished.get_job_ids(cleanup=False), connection=valkey)
         return next((job for job in jobs if job is not None and job.enqueued_at > killed_slot), None)
 
-    after_kill = wait_for(next_slot_done, 20, "a cycle after the kill to finish", procs)
+    after_kill = wait_for(next_slot_done, 8 * INTERVAL_S, "a cycle after the kill to finish", procs)
     assert after_kill.worker_name != killed_worker
     assert after_kill.return_value()["stored"] is True
 
