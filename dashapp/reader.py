@@ -30,8 +30,8 @@ QUEUE = "probes"
 
 # Bound on every wait the web does on a dependency; a few seconds, well under gunicorn's 30 s.
 TIMEOUT_S = 2.0
-# gunicorn runs 4 threads per process; a little headroom for Dash callbacks and /metrics.
-POOL_MAX = 8
+# One connection per gunicorn thread (8 per process, dashapp/gunicorn_conf.py) and two spare.
+POOL_MAX = 10
 
 
 class Unavailable(RuntimeError):

@@ -132,7 +132,7 @@ class Settings:
     environment: str = ""
     port: int = 8050
     bind_host: str = "0.0.0.0"  # noqa: S104 - a container's web process listens on every interface
-    web_concurrency: int = 2
+    web_concurrency: int = 1
     rq_dashboard_username: str | None = None
     rq_dashboard_password: str | None = field(default=None, repr=False)
     assets_base_url: str | None = None
@@ -439,7 +439,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         environment=_get(env, "APP_ENVIRONMENT") or "",
         port=_port(_get(env, "PORT"), "PORT", 8050),
         bind_host=_bind_host(env),
-        web_concurrency=_int(env, "WEB_CONCURRENCY", 2, 1, 64),
+        web_concurrency=_int(env, "WEB_CONCURRENCY", 1, 1, 64),
         rq_dashboard_username=username,
         rq_dashboard_password=password,
         assets_base_url=assets.rstrip("/") + "/" if assets else None,
