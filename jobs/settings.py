@@ -214,7 +214,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 def _port(raw: str | None, name: str, default: int) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 65535:  # "²".isdigit() too
         raise SettingsError(f"{name}: expected a TCP port from 1 to 65535, got {_shown(raw)}")
     return int(raw)
 
@@ -279,7 +279,7 @@ def _valkey(env: Mapping[str, str]) -> ValkeySettings | None:
         except ValueError:
             raise SettingsError("VALKEY_URL: the port is not a number from 1 to 65535") from None
         db = parts.path.lstrip("/") or "0"
-        if not db.isdigit():
+        if not (db.isascii() and db.isdigit()):
             raise SettingsError(f"VALKEY_URL: the database number must be a whole number, got {_shown(db)}")
         return ValkeySettings(
             host=parts.hostname,
