@@ -122,10 +122,6 @@ class Reader:
         finally:
             pool.putconn(conn, close=broken or conn.closed != 0)
 
-    def latest(self) -> dict[str, ProbeResult]:
-        with self.connection() as conn:
-            return store.latest_results(conn)
-
     def recent(self, service: str, limit: int = 60) -> list[ProbeResult]:
         with self.connection() as conn:
             return store.recent_results(conn, service, limit=limit)
@@ -138,9 +134,11 @@ class Reader:
         with self.connection() as conn:
             return store.uptime(conn, service, start, end)
 
-    def uptimes(self, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
+    def latest_and_uptimes(
+        self, services: list[str], start: datetime, end: datetime
+    ) -> tuple[dict[str, ProbeResult], dict[str, float | None]]:
         with self.connection() as conn:
-            return store.uptimes(conn, services, start, end)
+            return store.latest_and_uptimes(conn, services, start, end)
 
     def last_cycle_at(self) -> datetime | None:
         with self.connection() as conn:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -140,20 +141,44 @@ def _result(row: tuple[Any, ...]) -> ProbeResult:
     )
 
 
+# The newest result of each service, one index probe each rather than a scan (the cost does not grow with the
+# table), and how far the rollups go, for the uptimes read with it. Prepared once per connection: PostgreSQL
+# spends three times longer planning it than running it, and the web runs it on every status request.
+_PREPARE_LATEST = (
+    "PREPARE hybrid_monitor_latest_results(text[]) AS"
+    " SELECT r.*, (SELECT rolled_until FROM probe_rollup_state)"
+    " FROM unnest($1) WITH ORDINALITY AS s(service, position) CROSS JOIN LATERAL ("
+    "  SELECT service, status, latency_ms, endpoint, checked_at, location, phases, detail, error"
+    "  FROM probe_results p WHERE p.service = s.service ORDER BY p.checked_at DESC LIMIT 1"
+    ") r ORDER BY s.position"
+)
+# Connections that hold the prepared statement (a prepared statement lives as long as its session and is not
+# undone by a rollback).
+_prepared: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+def _latest(conn: Connection) -> tuple[dict[str, ProbeResult], datetime | None]:
+    with conn.cursor() as cur:
+        if conn not in _prepared:
+            cur.execute(_PREPARE_LATEST)
+            _prepared.add(conn)
+        cur.execute("EXECUTE hybrid_monitor_latest_results(%s)", (list(SERVICE_NAMES),))
+        rows = cur.fetchall()
+    return {row[0]: _result(row[:-1]) for row in rows}, rows[0][-1] if rows else None
+
+
 def latest_results(conn: Connection) -> dict[str, ProbeResult]:
     """The newest result of each known service (any location), in display order; services never checked
     are absent."""
-    # One index probe per service rather than a scan: the cost does not grow with the table.
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT r.* FROM unnest(%s::text[]) WITH ORDINALITY AS s(service, position)"
-            " CROSS JOIN LATERAL ("
-            "  SELECT service, status, latency_ms, endpoint, checked_at, location, phases, detail, error"
-            "  FROM probe_results p WHERE p.service = s.service ORDER BY p.checked_at DESC LIMIT 1"
-            ") r ORDER BY s.position",
-            (list(SERVICE_NAMES),),
-        )
-        return {row[0]: _result(row) for row in cur.fetchall()}
+    return _latest(conn)[0]
+
+
+def latest_and_uptimes(
+    conn: Connection, services: list[str], start: datetime, end: datetime
+) -> tuple[dict[str, ProbeResult], dict[str, float | None]]:
+    """`latest_results` and the `uptimes` of `services` over [start, end), in two round trips."""
+    latest, rolled_until = _latest(conn)
+    return latest, uptimes(conn, services, start, end, rolled_until)
 
 
 def recent_results(conn: Connection, service: str, limit: int = 60) -> list[ProbeResult]:
@@ -289,13 +314,21 @@ _PIECE_SQL = {
 
 
 def _units(
-    conn: Connection, services: list[str], start: datetime, end: datetime, daily: bool, counts_only: bool = False
+    conn: Connection,
+    services: list[str],
+    start: datetime,
+    end: datetime,
+    daily: bool,
+    counts_only: bool = False,
+    rolled_until: datetime | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
     """The query of all the pieces of [start, end) as one relation `units`, and its parameters. With
-    `counts_only`, raw pieces give per-service counts without hours or latencies."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT rolled_until FROM probe_rollup_state")
-        (rolled_until,) = cur.fetchone()
+    `counts_only`, raw pieces give per-service counts without hours or latencies. `rolled_until` is read
+    from the store unless given."""
+    if rolled_until is None:
+        with conn.cursor() as cur:
+            cur.execute("SELECT rolled_until FROM probe_rollup_state")
+            (rolled_until,) = cur.fetchone()
     pieces = split_range(start, end, rolled_until, daily) or [Piece("raw", start, start)]
     sources = [("raw_counts" if counts_only and p.source == "raw" else p.source) for p in pieces]
     params: list[Any] = []
@@ -324,10 +357,12 @@ def _hourly_history(
         return _points(cur.fetchall())
 
 
-def uptimes(conn: Connection, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
-    """`uptime` of each of `services` over [start, end), in one query (after reading how far the rollups go):
-    rolled-up days and hours from the rollups, the rest from the raw rows."""
-    units, params = _units(conn, services, start, end, daily=True, counts_only=True)
+def uptimes(
+    conn: Connection, services: list[str], start: datetime, end: datetime, rolled_until: datetime | None = None
+) -> dict[str, float | None]:
+    """`uptime` of each of `services` over [start, end), in one query (after reading how far the rollups go,
+    unless `rolled_until` says it): rolled-up days and hours from the rollups, the rest from the raw rows."""
+    units, params = _units(conn, services, start, end, daily=True, counts_only=True, rolled_until=rolled_until)
     query = sql.SQL("SELECT service, sum(up_checks)::float8 / sum(checks) FROM ") + units + sql.SQL(" GROUP BY service")
     with conn.cursor() as cur:
         cur.execute(query, params)
