@@ -130,6 +130,10 @@ class Reader:
         with self.connection() as conn:
             return store.history(conn, service, start, end, max_points=max_points)
 
+    def history_json(self, service: str, start: datetime, end: datetime, max_points: int) -> str:
+        with self.connection() as conn:
+            return store.history_json(conn, service, start, end, max_points=max_points)
+
     def uptime(self, service: str, start: datetime, end: datetime) -> float | None:
         with self.connection() as conn:
             return store.uptime(conn, service, start, end)

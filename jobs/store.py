@@ -214,11 +214,51 @@ def history(
     number of hours (or, for whole-day buckets, of days), not of checks. A bucket of several hours (or
     locations) has as p50 the working-check-weighted mean of their medians: the exact median would need the
     raw rows, which are gone."""
+    query, params = _history_query(conn, service, start, end, max_points)
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        return _points(cur.fetchall())
+
+
+# `history`'s points as a JSON array, built by PostgreSQL: a long range's few hundred points cost several times
+# more to parse into Python objects and encode again than to read. Members as the API has always named them.
+_POINTS_JSON = sql.SQL(
+    "SELECT coalesce(json_agg(json_build_object("
+    "'checks', n, 'latency_ms_max', top, 'latency_ms_p50', p50,"
+    """ 't', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'), 'up_ratio', ratio"""
+    ") ORDER BY t), '[]')::text FROM ({}) AS points(t, p50, top, ratio, n)"
+)
+
+
+def history_json(conn: Connection, service: str, start: datetime, end: datetime, max_points: int = 500) -> str:
+    """`history` as JSON text: an array of {"checks", "latency_ms_max", "latency_ms_p50", "t" (ISO 8601, UTC),
+    "up_ratio"}, oldest first."""
+    query, params = _history_query(conn, service, start, end, max_points)
+    with conn.cursor() as cur:
+        cur.execute(_POINTS_JSON.format(query), params)
+        return cur.fetchone()[0]
+
+
+def _history_query(
+    conn: Connection, service: str, start: datetime, end: datetime, max_points: int
+) -> tuple[sql.Composable, list[Any]]:
+    """The query of `history`'s rows (t, p50, max, up_ratio, checks), and its parameters."""
     width = bucket_width(start, end, max_points)
     if end - start <= RAW_MAX_SPAN:
-        return _raw_history(conn, service, start, end, width)
+        return _RAW_HISTORY, [width, _EPOCH, service, start, end]
     # Every width from an hour up is a whole number of hours, so each hour falls in exactly one bucket.
-    return _hourly_history(conn, service, start, end, max(width, HOUR))
+    width = max(width, HOUR)
+    # Whole-day buckets can take whole days from the daily rollups.
+    units, params = _units(conn, [service], start, end, daily=width % DAY == timedelta(0))
+    query = (
+        sql.SQL(
+            "SELECT date_bin(%s, hour, %s) AS t, sum(p50 * up_checks) / nullif(sum(up_checks), 0),"
+            " max(top), sum(up_checks)::float8 / sum(checks), sum(checks)::int FROM "
+        )
+        + units
+        + sql.SQL(" GROUP BY t ORDER BY t")
+    )
+    return query, [width, _EPOCH, *params]
 
 
 def _points(rows: list[tuple[Any, ...]]) -> list[HistoryPoint]:
@@ -228,23 +268,17 @@ def _points(rows: list[tuple[Any, ...]]) -> list[HistoryPoint]:
     ]
 
 
-def _raw_history(
-    conn: Connection, service: str, start: datetime, end: datetime, width: timedelta
-) -> list[HistoryPoint]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT date_bin(%(width)s, checked_at, %(origin)s) AS t,"
-            " percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE status IN ('up', 'degraded')),"
-            " max(latency_ms) FILTER (WHERE status IN ('up', 'degraded')),"
-            " avg((status IN ('up', 'degraded'))::int)::float8,"
-            " count(*)"
-            " FROM probe_results"
-            " WHERE service = %(service)s AND checked_at >= %(start)s AND checked_at < %(end)s"
-            " AND status <> 'not_configured'"
-            " GROUP BY t ORDER BY t",
-            {"width": width, "origin": _EPOCH, "service": service, "start": start, "end": end},
-        )
-        return _points(cur.fetchall())
+_RAW_HISTORY = sql.SQL(
+    "SELECT date_bin(%s, checked_at, %s) AS t,"
+    " percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE status IN ('up', 'degraded')),"
+    " max(latency_ms) FILTER (WHERE status IN ('up', 'degraded')),"
+    " avg((status IN ('up', 'degraded'))::int)::float8,"
+    " count(*)"
+    " FROM probe_results"
+    " WHERE service = %s AND checked_at >= %s AND checked_at < %s"
+    " AND status <> 'not_configured'"
+    " GROUP BY t ORDER BY t"
+)
 
 
 @dataclass(frozen=True)
@@ -337,24 +371,6 @@ def _units(
         params += [list(services), piece.start, piece.end]
     union = sql.SQL(" UNION ALL ").join(_PIECE_SQL[source] for source in sources)
     return sql.SQL("(") + union + sql.SQL(") units"), params
-
-
-def _hourly_history(
-    conn: Connection, service: str, start: datetime, end: datetime, width: timedelta
-) -> list[HistoryPoint]:
-    # Whole-day buckets can take whole days from the daily rollups.
-    units, params = _units(conn, [service], start, end, daily=width % DAY == timedelta(0))
-    query = (
-        sql.SQL(
-            "SELECT date_bin(%s, hour, %s) AS t, sum(p50 * up_checks) / nullif(sum(up_checks), 0),"
-            " max(top), sum(up_checks)::float8 / sum(checks), sum(checks)::int FROM "
-        )
-        + units
-        + sql.SQL(" GROUP BY t ORDER BY t")
-    )
-    with conn.cursor() as cur:
-        cur.execute(query, [width, _EPOCH, *params])
-        return _points(cur.fetchall())
 
 
 def uptimes(
