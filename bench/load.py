@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint (default 15)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--idle", type=float, default=10, help="seconds to settle before measuring memory")
-    parser.add_argument("--web-concurrency", help="WEB_CONCURRENCY for gunicorn (the Procfile's default is 2)")
+    parser.add_argument("--web-concurrency", help="WEB_CONCURRENCY for gunicorn (the Procfile's default is 1)")
     parser.add_argument("--gunicorn-args", default="", help="extra gunicorn flags via GUNICORN_CMD_ARGS")
     args = parser.parse_args(argv)
     wrk = ensure_wrk()

@@ -30,8 +30,8 @@ QUEUE = "probes"
 
 # Bound on every wait the web does on a dependency; a few seconds, well under gunicorn's 30 s.
 TIMEOUT_S = 2.0
-# gunicorn runs 4 threads per process; a little headroom for Dash callbacks and /metrics.
-POOL_MAX = 8
+# One connection per gunicorn thread (8 per process, dashapp/gunicorn_conf.py) and two spare.
+POOL_MAX = 10
 
 
 class Unavailable(RuntimeError):
@@ -122,10 +122,6 @@ class Reader:
         finally:
             pool.putconn(conn, close=broken or conn.closed != 0)
 
-    def latest(self) -> dict[str, ProbeResult]:
-        with self.connection() as conn:
-            return store.latest_results(conn)
-
     def recent(self, service: str, limit: int = 60) -> list[ProbeResult]:
         with self.connection() as conn:
             return store.recent_results(conn, service, limit=limit)
@@ -134,13 +130,19 @@ class Reader:
         with self.connection() as conn:
             return store.history(conn, service, start, end, max_points=max_points)
 
+    def history_json(self, service: str, start: datetime, end: datetime, max_points: int) -> str:
+        with self.connection() as conn:
+            return store.history_json(conn, service, start, end, max_points=max_points)
+
     def uptime(self, service: str, start: datetime, end: datetime) -> float | None:
         with self.connection() as conn:
             return store.uptime(conn, service, start, end)
 
-    def uptimes(self, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
+    def latest_and_uptimes(
+        self, services: list[str], start: datetime, end: datetime
+    ) -> tuple[dict[str, ProbeResult], dict[str, float | None]]:
         with self.connection() as conn:
-            return store.uptimes(conn, services, start, end)
+            return store.latest_and_uptimes(conn, services, start, end)
 
     def failed_check_counts(self) -> dict[str, int]:
         with self.connection() as conn:

@@ -44,8 +44,7 @@ def take(reader: Reader, settings: Settings, now: datetime | None = None) -> Sna
         nothing = f"no stored results to show: the results store is not configured ({problems['postgres']})"
         return Snapshot(now, board({}, now, settings.probe_interval_s, problems, nothing), {})
     try:
-        latest = reader.latest()
-        uptimes = reader.uptimes(list(SERVICE_NAMES), now - DAY, now)
+        latest, uptimes = reader.latest_and_uptimes(list(SERVICE_NAMES), now - DAY, now)
         return Snapshot(now, board(latest, now, settings.probe_interval_s, settings.problems), uptimes)
     except Unavailable as exc:
         store_down = exc

@@ -1,5 +1,6 @@
 """The `rq cron` configuration (`rq cron --config jobs.rq_config jobs.schedule`): one probe cycle every
-PROBE_INTERVAL_S on the `probes` queue, and the hourly roll-up and pruning of stored results."""
+PROBE_INTERVAL_S on the `probes` queue, and the hourly roll-up and pruning of stored results. The jobs are named
+by `jobs.tasks`, which leaves the probes' libraries out of the scheduler."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import math
 
 from rq import cron
 
-from jobs.cycle import run_cycle
-from jobs.maintenance import run_maintenance
 from jobs.startup import load_or_exit
+from jobs.tasks import run_cycle, run_maintenance
 
 QUEUE = "probes"
 

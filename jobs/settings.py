@@ -138,7 +138,7 @@ class Settings:
     environment: str = ""
     port: int = 8050
     bind_host: str = "0.0.0.0"  # noqa: S104 - a container's web process listens on every interface
-    web_concurrency: int = 2
+    web_concurrency: int = 1
     rq_dashboard_username: str | None = None
     rq_dashboard_password: str | None = field(default=None, repr=False)
     assets_base_url: str | None = None
@@ -231,7 +231,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 def _port(raw: str | None, name: str, default: int) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 65535:  # "²".isdigit() too
         raise SettingsError(f"{name}: expected a TCP port from 1 to 65535, got {_shown(raw)}")
     return int(raw)
 
@@ -296,7 +296,7 @@ def _valkey(env: Mapping[str, str]) -> ValkeySettings | None:
         except ValueError:
             raise SettingsError("VALKEY_URL: the port is not a number from 1 to 65535") from None
         db = parts.path.lstrip("/") or "0"
-        if not db.isdigit():
+        if not (db.isascii() and db.isdigit()):
             raise SettingsError(f"VALKEY_URL: the database number must be a whole number, got {_shown(db)}")
         return ValkeySettings(
             host=parts.hostname,
@@ -456,7 +456,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         environment=_get(env, "APP_ENVIRONMENT") or "",
         port=_port(_get(env, "PORT"), "PORT", 8050),
         bind_host=_bind_host(env),
-        web_concurrency=_int(env, "WEB_CONCURRENCY", 2, 1, 64),
+        web_concurrency=_int(env, "WEB_CONCURRENCY", 1, 1, 64),
         rq_dashboard_username=username,
         rq_dashboard_password=password,
         assets_base_url=assets.rstrip("/") + "/" if assets else None,

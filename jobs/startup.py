@@ -6,9 +6,9 @@ import logging
 import sys
 from typing import TypeVar
 
+from jobs.exit_status import EXIT_BAD_SETTINGS
 from jobs.settings import Settings, SettingsError, load
 
-EXIT_BAD_SETTINGS = 2
 T = TypeVar("T")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -159,20 +160,44 @@ def _result(row: tuple[Any, ...]) -> ProbeResult:
     )
 
 
+# The newest result of each service, one index probe each rather than a scan (the cost does not grow with the
+# table), and how far the rollups go, for the uptimes read with it. Prepared once per connection: PostgreSQL
+# spends three times longer planning it than running it, and the web runs it on every status request.
+_PREPARE_LATEST = (
+    "PREPARE hybrid_monitor_latest_results(text[]) AS"
+    " SELECT r.*, (SELECT rolled_until FROM probe_rollup_state)"
+    " FROM unnest($1) WITH ORDINALITY AS s(service, position) CROSS JOIN LATERAL ("
+    "  SELECT service, status, latency_ms, endpoint, checked_at, location, phases, detail, error"
+    "  FROM probe_results p WHERE p.service = s.service ORDER BY p.checked_at DESC LIMIT 1"
+    ") r ORDER BY s.position"
+)
+# Connections that hold the prepared statement (a prepared statement lives as long as its session and is not
+# undone by a rollback).
+_prepared: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+
+def _latest(conn: Connection) -> tuple[dict[str, ProbeResult], datetime | None]:
+    with conn.cursor() as cur:
+        if conn not in _prepared:
+            cur.execute(_PREPARE_LATEST)
+            _prepared.add(conn)
+        cur.execute("EXECUTE hybrid_monitor_latest_results(%s)", (list(SERVICE_NAMES),))
+        rows = cur.fetchall()
+    return {row[0]: _result(row[:-1]) for row in rows}, rows[0][-1] if rows else None
+
+
 def latest_results(conn: Connection) -> dict[str, ProbeResult]:
     """The newest result of each known service (any location), in display order; services never checked
     are absent."""
-    # One index probe per service rather than a scan: the cost does not grow with the table.
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT r.* FROM unnest(%s::text[]) WITH ORDINALITY AS s(service, position)"
-            " CROSS JOIN LATERAL ("
-            "  SELECT service, status, latency_ms, endpoint, checked_at, location, phases, detail, error"
-            "  FROM probe_results p WHERE p.service = s.service ORDER BY p.checked_at DESC LIMIT 1"
-            ") r ORDER BY s.position",
-            (list(SERVICE_NAMES),),
-        )
-        return {row[0]: _result(row) for row in cur.fetchall()}
+    return _latest(conn)[0]
+
+
+def latest_and_uptimes(
+    conn: Connection, services: list[str], start: datetime, end: datetime
+) -> tuple[dict[str, ProbeResult], dict[str, float | None]]:
+    """`latest_results` and the `uptimes` of `services` over [start, end), in two round trips."""
+    latest, rolled_until = _latest(conn)
+    return latest, uptimes(conn, services, start, end, rolled_until)
 
 
 def recent_results(conn: Connection, service: str, limit: int = 60) -> list[ProbeResult]:
@@ -208,11 +233,51 @@ def history(
     number of hours (or, for whole-day buckets, of days), not of checks. A bucket of several hours (or
     locations) has as p50 the working-check-weighted mean of their medians: the exact median would need the
     raw rows, which are gone."""
+    query, params = _history_query(conn, service, start, end, max_points)
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        return _points(cur.fetchall())
+
+
+# `history`'s points as a JSON array, built by PostgreSQL: a long range's few hundred points cost several times
+# more to parse into Python objects and encode again than to read. Members as the API has always named them.
+_POINTS_JSON = sql.SQL(
+    "SELECT coalesce(json_agg(json_build_object("
+    "'checks', n, 'latency_ms_max', top, 'latency_ms_p50', p50,"
+    """ 't', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'), 'up_ratio', ratio"""
+    ") ORDER BY t), '[]')::text FROM ({}) AS points(t, p50, top, ratio, n)"
+)
+
+
+def history_json(conn: Connection, service: str, start: datetime, end: datetime, max_points: int = 500) -> str:
+    """`history` as JSON text: an array of {"checks", "latency_ms_max", "latency_ms_p50", "t" (ISO 8601, UTC),
+    "up_ratio"}, oldest first."""
+    query, params = _history_query(conn, service, start, end, max_points)
+    with conn.cursor() as cur:
+        cur.execute(_POINTS_JSON.format(query), params)
+        return cur.fetchone()[0]
+
+
+def _history_query(
+    conn: Connection, service: str, start: datetime, end: datetime, max_points: int
+) -> tuple[sql.Composable, list[Any]]:
+    """The query of `history`'s rows (t, p50, max, up_ratio, checks), and its parameters."""
     width = bucket_width(start, end, max_points)
     if end - start <= RAW_MAX_SPAN:
-        return _raw_history(conn, service, start, end, width)
+        return _RAW_HISTORY, [width, _EPOCH, service, start, end]
     # Every width from an hour up is a whole number of hours, so each hour falls in exactly one bucket.
-    return _hourly_history(conn, service, start, end, max(width, HOUR))
+    width = max(width, HOUR)
+    # Whole-day buckets can take whole days from the daily rollups.
+    units, params = _units(conn, [service], start, end, daily=width % DAY == timedelta(0))
+    query = (
+        sql.SQL(
+            "SELECT date_bin(%s, hour, %s) AS t, sum(p50 * up_checks) / nullif(sum(up_checks), 0),"
+            " max(top), sum(up_checks)::float8 / sum(checks), sum(checks)::int FROM "
+        )
+        + units
+        + sql.SQL(" GROUP BY t ORDER BY t")
+    )
+    return query, [width, _EPOCH, *params]
 
 
 def _points(rows: list[tuple[Any, ...]]) -> list[HistoryPoint]:
@@ -222,23 +287,17 @@ def _points(rows: list[tuple[Any, ...]]) -> list[HistoryPoint]:
     ]
 
 
-def _raw_history(
-    conn: Connection, service: str, start: datetime, end: datetime, width: timedelta
-) -> list[HistoryPoint]:
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT date_bin(%(width)s, checked_at, %(origin)s) AS t,"
-            " percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE status IN ('up', 'degraded')),"
-            " max(latency_ms) FILTER (WHERE status IN ('up', 'degraded')),"
-            " avg((status IN ('up', 'degraded'))::int)::float8,"
-            " count(*)"
-            " FROM probe_results"
-            " WHERE service = %(service)s AND checked_at >= %(start)s AND checked_at < %(end)s"
-            " AND status <> 'not_configured'"
-            " GROUP BY t ORDER BY t",
-            {"width": width, "origin": _EPOCH, "service": service, "start": start, "end": end},
-        )
-        return _points(cur.fetchall())
+_RAW_HISTORY = sql.SQL(
+    "SELECT date_bin(%s, checked_at, %s) AS t,"
+    " percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE status IN ('up', 'degraded')),"
+    " max(latency_ms) FILTER (WHERE status IN ('up', 'degraded')),"
+    " avg((status IN ('up', 'degraded'))::int)::float8,"
+    " count(*)"
+    " FROM probe_results"
+    " WHERE service = %s AND checked_at >= %s AND checked_at < %s"
+    " AND status <> 'not_configured'"
+    " GROUP BY t ORDER BY t"
+)
 
 
 @dataclass(frozen=True)
@@ -308,13 +367,21 @@ _PIECE_SQL = {
 
 
 def _units(
-    conn: Connection, services: list[str], start: datetime, end: datetime, daily: bool, counts_only: bool = False
+    conn: Connection,
+    services: list[str],
+    start: datetime,
+    end: datetime,
+    daily: bool,
+    counts_only: bool = False,
+    rolled_until: datetime | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
     """The query of all the pieces of [start, end) as one relation `units`, and its parameters. With
-    `counts_only`, raw pieces give per-service counts without hours or latencies."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT rolled_until FROM probe_rollup_state")
-        (rolled_until,) = cur.fetchone()
+    `counts_only`, raw pieces give per-service counts without hours or latencies. `rolled_until` is read
+    from the store unless given."""
+    if rolled_until is None:
+        with conn.cursor() as cur:
+            cur.execute("SELECT rolled_until FROM probe_rollup_state")
+            (rolled_until,) = cur.fetchone()
     pieces = split_range(start, end, rolled_until, daily) or [Piece("raw", start, start)]
     sources = [("raw_counts" if counts_only and p.source == "raw" else p.source) for p in pieces]
     params: list[Any] = []
@@ -325,28 +392,12 @@ def _units(
     return sql.SQL("(") + union + sql.SQL(") units"), params
 
 
-def _hourly_history(
-    conn: Connection, service: str, start: datetime, end: datetime, width: timedelta
-) -> list[HistoryPoint]:
-    # Whole-day buckets can take whole days from the daily rollups.
-    units, params = _units(conn, [service], start, end, daily=width % DAY == timedelta(0))
-    query = (
-        sql.SQL(
-            "SELECT date_bin(%s, hour, %s) AS t, sum(p50 * up_checks) / nullif(sum(up_checks), 0),"
-            " max(top), sum(up_checks)::float8 / sum(checks), sum(checks)::int FROM "
-        )
-        + units
-        + sql.SQL(" GROUP BY t ORDER BY t")
-    )
-    with conn.cursor() as cur:
-        cur.execute(query, [width, _EPOCH, *params])
-        return _points(cur.fetchall())
-
-
-def uptimes(conn: Connection, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
-    """`uptime` of each of `services` over [start, end), in one query (after reading how far the rollups go):
-    rolled-up days and hours from the rollups, the rest from the raw rows."""
-    units, params = _units(conn, services, start, end, daily=True, counts_only=True)
+def uptimes(
+    conn: Connection, services: list[str], start: datetime, end: datetime, rolled_until: datetime | None = None
+) -> dict[str, float | None]:
+    """`uptime` of each of `services` over [start, end), in one query (after reading how far the rollups go,
+    unless `rolled_until` says it): rolled-up days and hours from the rollups, the rest from the raw rows."""
+    units, params = _units(conn, services, start, end, daily=True, counts_only=True, rolled_until=rolled_until)
     query = sql.SQL("SELECT service, sum(up_checks)::float8 / sum(checks) FROM ") + units + sql.SQL(" GROUP BY service")
     with conn.cursor() as cur:
         cur.execute(query, params)

@@ -20,7 +20,8 @@ import threading
 import time
 from collections.abc import Sequence
 
-from jobs.startup import EXIT_BAD_SETTINGS
+# Not jobs.startup: that loads the settings module and cryptography, ~16 MiB per supervisor for one constant.
+from jobs.exit_status import EXIT_BAD_SETTINGS
 
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import statistics
 import threading
@@ -349,3 +350,21 @@ def test_run_maintenance_against_an_unreachable_database_says_so_in_one_line(mon
     assert maintenance.run_maintenance() == {"done": False}
     assert "maintenance not done: connection refused by 127.0.0.1:9" in caplog.text
     assert "hunter2" not in caplog.text
+
+
+@pytest.mark.parametrize("span", [timedelta(hours=1), timedelta(hours=24), timedelta(days=30), timedelta(days=365)])
+def test_history_as_json_holds_the_same_points(conn, year: datetime, span: timedelta) -> None:
+    with conn.cursor() as cur:  # a failed check, so that some bucket has no latency
+        cur.execute("UPDATE probe_results SET status = 'down' WHERE checked_at = %s", (year - timedelta(minutes=7),))
+    expected = [
+        {
+            "t": p.t.isoformat(),
+            "latency_ms_p50": p.latency_ms_p50,
+            "latency_ms_max": p.latency_ms_max,
+            "up_ratio": p.up_ratio,
+            "checks": p.checks,
+        }
+        for p in store.history(conn, "postgres", year - span, year)
+    ]
+    assert json.loads(store.history_json(conn, "postgres", year - span, year)) == expected
+    assert store.history_json(conn, "valkey", year - span, year) == "[]"

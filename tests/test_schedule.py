@@ -143,3 +143,29 @@ def test_rq_processes_with_wrong_settings_print_one_line_and_exit_2(
     )
     assert done.returncode == 2
     assert done.stderr.strip() == message
+
+
+@pytest.mark.parametrize(
+    ("module", "unloaded"),
+    [
+        # rq cron only names the jobs: the probes' libraries load on the worker that runs them.
+        ("jobs.schedule", {"boto3", "botocore", "psycopg2", "jobs.probes", "jobs.cycle", "jobs.maintenance"}),
+        # A supervisor (one per RQ process) only starts and waits: not even the settings.
+        ("jobs.supervise", {"jobs.settings", "cryptography", "rq", "redis"}),
+    ],
+)
+def test_the_scheduler_and_the_supervisor_leave_heavy_modules_unloaded(
+    base_env: dict[str, str], module: str, unloaded: set[str]
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys, {module}; print(*sys.modules)"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **base_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = set(done.stdout.split())
+    assert module in loaded
+    assert loaded & unloaded == set()

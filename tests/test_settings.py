@@ -112,6 +112,8 @@ def test_a_wrong_general_setting_is_one_line_naming_the_variable(env: dict[str, 
         ({"DATABASE_URL": "mysql://u:" + SECRET + "@h/db"}, "postgres", "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql://u:" + SECRET + "@h:notaport/db"}, "postgres", "DATABASE_URL"),
         ({"PGHOST": "h", "PGPORT": "5o432", "PGPASSWORD": SECRET}, "postgres", "PGPORT"),
+        ({"PGHOST": "h", "PGPORT": "\u00b2", "PGPASSWORD": SECRET}, "postgres", "PGPORT"),  # a digit int() refuses
+        ({"VALKEY_URL": "redis://h:6379/\u00b2"}, "valkey", "VALKEY_URL"),
         ({"PGHOST": "h", "PGSSLMODE": "always", "PGPASSWORD": SECRET}, "postgres", "PGSSLMODE"),
         ({"VALKEY_URL": "http://:" + SECRET + "@h:6379"}, "valkey", "VALKEY_URL"),
         ({"VALKEY_HOST": "h", "VALKEY_PORT": "0", "VALKEY_PASSWORD": SECRET}, "valkey", "VALKEY_PORT"),

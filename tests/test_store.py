@@ -136,6 +136,21 @@ def test_latest_and_recent_results_round_trip(conn) -> None:
     assert store.last_cycle_at(conn) == T0 + timedelta(minutes=4)
 
 
+def test_latest_with_uptimes_in_one_go_and_again_after_a_rollback(conn) -> None:
+    for minute in range(4):
+        at = T0 + timedelta(minutes=minute)
+        store.write_results(conn, [result("postgres", at, Status.DOWN if minute == 3 else Status.UP)], at)
+    conn.autocommit = False  # so that the first call runs in a transaction, which is then rolled back
+    window = (T0, T0 + timedelta(hours=1))
+    for _ in range(2):  # the latest results' statement, prepared by the first call, outlives a rollback
+        latest, uptimes = store.latest_and_uptimes(conn, ["postgres", "valkey"], *window)
+        conn.rollback()
+        assert latest == store.latest_results(conn)
+        assert latest["postgres"].checked_at == T0 + timedelta(minutes=3)
+        assert uptimes == {"postgres": 0.75, "valkey": None}
+        assert uptimes == store.uptimes(conn, ["postgres", "valkey"], *window)
+
+
 def test_empty_store_reads(conn) -> None:
     assert store.latest_results(conn) == {}
     assert store.last_cycle_at(conn) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 
 from dashapp.factory import create_app
@@ -28,3 +29,14 @@ def test_assets_come_from_the_cdn_when_assets_base_url_is_set() -> None:
         "https://cdn.example.com/monitor/assets/style.css",
     ]
     assert "style-src 'self' 'unsafe-inline' https://cdn.example.com;" in csp
+
+
+def test_assets_are_gzip_compressed_for_a_client_that_accepts_only_gzip() -> None:
+    client = create_app(load({}), migrate=False).server.test_client()
+    for path in ("/assets/bootstrap.min.css", "/assets/plotly-basic.min.js"):
+        plain = client.get(path).get_data()
+        response = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.get_data()) == plain
+        assert int(response.headers["Content-Length"]) < len(plain) / 2

@@ -7,7 +7,7 @@ import re
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashapp.factory import create_app
+from dashapp.factory import PLOTLY_BUNDLE, PLOTLY_BUNDLE_VERSION, create_app
 from dashapp.status import utc_text
 from jobs import settings as settings_module
 from jobs.result import SERVICE_NAMES, utcnow
@@ -80,6 +80,11 @@ def test_board_charts_range_and_live_refresh(dashboard) -> None:
     day_points = plot(duo, "gd.data[1].x.length")
     assert plot(duo, "gd.data[2].x.length") > 0  # failed checks are marked
     assert texts(duo, "#uptime-postgres")[0].startswith("uptime ")
+    # Drawn by plotly.js's partial "basic" bundle from /assets; Dash's full bundle is never fetched.
+    assert duo.driver.execute_script("return Plotly.version") == PLOTLY_BUNDLE_VERSION
+    fetched = duo.driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    bundle = f"{duo.server_url}/assets/{PLOTLY_BUNDLE}?v={PLOTLY_BUNDLE_VERSION}"
+    assert [url for url in fetched if "plotly" in url] == [bundle]
 
     # Switching the range redraws the chart with that range's data.
     duo.find_element("label[for='_dbcprivate_radioitems_range_input_1h']").click()
