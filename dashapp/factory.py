@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # Migrations may take longer than a request's bound; they run once, at start.
-MIGRATE_TIMEOUT_S = 30.0
+MIGRATE_TIMEOUT_S = 10.0
 # plotly.js's "basic" partial bundle (scatter, bar, pie: the charts draw scatter traces only), 395 KB with gzip
 # against 1.47 MB for the full bundle Dash ships. dcc.Graph uses `window.Plotly` when a page script has
 # defined it and loads Dash's full bundle only otherwise. The file is the npm package plotly.js-basic-dist-min

@@ -7,6 +7,7 @@ page or API request for more than a few seconds. The web never runs probes.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg2
-import psycopg2.pool
 import redis
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry
@@ -22,16 +22,15 @@ from rq.registry import FailedJobRegistry
 from jobs import buffer, pg_wait, store
 from jobs.result import ProbeResult, one_line
 from jobs.settings import Settings
+from jobs.tasks import QUEUE
 
 log = logging.getLogger(__name__)
 
-# jobs.schedule.QUEUE; not imported, since importing that module registers the cron schedule.
-QUEUE = "probes"
-
 # Bound on every wait the web does on a dependency; a few seconds, well under gunicorn's 30 s.
 TIMEOUT_S = 2.0
-# One connection per gunicorn thread (8 per process, dashapp/gunicorn_conf.py) and two spare.
-POOL_MAX = 10
+# One connection per gunicorn thread (dashapp/gunicorn_conf.py): no request ever finds the pool empty, and
+# a managed database's connection budget is easy to count (DEPLOY.md).
+POOL_MAX = 8
 
 
 class Unavailable(RuntimeError):
@@ -49,9 +48,12 @@ class Reader:
     def __init__(self, settings: Settings, timeout_s: float = TIMEOUT_S) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
-        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        # Up to POOL_MAX connections at once (`_slots`), the idle ones kept for reuse (`_idle`).
+        self._slots = threading.BoundedSemaphore(POOL_MAX)
+        self._idle: queue.LifoQueue[psycopg2.extensions.connection] = queue.LifoQueue()
         self._valkey: redis.Redis | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards creating the Valkey client (no network I/O under it)
+        self._migrating = threading.Lock()
         self._migrated = False
 
     # -- PostgreSQL ----------------------------------------------------------------------------------------
@@ -81,46 +83,52 @@ class Reader:
         self._migrated = True
         return applied
 
-    def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
-        with self._lock:
-            if self._pool is None:
-                pg = self.settings.postgres
-                if pg is None:
-                    reason = self.settings.problems.get("postgres", "not configured (set DATABASE_URL)")
-                    raise Unavailable(f"PostgreSQL: {reason}")
-                if not self._migrated:
-                    # The database was down when the web started: migrate on the first successful contact.
-                    self.migrate()
-                pg_wait.install()  # bounds waits on a server that froze mid-query, which no TCP timeout notices
-                try:
-                    # psycopg2's pool closes a returned connection once it holds `minconn`: minconn = maxconn keeps
-                    # them all for reuse, as a fresh one costs a TCP and SCRAM handshake (~5 ms) per request.
-                    self._pool = psycopg2.pool.ThreadedConnectionPool(
-                        POOL_MAX, POOL_MAX, **pg.connect_kwargs(self.timeout_s)
-                    )
-                except psycopg2.Error as exc:
-                    raise self._unavailable("PostgreSQL", exc) from None
-            return self._pool
+    def _ensure_migrated(self) -> None:
+        """The database was down when the web started: the first contact migrates. One thread tries at a time,
+        and no other waits for it, so each request still waits at most its own bounded reads."""
+        if self._migrated or not self._migrating.acquire(blocking=False):
+            return
+        try:
+            self.migrate()
+        except Unavailable as exc:
+            log.warning("migrations deferred: %s", exc)
+        finally:
+            self._migrating.release()
 
     @contextmanager
     def connection(self) -> Iterator[psycopg2.extensions.connection]:
-        """A pooled connection in autocommit mode; a broken one is discarded, not returned to the pool."""
-        pool = self._get_pool()
+        """A pooled connection in autocommit mode; a broken one is discarded, not returned to the pool.
+
+        Idle connections are reused (a fresh one costs a TCP and SCRAM handshake, ~5 ms); a missing one is
+        opened by the request that needs it, outside every lock, so requests never queue behind another's
+        connect to a database that does not answer. (psycopg2's own pool connects under its lock.)"""
+        pg = self.settings.postgres
+        if pg is None:
+            raise Unavailable(
+                f"PostgreSQL: {self.settings.problems.get('postgres', 'not configured (set DATABASE_URL)')}"
+            )
+        self._ensure_migrated()
+        if not self._slots.acquire(timeout=self.timeout_s):
+            raise Unavailable(f"PostgreSQL: all {POOL_MAX} connections busy for {self.timeout_s:g} s")
+        conn = None
         try:
-            conn = pool.getconn()
-        except psycopg2.pool.PoolError as exc:
-            raise Unavailable(f"PostgreSQL: {exc}") from None
-        except psycopg2.Error as exc:
-            raise self._unavailable("PostgreSQL", exc) from None
-        broken = False
-        try:
-            conn.autocommit = True
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                pg_wait.install()  # bounds waits on a server that froze mid-query, which no TCP timeout notices
+                conn = store.connect(pg, self.timeout_s)
             yield conn
         except psycopg2.Error as exc:
-            broken = conn.closed != 0 or isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError)
+            if conn is not None and (
+                conn.closed or isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError)
+            ):
+                conn.close()
+                conn = None
             raise self._unavailable("PostgreSQL", exc) from None
         finally:
-            pool.putconn(conn, close=broken or conn.closed != 0)
+            if conn is not None and not conn.closed:
+                self._idle.put(conn)
+            self._slots.release()
 
     def recent(self, service: str, limit: int = 60) -> list[ProbeResult]:
         with self.connection() as conn:
@@ -200,9 +208,8 @@ class Reader:
 
     def close(self) -> None:
         with self._lock:
-            if self._pool is not None:
-                self._pool.closeall()
-                self._pool = None
+            while not self._idle.empty():
+                self._idle.get_nowait().close()
             if self._valkey is not None:
                 self._valkey.close()
                 self._valkey = None

@@ -5,6 +5,7 @@ the pool recovers when the server thaws."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -59,3 +60,17 @@ def test_web_reads_are_bounded(own_pg: EmbeddedPostgres, own_valkey: EmbeddedVal
         reader.close()
     assert get(web + "/readyz")[0] == 200
     procs.assert_running()
+
+
+def test_web_reads_are_bounded_for_every_request_at_once_when_postgres_never_answered(
+    own_valkey: EmbeddedValkey, silent_port: int, processes
+) -> None:
+    """PostgreSQL silent since before the web started (a firewall dropping packets): requests arriving together
+    each wait their own bounded time; none queues behind another's wait."""
+    env = {**FAST, "DATABASE_URL": f"postgresql://monitor:pw@127.0.0.1:{silent_port}/monitor"}
+    env["VALKEY_URL"] = own_valkey.url
+    web = processes(env).web()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        timings = list(pool.map(lambda _: timed_get(web + "/api/status"), range(8)))
+    assert all(status == 503 for status, _, _ in timings), timings
+    assert max(took for _, _, took in timings) < FEW_SECONDS, [took for _, _, took in timings]
