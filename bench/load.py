@@ -37,7 +37,7 @@ from jobs.settings import load
 from sandbox.aws import start_sandbox
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 
-ENDPOINTS = ("/healthz", "/api/status", "/")
+ENDPOINTS = ("/healthz", "/api/status", "/", "/api/history?service=postgres&range=24h")
 CHROMIUM_ARGS = (
     "--headless=new",
     "--no-sandbox",

@@ -9,9 +9,7 @@ import math
 from rq import cron
 
 from jobs.startup import load_or_exit
-from jobs.tasks import run_cycle, run_maintenance
-
-QUEUE = "probes"
+from jobs.tasks import QUEUE, run_cycle, run_maintenance
 
 _settings = load_or_exit()
 cron.register(

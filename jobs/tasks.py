@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# The queue both jobs go to, which the worker listens on (Procfile) and the web reports on.
+QUEUE = "probes"
+
 
 def run_cycle() -> dict[str, Any]:
     from jobs.cycle import run_cycle

@@ -13,10 +13,10 @@ from rq.registry import FinishedJobRegistry
 
 from dashapp.callbacks import board_outputs, chart_outputs
 from dashapp.reader import Reader
-from jobs import buffer, cycle, store
+from jobs import buffer, cycle, store, tasks
 from jobs.result import SERVICE_NAMES, ProbeResult, Status
-from jobs.schedule import QUEUE
 from jobs.settings import load
+from jobs.tasks import QUEUE
 from sandbox.embedded import EmbeddedPostgres
 from tests.conftest import WORKING
 from tests.faults.conftest import FAST, get, query, slots, wait_for
@@ -90,7 +90,7 @@ def test_postgres_down_for_several_cycles(own_pg: EmbeddedPostgres, valkey_url: 
 def finished_cycles(valkey: redis.Redis) -> list[Job]:
     """The probe cycles RQ ran to the end (kept result_ttl, longer than this test)."""
     jobs = Job.fetch_many(FinishedJobRegistry(QUEUE, connection=valkey).get_job_ids(cleanup=False), connection=valkey)
-    return [job for job in jobs if job is not None and job.func_name == f"{cycle.__name__}.run_cycle"]
+    return [job for job in jobs if job is not None and job.func_name == f"{tasks.__name__}.{tasks.run_cycle.__name__}"]
 
 
 def results(status: Status, at: datetime) -> list[ProbeResult]:

@@ -12,7 +12,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
 from jobs.result import SERVICE_NAMES, utcnow
-from jobs.schedule import QUEUE
+from jobs.tasks import QUEUE
 from jobs.worker import ABANDONED_AFTER_TIMEOUT_S
 from sandbox.aws import AwsSandbox
 from tests.faults.conftest import FAST, query, slots, wait_for
