@@ -68,8 +68,11 @@ def get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
-def wait_until(check: Callable[[], T], timeout: float) -> T:
-    """`check()`'s first truthy value within `timeout` seconds (connection errors count as not yet)."""
+def wait_until(
+    check: Callable[[], T], timeout: float, what: str = "the condition", logs: Callable[[], str] | None = None
+) -> T:
+    """`check()`'s first truthy value within `timeout` seconds (connection errors count as not yet), else fail
+    naming `what`, with `logs()` when given (the processes' output, say)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -79,8 +82,8 @@ def wait_until(check: Callable[[], T], timeout: float) -> T:
         except OSError:
             pass
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.5)
+            raise AssertionError(f"waited {timeout:g} s for {what}\n" + (logs() if logs else ""))
+        time.sleep(0.2)
 
 
 def processes_under(path: Path) -> list[psutil.Process]:

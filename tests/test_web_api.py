@@ -12,7 +12,8 @@ from dashapp.factory import create_app
 from jobs import settings as settings_module
 from jobs.result import SERVICE_NAMES, utcnow
 from sandbox.embedded import free_port
-from tests.security.procfile import Process, fetch, fetch_json, wait_for
+from tests.security.procfile import Process, fetch, fetch_json
+from tests.stack_support import wait_until
 from tests.web_support import ENDPOINTS, seed_history, write_cycle
 
 
@@ -234,7 +235,7 @@ def test_web_entry_point_serves_with_gunicorn(base_env: dict[str, str], tmp_path
     web = Process("web", env, tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
-        status, body = wait_for(lambda: fetch_json(base + "/api/status"), 60, "gunicorn to answer /api/status")
+        status, body = wait_until(lambda: fetch_json(base + "/api/status"), 60, "gunicorn to answer /api/status")
         assert status == 200 and len(body["services"]) == len(SERVICE_NAMES), body
         assert fetch(base + "/readyz")[0] == 200
     finally:

@@ -23,6 +23,7 @@ import pytest
 
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 from tests.conftest import ROOT
+from tests.stack_support import wait_until
 
 T = TypeVar("T")
 PROCFILE = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
@@ -139,14 +140,7 @@ def processes(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Processes]]
 
 def wait_for(check: Callable[[], T], limit_s: float, what: str, procs: Processes | None = None) -> T:
     """`check()`'s first truthy value within `limit_s`, else fail naming `what` (with the processes' logs)."""
-    deadline = time.monotonic() + limit_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {limit_s:g} s for {what}\n" + (procs.tails() if procs else ""))
-        time.sleep(0.2)
+    return wait_until(check, limit_s, what, procs.tails if procs else None)
 
 
 def get(url: str, timeout: float = 20) -> tuple[int, Any]:

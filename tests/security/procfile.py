@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -63,18 +62,3 @@ def fetch(url: str, data: bytes | None = None, headers: dict[str, str] | None = 
 def fetch_json(url: str) -> tuple[int, dict]:
     status, body = fetch(url)
     return status, json.loads(body)
-
-
-def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    """Poll `check()` until it returns something truthy; connection errors count as 'not yet'."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = check()
-            if value:
-                return value
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)

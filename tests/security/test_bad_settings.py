@@ -17,7 +17,8 @@ from jobs import settings as settings_module
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.settings import SettingsError
 from sandbox.embedded import free_port
-from tests.security.procfile import Process, fetch, fetch_json, wait_for
+from tests.security.procfile import Process, fetch, fetch_json
+from tests.stack_support import wait_until
 from tests.test_settings import AWS, _cert_and_key
 from tests.web_support import write_cycle
 
@@ -128,7 +129,7 @@ def test_web_with_a_bad_database_port_and_a_malformed_key_starts_and_says_not_co
     web = Process("web", env, tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: fetch(base + "/healthz")[0] == 200, 60, "/healthz")
+        wait_until(lambda: fetch(base + "/healthz")[0] == 200, 60, "/healthz")
         status, body = fetch_json(base + "/api/status")
         assert status == 200, body
         services = _services(body)

@@ -25,7 +25,8 @@ from jobs import settings as settings_module
 from jobs.result import SERVICE_NAMES, utcnow
 from sandbox.embedded import free_port
 from tests.security.callback_payloads import page_payloads, payload
-from tests.security.procfile import Process, fetch, wait_for
+from tests.security.procfile import Process, fetch
+from tests.stack_support import wait_until
 from tests.web_support import write_cycle
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -233,7 +234,7 @@ def gunicorn(base_env: dict[str, str], tmp_path):
     env = {**base_env, "PORT": str(port), "BIND_HOST": "127.0.0.1", "WEB_CONCURRENCY": "1"}
     web = Process("web", env, tmp_path)
     base = f"http://127.0.0.1:{port}"
-    wait_for(lambda: fetch(base + "/healthz")[0] == 200, 60, "gunicorn")
+    wait_until(lambda: fetch(base + "/healthz")[0] == 200, 60, "gunicorn")
     yield port
     assert fetch(base + "/healthz")[0] == 200, "gunicorn must still be healthy"
     assert fetch(base + "/api/status")[0] == 200

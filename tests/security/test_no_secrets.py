@@ -24,7 +24,8 @@ from moto.sts.models import sts_backends
 from sandbox.aws import ACCOUNT, SECRET_NAME, AwsSandbox
 from sandbox.embedded import free_port
 from tests.conftest import WORKING
-from tests.security.procfile import Process, fetch, fetch_json, wait_for
+from tests.security.procfile import Process, fetch, fetch_json
+from tests.stack_support import wait_until
 
 RQ_USER, RQ_PASSWORD = "ops", "rq-dashboard-pass-5b1c"
 
@@ -194,7 +195,7 @@ def test_no_secret_in_logs_store_valkey_pages_callbacks_api_or_metrics(stack) ->
         status, body = fetch_json(base + "/api/status")
         return status == 200 and len(body["services"]) == 4 and {s["status"] for s in body["services"]} <= WORKING
 
-    wait_for(all_up, 90, "a stored cycle with all four services working")
+    wait_until(all_up, 90, "a stored cycle with all four services working")
     sources = _http(base)
     sources.update(_postgres_rows(env["DATABASE_URL"]))
     sources.update(_valkey_entries(env["VALKEY_URL"]))
