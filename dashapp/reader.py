@@ -21,7 +21,7 @@ from rq.registry import FailedJobRegistry
 
 from jobs import buffer, pg_wait, store
 from jobs.result import ProbeResult, one_line
-from jobs.settings import Settings
+from jobs.settings import PostgresSettings, Settings
 from jobs.tasks import QUEUE
 
 log = logging.getLogger(__name__)
@@ -58,20 +58,18 @@ class Reader:
 
     # -- PostgreSQL ----------------------------------------------------------------------------------------
 
-    def _secrets(self) -> tuple[str | None, ...]:
-        pg, vk = self.settings.postgres, self.settings.valkey
-        return (pg.password if pg else None, vk.password if vk else None)
-
     def _unavailable(self, what: str, exc: BaseException) -> Unavailable:
-        return Unavailable(f"{what}: {one_line(exc, *self._secrets())}")
+        return Unavailable(f"{what}: {one_line(exc, *self.settings.secrets())}")
+
+    def _postgres(self) -> PostgresSettings:
+        if self.settings.postgres is None:
+            reason = self.settings.problems.get("postgres", "not configured (set DATABASE_URL)")
+            raise Unavailable(f"PostgreSQL: {reason}")
+        return self.settings.postgres
 
     def migrate(self, timeout_s: float | None = None) -> list[str]:
         """Apply pending migrations (the store serialises them with an advisory lock). Raises Unavailable."""
-        pg = self.settings.postgres
-        if pg is None:
-            raise Unavailable(
-                f"PostgreSQL: {self.settings.problems.get('postgres', 'not configured (set DATABASE_URL)')}"
-            )
+        pg = self._postgres()
         try:
             conn = store.connect(pg, timeout_s=timeout_s or self.timeout_s)
             try:
@@ -102,11 +100,7 @@ class Reader:
         Idle connections are reused (a fresh one costs a TCP and SCRAM handshake, ~5 ms); a missing one is
         opened by the request that needs it, outside every lock, so requests never queue behind another's
         connect to a database that does not answer. (psycopg2's own pool connects under its lock.)"""
-        pg = self.settings.postgres
-        if pg is None:
-            raise Unavailable(
-                f"PostgreSQL: {self.settings.problems.get('postgres', 'not configured (set DATABASE_URL)')}"
-            )
+        pg = self._postgres()
         self._ensure_migrated()
         if not self._slots.acquire(timeout=self.timeout_s):
             raise Unavailable(f"PostgreSQL: all {POOL_MAX} connections busy for {self.timeout_s:g} s")

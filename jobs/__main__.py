@@ -9,7 +9,6 @@ import psycopg2
 
 from jobs import store
 from jobs.cycle import probe_and_store, slot_of
-from jobs.probes.outcome import secrets_of
 from jobs.probes.postgres import describe_error
 from jobs.result import ProbeResult, Status, one_line, utcnow
 from jobs.startup import load_or_exit, require
@@ -51,7 +50,7 @@ def migrate() -> int:
         finally:
             conn.close()
     except psycopg2.Error as exc:
-        print(f"error: {one_line(describe_error(str(exc), pg.endpoint), *secrets_of(settings))}", file=sys.stderr)
+        print(f"error: {one_line(describe_error(str(exc), pg.endpoint), *settings.secrets())}", file=sys.stderr)
         return 1
     print("applied " + ", ".join(applied) if applied else "schema up to date")
     return 0

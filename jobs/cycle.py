@@ -17,7 +17,6 @@ import rq
 
 from jobs import buffer, store
 from jobs.probes import PROBES, Probe
-from jobs.probes.outcome import secrets_of
 from jobs.probes.postgres import describe_error
 from jobs.result import SERVICE_NAMES, ProbeResult, Status, one_line, utcnow
 from jobs.settings import PostgresSettings, Settings, load
@@ -92,7 +91,7 @@ def run_probes(settings: Settings, probes: Mapping[str, Probe] = PROBES) -> list
             error = f"timed out after {timeout_s:g} s (the probe did not return)"
             results.append(_failed(service, settings, Status.DOWN, error, timeout_s * 1000))
         elif future.exception() is not None:
-            error = "probe crashed: " + one_line(future.exception(), *secrets_of(settings))
+            error = "probe crashed: " + one_line(future.exception(), *settings.secrets())
             results.append(_failed(service, settings, Status.DOWN, error))
         else:
             results.append(future.result())
@@ -147,7 +146,7 @@ def _write(
                     buffer.push(valkey, results, slot)
                     return
             except redis.RedisError as exc:
-                log.warning("Valkey unreachable, pending cycles stay there: %s", one_line(exc, *secrets_of(settings)))
+                log.warning("Valkey unreachable, pending cycles stay there: %s", one_line(exc, *settings.secrets()))
         store.write_results(conn, results, slot)
     finally:
         conn.close()
@@ -163,7 +162,7 @@ def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> s
             try:
                 buffer.cache_latest(valkey, results, buffer.LATEST_TTL_INTERVALS * settings.probe_interval_s)
             except redis.RedisError as exc:
-                log.warning("could not cache the latest results in Valkey: %s", one_line(exc, *secrets_of(settings)))
+                log.warning("could not cache the latest results in Valkey: %s", one_line(exc, *settings.secrets()))
         pg = settings.postgres
         if pg is None:
             return settings.problems.get("postgres") or "PostgreSQL is not configured"
@@ -171,14 +170,14 @@ def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> s
             _write(settings, pg, results, slot, valkey)
             return None
         except psycopg2.Error as exc:
-            reason = one_line(describe_error(str(exc), pg.endpoint), *secrets_of(settings))
+            reason = one_line(describe_error(str(exc), pg.endpoint), *settings.secrets())
         if valkey is None:
             return reason
         try:
             buffer.push(valkey, results, slot)
             return f"{reason}; kept in Valkey until PostgreSQL returns ({buffer.pending(valkey)} cycle(s) pending)"
         except redis.RedisError as exc:
-            return f"{reason}; Valkey could not keep them either: {one_line(exc, *secrets_of(settings))}"
+            return f"{reason}; Valkey could not keep them either: {one_line(exc, *settings.secrets())}"
     finally:
         if valkey is not None:
             valkey.close()
@@ -194,7 +193,7 @@ def probe_and_store(settings: Settings, slot: datetime) -> tuple[list[ProbeResul
         try:
             ensure_schema(settings.postgres, settings.probe_timeout_s)
         except psycopg2.Error as exc:
-            reason = one_line(describe_error(str(exc), settings.postgres.endpoint), *secrets_of(settings))
+            reason = one_line(describe_error(str(exc), settings.postgres.endpoint), *settings.secrets())
             log.warning("could not migrate before probing: %s", reason)
     results = run_probes(settings)
     not_stored = persist(settings, results, slot)

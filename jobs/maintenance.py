@@ -18,7 +18,6 @@ from psycopg2.extensions import connection as Connection
 
 from jobs import store
 from jobs.cycle import ensure_schema
-from jobs.probes.outcome import secrets_of
 from jobs.probes.postgres import describe_error
 from jobs.result import one_line, utcnow
 from jobs.settings import load
@@ -174,7 +173,7 @@ def run_maintenance() -> dict[str, Any]:
             conn.close()
     except psycopg2.Error as exc:
         # The next hour's run catches up: roll_up starts from where the last one that finished ended.
-        log.warning("maintenance not done: %s", one_line(describe_error(str(exc), pg.endpoint), *secrets_of(settings)))
+        log.warning("maintenance not done: %s", one_line(describe_error(str(exc), pg.endpoint), *settings.secrets()))
         return {"done": False}
     log.info("maintenance: %d rollup rows written, pruned %d raw rows, %d rollups", rolled, pruned.raw, pruned.rollups)
     return {"done": True, "rollups_written": rolled, "raw_pruned": pruned.raw, "rollups_pruned": pruned.rollups}

@@ -146,6 +146,15 @@ class Settings:
     rollup_retention_days: int = 400
     log_level: str = "INFO"
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every password the settings hold, for scrubbing messages (`jobs.result.one_line`)."""
+        values = (
+            self.postgres.password if self.postgres else None,
+            self.valkey.password if self.valkey else None,
+            self.rq_dashboard_password,
+        )
+        return tuple(v for v in values if v)
+
     def endpoint_of(self, service: str) -> str:
         """The host:port a service's probe talks to, from the settings alone ("" when unconfigured)."""
         pg, vk, aws = self.postgres, self.valkey, self.aws

@@ -13,16 +13,6 @@ def judge(latency_ms: float, timeout_s: float) -> Status:
     return Status.DEGRADED if latency_ms > timeout_s * 1000 / 2 else Status.UP
 
 
-def secrets_of(settings: Settings) -> tuple[str, ...]:
-    """Every secret the settings hold, for scrubbing messages with `one_line`."""
-    values = [
-        settings.postgres.password if settings.postgres else None,
-        settings.valkey.password if settings.valkey else None,
-        settings.rq_dashboard_password,
-    ]
-    return tuple(v for v in values if v)
-
-
 def not_configured(service: str, settings: Settings, hint: str) -> ProbeResult:
     """The result of a probe whose settings are absent: the settings' own complaint, else `hint`."""
     return ProbeResult(
