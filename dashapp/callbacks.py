@@ -11,7 +11,7 @@ import dash
 from dash import Input, Output, State, ctx, html, no_update
 
 from dashapp import snapshot
-from dashapp.figures import apply_zoom, latency_figure, remember_zoom
+from dashapp.figures import apply_zoom, latency_figure, remember_zoom, uptime_of
 from dashapp.layout import detail_panel, health_line, percent, status_row
 from dashapp.ranges import MAX_POINTS, RANGES, chart_range
 from dashapp.reader import Reader, Unavailable
@@ -59,7 +59,7 @@ def chart_outputs(reader: Reader, span: str, zoom: dict[str, Any] | None = None)
             if store_down:  # one bounded wait per refresh, not one per chart
                 raise Unavailable("PostgreSQL")
             points = reader.history(service, start, end, max_points=MAX_POINTS)
-            caption: Any = f"uptime {percent(reader.uptime(service, start, end))} over {span}"
+            caption: Any = f"uptime {percent(uptime_of(points))} over {span}"
         except Unavailable:
             store_down = True
             points, caption = [], html.Span("history temporarily unavailable", className="text-danger")

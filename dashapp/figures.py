@@ -27,6 +27,15 @@ def failed_checks(point: HistoryPointLike) -> int:
     return round(point.checks * (1 - point.up_ratio))
 
 
+def uptime_of(points: Sequence[HistoryPointLike]) -> float | None:
+    """Share of up (or degraded) checks over all the points' checks; None without checks. The points cover
+    the chart's whole range, so the caption needs no query of its own."""
+    checks = sum(p.checks for p in points)
+    if not checks:
+        return None
+    return 1 - sum(failed_checks(p) for p in points) / checks
+
+
 def latency_figure(points: Sequence[HistoryPointLike], start: datetime, end: datetime, revision: str) -> go.Figure:
     """Latency over [start, end]: median per bucket, the bucket's maximum, and failed checks marked in red.
     The x axis spans [start, end].

@@ -136,10 +136,6 @@ class Reader:
         with self.connection() as conn:
             return store.history_json(conn, service, start, end, max_points=max_points)
 
-    def uptime(self, service: str, start: datetime, end: datetime) -> float | None:
-        with self.connection() as conn:
-            return store.uptime(conn, service, start, end)
-
     def latest_and_uptimes(
         self, services: list[str], start: datetime, end: datetime
     ) -> tuple[dict[str, ProbeResult], dict[str, float | None]]:

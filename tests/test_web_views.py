@@ -9,7 +9,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from dashapp.badge import badge_svg
-from dashapp.figures import failed_checks, latency_figure
+from dashapp.figures import failed_checks, latency_figure, uptime_of
 from dashapp.layout import certificate_days, check_strip, detail_panel, health_line, status_row
 from dashapp.ranges import BadInput, one_value
 from dashapp.reader import WorkerHealth
@@ -129,6 +129,13 @@ def test_latency_figure_never_draws_more_than_500_points_and_says_when_empty() -
     empty = latency_figure([], NOW - timedelta(hours=1), NOW, "x")
     assert empty.layout.annotations[0].text == "no checks in this range yet"
     assert list(empty.layout.xaxis.range) == [NOW - timedelta(hours=1), NOW]
+
+
+def test_uptime_of_the_points_weighs_each_bucket_by_its_checks() -> None:
+    points = [Point(NOW, 1, 1, 0.75, 8), Point(NOW, 1, 1, 1.0, 2), Point(NOW, None, None, 0.0, 0)]
+    assert uptime_of(points) == pytest.approx(8 / 10)
+    assert uptime_of([Point(NOW, None, None, None, 0)]) is None
+    assert uptime_of([]) is None
 
 
 def test_failed_checks_counts_only_not_up() -> None:
