@@ -26,7 +26,9 @@ import psycopg2
 import pytest
 import redis
 
+from jobs import store
 from jobs.result import Status
+from jobs.settings import load
 from sandbox.aws import AwsSandbox
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 from tests.environment import is_product_variable
@@ -68,6 +70,15 @@ def db_url(pg_server_url: str) -> Iterator[str]:
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg2.extensions.connection]:
+    """A store connection (autocommit) to a fresh, migrated database."""
+    connection = store.connect(load({"DATABASE_URL": db_url}).postgres, 10)
+    store.migrate(connection)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -21,14 +21,6 @@ HOURS = 5
 STATUSES = ("up", "up", "up", "up", "up", "up", "degraded", "down", "not_configured")
 
 
-@pytest.fixture
-def conn(db_url: str):
-    connection = store.connect(load({"DATABASE_URL": db_url}).postgres, 10)
-    store.migrate(connection)
-    yield connection
-    connection.close()
-
-
 def seed(connection, start: datetime = T0, hours: int = HOURS, seed_value: int = 7) -> list[tuple]:
     """One check a minute for two services at two locations, random statuses and latencies; returns the rows
     (service, location, checked_at, status, latency_ms)."""

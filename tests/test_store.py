@@ -17,14 +17,6 @@ from tests.conftest import ROOT
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def conn(db_url: str):
-    connection = store.connect(load({"DATABASE_URL": db_url}).postgres, 5)
-    store.migrate(connection)
-    yield connection
-    connection.close()
-
-
 def result(service: str, at: datetime, status: Status = Status.UP, latency_ms: float = 10.0, **extra) -> ProbeResult:
     return ProbeResult(
         service=service,
