@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import queue
+import select
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ TIMEOUT_S = 2.0
 # One connection per gunicorn thread (dashapp/gunicorn_conf.py): no request ever finds the pool empty, and
 # a managed database's connection budget is easy to count (DEPLOY.md).
 POOL_MAX = 8
+# After a failed migration on first contact, how long until the next try.
+MIGRATE_RETRY_S = 30.0
 
 
 class Unavailable(RuntimeError):
@@ -55,6 +59,7 @@ class Reader:
         self._lock = threading.Lock()  # guards creating the Valkey client (no network I/O under it)
         self._migrating = threading.Lock()
         self._migrated = False
+        self._next_migration = 0.0
 
     # -- PostgreSQL ----------------------------------------------------------------------------------------
 
@@ -82,16 +87,30 @@ class Reader:
         return applied
 
     def _ensure_migrated(self) -> None:
-        """The database was down when the web started: the first contact migrates. One thread tries at a time,
-        and no other waits for it, so each request still waits at most its own bounded reads."""
-        if self._migrated or not self._migrating.acquire(blocking=False):
+        """The database was down when the web started: a later contact migrates. One thread tries at a time,
+        no other waits for it, and after a failure the next try is MIGRATE_RETRY_S later, so requests do not
+        each pay for an attempt that keeps failing."""
+        if self._migrated or time.monotonic() < self._next_migration or not self._migrating.acquire(blocking=False):
             return
         try:
             self.migrate()
-        except Unavailable as exc:
-            log.warning("migrations deferred: %s", exc)
+        except Exception as exc:  # a failed migration must never fail a read; it is logged and retried later
+            self._next_migration = time.monotonic() + MIGRATE_RETRY_S
+            log.warning("migrations deferred %g s: %s", MIGRATE_RETRY_S, one_line(exc, *self.settings.secrets()))
         finally:
             self._migrating.release()
+
+    def _idle_connection(self) -> psycopg2.extensions.connection | None:
+        """An idle connection the server has not closed meanwhile (restart, failover, idle timeout): an idle
+        connection has nothing to read, so a readable one holds only the server's goodbye."""
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                return None
+            if not conn.closed and not select.select([conn.fileno()], [], [], 0)[0]:
+                return conn
+            conn.close()
 
     @contextmanager
     def connection(self) -> Iterator[psycopg2.extensions.connection]:
@@ -106,9 +125,8 @@ class Reader:
             raise Unavailable(f"PostgreSQL: all {POOL_MAX} connections busy for {self.timeout_s:g} s")
         conn = None
         try:
-            try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
+            conn = self._idle_connection()
+            if conn is None:
                 pg_wait.install()  # bounds waits on a server that froze mid-query, which no TCP timeout notices
                 conn = store.connect(pg, self.timeout_s)
             yield conn
