@@ -256,9 +256,10 @@ def test_reads_across_the_raw_rollup_boundary_count_every_check_once(conn, rolle
     for start, end in WINDOWS:
         for service in ("postgres", "valkey"):
             assert store.uptime(conn, service, start, end) == pytest.approx(direct_uptime(rows, service, start, end))
-        assert store.uptimes(conn, ["postgres", "valkey", "secrets_manager"], start, end) == pytest.approx(
-            {s: direct_uptime(rows, s, start, end) for s in ("postgres", "valkey", "secrets_manager")}
-        )
+        expected = {s: direct_uptime(rows, s, start, end) for s in ("postgres", "valkey", "secrets_manager")}
+        assert store.uptimes(conn, list(expected), start, end) == pytest.approx(expected)
+        # The board's one-round-trip statement cuts the window the same way.
+        assert store.latest_and_uptimes(conn, list(expected), start, end)[1] == pytest.approx(expected)
     # A long range reads hour buckets; whichever source each hour comes from, the points are the same.
     after = store.history(conn, "postgres", long_start, long_end)
     assert [p.t for p in after] == [p.t for p in before] == [T0 + timedelta(hours=h) for h in range(HOURS)]
@@ -284,9 +285,9 @@ def test_reads_across_daily_rollups_count_every_check_once(conn) -> None:
         cur.execute("SELECT day, sum(checks) FROM probe_rollups_daily GROUP BY day ORDER BY day")
         assert [day for day, _ in cur.fetchall()] == [start, T0]  # whole days only
     for window in windows:
-        assert store.uptimes(conn, ["postgres", "valkey"], *window) == pytest.approx(
-            {s: direct_uptime(rows, s, *window) for s in ("postgres", "valkey")}
-        )
+        expected = {s: direct_uptime(rows, s, *window) for s in ("postgres", "valkey")}
+        assert store.uptimes(conn, list(expected), *window) == pytest.approx(expected)
+        assert store.latest_and_uptimes(conn, list(expected), *window)[1] == pytest.approx(expected)
     after = store.history(conn, "valkey", *week, max_points=3)  # now mostly from the daily rollups
     assert [(p.t, p.checks, p.latency_ms_max) for p in after] == [(p.t, p.checks, p.latency_ms_max) for p in before]
     for a, b in zip(after, before, strict=True):
