@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg2
 import redis
@@ -60,6 +60,9 @@ class Reader:
         self._migrating = threading.Lock()
         self._migrated = False
         self._next_migration = 0.0
+        # Long ranges' settled history points (store.history_json), kept for this process's life; a few
+        # hundred short JSON texts per service and bucket width. Threads may fill an entry twice, harmlessly.
+        self._settled: dict[tuple[str, timedelta], store.SettledPoints] = {}
 
     # -- PostgreSQL ----------------------------------------------------------------------------------------
 
@@ -152,7 +155,7 @@ class Reader:
 
     def history_json(self, service: str, start: datetime, end: datetime, max_points: int) -> str:
         with self.connection() as conn:
-            return store.history_json(conn, service, start, end, max_points=max_points)
+            return store.history_json(conn, service, start, end, max_points=max_points, settled=self._settled)
 
     def latest_and_uptimes(
         self, services: list[str], start: datetime, end: datetime

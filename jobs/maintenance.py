@@ -25,9 +25,8 @@ from jobs.settings import load
 log = logging.getLogger(__name__)
 
 _ROLLUP_LOCK_KEY = 0x68796272_6D6F6E + 1  # next to the migration lock's key
-# Hours already rolled up are rolled up again for this long, to take in results stored late (a cycle that ran
-# long, or results replayed after an outage). Pruning keeps the raw rows of this window.
-REROLL = timedelta(hours=24)
+# Pruning keeps the raw rows of the re-roll window.
+REROLL = store.REROLL
 # Rows deleted per statement: each delete is short, so it never holds locks or the WAL for long.
 PRUNE_BATCH = 5000
 # The first roll-up of a large table reads it whole; later ones read a day.

@@ -6,6 +6,7 @@ the worker, the web pages and the API share them.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import weakref
@@ -35,6 +36,9 @@ DAY = timedelta(days=1)
 # The longest range history reads from raw rows: RAW_RETENTION_DAYS is at least a day, and a day of checks
 # a minute still downsamples cheaply. Longer ranges read hourly rollups.
 RAW_MAX_SPAN = timedelta(hours=24)
+# Hours already rolled up are rolled up again for this long (jobs.maintenance), to take in results stored late
+# (a cycle that ran long, or results replayed after an outage); rollups older than that never change.
+REROLL = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -245,45 +249,103 @@ def history(
 
     Ranges up to RAW_MAX_SPAN read the raw rows (exact, and kept RAW_RETENTION_DAYS); longer ones read hourly
     buckets — rolled-up hours from the rollups, the others from the raw rows — so their cost follows the
-    number of hours (or, for whole-day buckets, of days), not of checks. A bucket of several hours (or
-    locations) has as p50 the working-check-weighted mean of their medians: the exact median would need the
-    raw rows, which are gone."""
-    query, params = _history_query(conn, service, start, end, max_points)
+    number of hours (or, for whole-day buckets, of days), not of checks. Their first bucket is whole (it may
+    begin before `start`): the raw rows of a part of an hour that long ago are gone. A bucket of several
+    hours (or locations) has as p50 the working-check-weighted mean of their medians: the exact median would
+    need the raw rows, which are gone."""
+    width = bucket_width(start, end, max_points)
+    if end - start <= RAW_MAX_SPAN:
+        query, params = _RAW_HISTORY, [width, _EPOCH, service, start, end]
+    else:
+        width = max(width, HOUR)
+        query, params = _rollup_history(service, _floor(start, width), end, width, _rolled_until(conn))
     with conn.cursor() as cur:
         cur.execute(query, params)
         return _points(cur.fetchall())
 
 
-# `history`'s points as a JSON array, built by PostgreSQL: a long range's few hundred points cost several times
-# more to parse into Python objects and encode again than to read. Members as the API has always named them.
-_POINTS_JSON = sql.SQL(
-    "SELECT coalesce(json_agg(json_build_object("
-    "'checks', n, 'latency_ms_max', top, 'latency_ms_p50', p50,"
-    """ 't', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'), 'up_ratio', ratio"""
-    ") ORDER BY t), '[]')::text FROM ({}) AS points(t, p50, top, ratio, n)"
+# One point as JSON text, members as the API has always named them, built by PostgreSQL: a long range's few
+# hundred points cost several times more to parse into Python objects and encode again than to read.
+_POINT_JSON = sql.SQL(
+    "json_build_object('checks', n, 'latency_ms_max', top, 'latency_ms_p50', p50,"
+    """ 't', to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'), 'up_ratio', ratio)"""
 )
+_POINTS_ARRAY = "SELECT coalesce(json_agg({} ORDER BY t), '[]')::text FROM ({}) AS points(t, p50, top, ratio, n)"
+_POINTS_ROWS = "SELECT t, {}::text FROM ({}) AS points(t, p50, top, ratio, n) ORDER BY t"
 
 
-def history_json(conn: Connection, service: str, start: datetime, end: datetime, max_points: int = 500) -> str:
+def _json_points(shape: str, query: sql.Composable) -> sql.Composed:
+    return sql.SQL(shape).format(_POINT_JSON, query)
+
+
+@dataclass(frozen=True)
+class SettledPoints:
+    """One service's points at one bucket width, oldest first, as JSON texts, for the whole buckets of
+    [start, until): every hour of them is older than the re-roll window, so no roll-up changes them again."""
+
+    rolled_until: datetime
+    start: datetime
+    until: datetime
+    times: list[datetime]
+    texts: list[str]
+
+
+def history_json(
+    conn: Connection,
+    service: str,
+    start: datetime,
+    end: datetime,
+    max_points: int = 500,
+    settled: dict[tuple[str, timedelta], SettledPoints] | None = None,
+) -> str:
     """`history` as JSON text: an array of {"checks", "latency_ms_max", "latency_ms_p50", "t" (ISO 8601, UTC),
-    "up_ratio"}, oldest first."""
-    query, params = _history_query(conn, service, start, end, max_points)
+    "up_ratio"}, oldest first.
+
+    With `settled` (a dict the caller keeps, one per process), a long range reads only its buckets that
+    roll-ups may still change; the others are read once per service, width and roll-up, and kept there. So a
+    year costs about what an hour does."""
+    width = bucket_width(start, end, max_points)
     with conn.cursor() as cur:
-        cur.execute(_POINTS_JSON.format(query), params)
+        if end - start <= RAW_MAX_SPAN:
+            cur.execute(_json_points(_POINTS_ARRAY, _RAW_HISTORY), [width, _EPOCH, service, start, end])
+            return cur.fetchone()[0]
+        width = max(width, HOUR)
+        start = _floor(start, width)
+        rolled_until = _rolled_until(conn)
+        # Whole buckets before `until` are settled; the rest is read fresh on every call.
+        until = start
+        if rolled_until - _EPOCH > REROLL:
+            until = min(max(start, _floor(rolled_until - REROLL, width)), _floor(end, width))
+        middle: list[str] = []
+        if start < until:
+            kept = (settled or {}).get((service, width))
+            if kept is None or kept.rolled_until != rolled_until or not kept.start <= start < until <= kept.until:
+                query, params = _rollup_history(service, start, until, width, rolled_until)
+                cur.execute(_json_points(_POINTS_ROWS, query), params)
+                rows = cur.fetchall()
+                kept = SettledPoints(rolled_until, start, until, [t for t, _ in rows], [text for _, text in rows])
+                if settled is not None:
+                    settled[(service, width)] = kept
+            middle = kept.texts[bisect.bisect_left(kept.times, start) : bisect.bisect_left(kept.times, until)]
+        query, params = _rollup_history(service, until, end, width, rolled_until)
+        cur.execute(_json_points(_POINTS_ROWS, query), params)
+        return "[" + ", ".join(middle + [text for _, text in cur.fetchall()]) + "]"
+
+
+def _rolled_until(conn: Connection) -> datetime:
+    """Every hour before this is in the hourly rollups (and every whole day before it in the daily ones)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT rolled_until FROM probe_rollup_state")
         return cur.fetchone()[0]
 
 
-def _history_query(
-    conn: Connection, service: str, start: datetime, end: datetime, max_points: int
+def _rollup_history(
+    service: str, start: datetime, end: datetime, width: timedelta, rolled_until: datetime
 ) -> tuple[sql.Composable, list[Any]]:
-    """The query of `history`'s rows (t, p50, max, up_ratio, checks), and its parameters."""
-    width = bucket_width(start, end, max_points)
-    if end - start <= RAW_MAX_SPAN:
-        return _RAW_HISTORY, [width, _EPOCH, service, start, end]
-    # Every width from an hour up is a whole number of hours, so each hour falls in exactly one bucket.
-    width = max(width, HOUR)
+    """The query of a long range's rows (t, p50, max, up_ratio, checks) in buckets of `width` (whole hours),
+    and its parameters."""
     # Whole-day buckets can take whole days from the daily rollups.
-    units, params = _units(conn, [service], start, end, daily=width % DAY == timedelta(0))
+    units, params = _units([service], start, end, rolled_until, daily=width % DAY == timedelta(0))
     query = (
         sql.SQL(
             "SELECT date_bin(%s, hour, %s) AS t, sum(p50 * up_checks) / nullif(sum(up_checks), 0),"
@@ -382,18 +444,10 @@ _PIECE_SQL = {
 
 
 def _units(
-    conn: Connection,
-    services: list[str],
-    start: datetime,
-    end: datetime,
-    daily: bool,
-    counts_only: bool = False,
+    services: list[str], start: datetime, end: datetime, rolled_until: datetime, daily: bool, counts_only: bool = False
 ) -> tuple[sql.Composed, list[Any]]:
     """The query of all the pieces of [start, end) as one relation `units`, and its parameters. With
     `counts_only`, raw pieces give per-service counts without hours or latencies."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT rolled_until FROM probe_rollup_state")
-        (rolled_until,) = cur.fetchone()
     pieces = split_range(start, end, rolled_until, daily) or [Piece("raw", start, start)]
     sources = [("raw_counts" if counts_only and p.source == "raw" else p.source) for p in pieces]
     params: list[Any] = []
@@ -407,7 +461,7 @@ def _units(
 def uptimes(conn: Connection, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
     """`uptime` of each of `services` over [start, end), in one query (after reading how far the rollups go):
     rolled-up days and hours from the rollups, the rest from the raw rows."""
-    units, params = _units(conn, services, start, end, daily=True, counts_only=True)
+    units, params = _units(services, start, end, _rolled_until(conn), daily=True, counts_only=True)
     query = sql.SQL("SELECT service, sum(up_checks)::float8 / sum(checks) FROM ") + units + sql.SQL(" GROUP BY service")
     with conn.cursor() as cur:
         cur.execute(query, params)

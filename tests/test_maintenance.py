@@ -361,3 +361,26 @@ def test_history_as_json_holds_the_same_points(conn, year: datetime, span: timed
     ]
     assert json.loads(store.history_json(conn, "postgres", year - span, year)) == expected
     assert store.history_json(conn, "valkey", year - span, year) == "[]"
+
+
+def test_long_ranges_keep_settled_points_until_the_rollups_move(conn, year: datetime) -> None:
+    start = year - timedelta(days=30, minutes=17)  # 09:50, inside the bucket of 2 hours from 08:00
+    settled: dict = {}
+    first = json.loads(store.history_json(conn, "postgres", start, year, settled=settled))
+    assert first == json.loads(store.history_json(conn, "postgres", start, year))  # the same without keeping
+    # The first bucket is whole, though it begins before the range: its raw rows are long gone.
+    assert first[0]["t"] == "2026-01-30T08:00:00+00:00" and first[0]["checks"] == 120
+    assert len(first) <= 500 and sum(p["checks"] for p in first) >= 30 * 24 * 60
+    [kept] = settled.values()
+    assert kept.until <= maintenance.floor_hour(year) - timedelta(days=2)  # outside the re-roll window
+
+    # A settled hour is read once: a change under it (which no roll-up makes) shows only once read afresh.
+    with conn.cursor() as cur:
+        cur.execute("UPDATE probe_rollups SET checks = 61 WHERE service = 'postgres' AND hour = %s", (kept.start,))
+    assert json.loads(store.history_json(conn, "postgres", start, year, settled=settled)) == first
+    assert json.loads(store.history_json(conn, "postgres", start, year))[0]["checks"] == 121
+    # Once the rollups move on, the kept points are read again.
+    maintenance.roll_up(conn, year)
+    again = json.loads(store.history_json(conn, "postgres", start, year, settled=settled))
+    assert again[0]["checks"] == 121
+    assert again == json.loads(store.history_json(conn, "postgres", start, year))
