@@ -10,6 +10,7 @@ that connection, so a pool discards it. Connections without that parameter wait 
 
 from __future__ import annotations
 
+import functools
 import re
 import select
 
@@ -20,6 +21,7 @@ from psycopg2.extensions import POLL_OK, POLL_READ, POLL_WRITE
 _TCP_USER_TIMEOUT = re.compile(r"\btcp_user_timeout=(\d+)")
 
 
+@functools.lru_cache(maxsize=64)  # asked on every wait; a process has a handful of DSNs
 def bound_s(dsn: str) -> float | None:
     """The longest silence a connection with this DSN tolerates, in seconds (None: no bound)."""
     match = _TCP_USER_TIMEOUT.search(dsn)
