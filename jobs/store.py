@@ -174,7 +174,7 @@ _PREPARE_BOARD = (
     "PREPARE hybrid_monitor_board(text[], timestamptz, timestamptz, timestamptz, timestamptz) AS"
     " SELECT s.service, r.status, r.latency_ms, r.endpoint, r.checked_at, r.location, r.phases, r.detail,"
     " r.error, u.up::float8 / nullif(u.checks, 0)"
-    " FROM (SELECT greatest($3, least($4, rolled_until)) AS hi FROM probe_rollup_state) b"
+    " FROM (SELECT greatest($3, least($4, (SELECT rolled_until FROM probe_rollup_state))) AS hi) b"
     " CROSS JOIN unnest($1) WITH ORDINALITY AS s(service, position)"
     " LEFT JOIN LATERAL ("
     "  SELECT status, latency_ms, endpoint, checked_at, location, phases, detail, error FROM probe_results p"
@@ -205,8 +205,14 @@ def latest_and_uptimes(
         if conn not in _prepared:
             cur.execute(_PREPARE_BOARD)
             _prepared.add(conn)
-        lo = min(_ceil(start, HOUR), end)
-        cur.execute("EXECUTE hybrid_monitor_board(%s, %s, %s, %s, %s)", (services, start, lo, _floor(end, HOUR), end))
+        params = (services, start, min(_ceil(start, HOUR), end), _floor(end, HOUR), end)
+        try:
+            cur.execute("EXECUTE hybrid_monitor_board(%s, %s, %s, %s, %s)", params)
+        except psycopg2.errors.InvalidSqlStatementName:
+            # The server session is not the one it was prepared in (a pooler, DISCARD ALL): prepare it again
+            # next time rather than fail on this connection for good.
+            _prepared.discard(conn)
+            raise
         rows = cur.fetchall()
     latest = {row[0]: _result(row[:-1]) for row in rows if row[1] is not None}
     return latest, {row[0]: row[-1] for row in rows}

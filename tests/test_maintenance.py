@@ -373,6 +373,11 @@ def test_long_ranges_keep_settled_points_until_the_rollups_move(conn, year: date
     assert len(first) <= 500 and sum(p["checks"] for p in first) >= 30 * 24 * 60
     [kept] = settled.values()
     assert kept.until <= maintenance.floor_hour(year) - timedelta(days=2)  # outside the re-roll window
+    later = start + timedelta(days=3)  # a shorter range in buckets of the same width takes its part of them
+    assert store.history_json(conn, "postgres", later, year, settled=settled) == store.history_json(
+        conn, "postgres", later, year
+    )
+    assert list(settled.values()) == [kept]
 
     # A settled hour is read once: a change under it (which no roll-up makes) shows only once read afresh.
     with conn.cursor() as cur:

@@ -143,6 +143,17 @@ def test_latest_with_uptimes_in_one_go_and_again_after_a_rollback(conn) -> None:
         assert uptimes == store.uptimes(conn, ["postgres", "valkey"], *window)
 
 
+def test_the_board_statement_is_prepared_again_in_a_new_server_session(conn) -> None:
+    store.write_results(conn, [result("postgres", T0)], T0)
+    window = (T0, T0 + timedelta(hours=1))
+    assert store.latest_and_uptimes(conn, ["postgres"], *window)[1] == {"postgres": 1.0}
+    with conn.cursor() as cur:
+        cur.execute("DISCARD ALL")  # what a pooler handing over another session amounts to
+    with pytest.raises(psycopg2.errors.InvalidSqlStatementName):
+        store.latest_and_uptimes(conn, ["postgres"], *window)
+    assert store.latest_and_uptimes(conn, ["postgres"], *window)[1] == {"postgres": 1.0}
+
+
 def test_empty_store_reads(conn) -> None:
     assert store.latest_results(conn) == {}
     assert store.last_cycle_at(conn) is None
