@@ -15,5 +15,7 @@ worker_class = "gthread"
 threads = 8
 timeout = 30
 accesslog = "-"
+# One line per request, without gunicorn's per-request dictionary of every header (dashapp/access_log.py).
+logger_class = "dashapp.access_log.AccessLogger"
 # gunicorn's control socket is one fixed path per user; several gunicorns on one machine would fight over it.
 control_socket_disable = True

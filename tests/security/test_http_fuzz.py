@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import inspect
 import json
+import re
 import socket
 from urllib.parse import quote
 
@@ -278,3 +279,21 @@ RAW_TARGETS = st.one_of(
 def test_raw_request_lines_through_gunicorn_are_never_a_500(gunicorn: int, target: bytes, method: str) -> None:
     status = _raw(gunicorn, method + b" " + target + b" HTTP/1.1")
     assert status == 0 or status < 500, (method, target, status)
+
+
+def test_every_request_is_one_access_log_line(base_env: dict[str, str], tmp_path) -> None:
+    port = free_port()
+    web = Process("web", {**base_env, "PORT": str(port), "BIND_HOST": "127.0.0.1", "WEB_CONCURRENCY": "1"}, tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: fetch(base + "/healthz")[0] == 200, 60, "gunicorn")
+        assert fetch(base + "/api/history?service=postgres&range=1h")[0] == 200
+        assert fetch(base + "/api/nope")[0] == 404
+    finally:
+        web.stop()
+    lines = "\n".join(web.output().values()).splitlines()
+    stamp = r"\[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]"
+    tail = r'\d+ "-" "[^"]*" \d+\.\dms$'  # bytes, referrer, user agent, time taken
+    for request, status in (("GET /api/history?service=postgres&range=1h", 200), ("GET /api/nope", 404)):
+        pattern = re.compile(rf'^127\.0\.0\.1 - - {stamp} "{re.escape(request)} HTTP/1\.1" {status} {tail}')
+        assert sum(bool(pattern.match(line)) for line in lines) == 1, (request, lines[-10:])
