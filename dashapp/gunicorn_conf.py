@@ -3,6 +3,7 @@ command: `gunicorn --config python:dashapp.gunicorn_conf dashapp.app:server`."""
 
 from __future__ import annotations
 
+from jobs.settings import WEB_THREADS
 from jobs.startup import load_or_exit
 
 _settings = load_or_exit()
@@ -10,9 +11,9 @@ _settings = load_or_exit()
 bind = f"{_settings.bind_host}:{_settings.port}"
 workers = _settings.web_concurrency
 worker_class = "gthread"
-# One process with 8 threads served /api/status about as fast as 2 x 4 on 2 cores (the work is mostly
-# PostgreSQL's and the GIL's), in ~75 MiB less memory; WEB_CONCURRENCY adds processes on bigger instances.
-threads = 8
+# One process served /api/status about as fast as two on 2 cores (the work is mostly PostgreSQL's and the
+# GIL's), in ~75 MiB less memory; WEB_CONCURRENCY adds processes on bigger instances.
+threads = WEB_THREADS
 timeout = 30
 accesslog = "-"
 # One line per request, without gunicorn's per-request dictionary of every header (dashapp/access_log.py).

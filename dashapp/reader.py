@@ -23,7 +23,7 @@ from rq.registry import FailedJobRegistry
 
 from jobs import buffer, pg_wait, store
 from jobs.result import ProbeResult, one_line
-from jobs.settings import PostgresSettings, Settings
+from jobs.settings import WEB_THREADS, PostgresSettings, Settings
 from jobs.tasks import QUEUE
 
 log = logging.getLogger(__name__)
@@ -32,9 +32,13 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 2.0
 # One connection per gunicorn thread (dashapp/gunicorn_conf.py): no request ever finds the pool empty, and
 # a managed database's connection budget is easy to count (DEPLOY.md).
-POOL_MAX = 8
+POOL_MAX = WEB_THREADS
 # After a failed migration on first contact, how long until the next try.
 MIGRATE_RETRY_S = 30.0
+# After a read that waited out its bound (PostgreSQL frozen, or unreachable behind a firewall), reads fail at
+# once for this long instead of each waiting again: requests keep flowing (the board from Valkey's cache)
+# and a few threads are enough for all of them. The first read after it asks PostgreSQL again.
+QUIET_S = 5.0
 
 
 class Unavailable(RuntimeError):
@@ -49,9 +53,12 @@ class WorkerHealth:
 
 
 class Reader:
-    def __init__(self, settings: Settings, timeout_s: float = TIMEOUT_S) -> None:
+    def __init__(self, settings: Settings, timeout_s: float = TIMEOUT_S, quiet_s: float = QUIET_S) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
+        self.quiet_s = quiet_s
+        self._quiet_until = 0.0  # time.monotonic() before which PostgreSQL is not asked (see QUIET_S)
+        self._quiet_reason = ""
         # Up to POOL_MAX connections at once (`_slots`), the idle ones kept for reuse (`_idle`).
         self._slots = threading.BoundedSemaphore(POOL_MAX)
         self._idle: queue.LifoQueue[psycopg2.extensions.connection] = queue.LifoQueue()
@@ -121,11 +128,15 @@ class Reader:
 
         Idle connections are reused (a fresh one costs a TCP and SCRAM handshake, ~5 ms); a missing one is
         opened by the request that needs it, outside every lock, so requests never queue behind another's
-        connect to a database that does not answer. (psycopg2's own pool connects under its lock.)"""
+        connect to a database that does not answer. (psycopg2's own pool connects under its lock.) After a
+        read that waited out its bound, reads fail at once for `quiet_s`."""
         pg = self._postgres()
+        if time.monotonic() < self._quiet_until:
+            raise Unavailable(self._quiet_reason)
         self._ensure_migrated()
         if not self._slots.acquire(timeout=self.timeout_s):
             raise Unavailable(f"PostgreSQL: all {POOL_MAX} connections busy for {self.timeout_s:g} s")
+        started = time.monotonic()
         conn = None
         try:
             conn = self._idle_connection()
@@ -139,7 +150,11 @@ class Reader:
             ):
                 conn.close()
                 conn = None
-            raise self._unavailable("PostgreSQL", exc) from None
+            unavailable = self._unavailable("PostgreSQL", exc)
+            if time.monotonic() - started >= self.timeout_s:  # it waited out its bound: spare the next ones
+                self._quiet_until = time.monotonic() + self.quiet_s
+                self._quiet_reason = f"{unavailable} (asked again in {self.quiet_s:g} s)"
+            raise unavailable from None
         finally:
             if conn is not None and not conn.closed:
                 self._idle.put(conn)

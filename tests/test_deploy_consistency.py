@@ -34,7 +34,7 @@ NOT_DEPLOYED = {
     "PROBE_TIMEOUT_S": "the default (10 s) is the production value",
     "DASH_REFRESH_S": "the default is the production value",
     "BIND_HOST": "the default (every interface) is what a container needs",
-    "WEB_CONCURRENCY": "the default (1 process, 8 threads) suits the instance size; set it when resizing",
+    "WEB_CONCURRENCY": "the default (1 process, 3 threads) suits the instance size; set it when resizing",
     "RAW_RETENTION_DAYS": "the default is the production value",
     "ROLLUP_RETENTION_DAYS": "the default is the production value",
     "SPACES_BUCKET": "publish-assets runs from CI or an operator's shell, not in the app",

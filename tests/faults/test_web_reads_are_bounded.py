@@ -9,12 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dashapp.reader import Reader, Unavailable
+from dashapp.reader import QUIET_S, Reader, Unavailable
 from jobs import buffer
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.settings import load
-from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey
+from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 from tests.faults.conftest import FAST, frozen, get, timed_get
+from tests.stack_support import wait_until
 from tests.web_support import result, seed_history
 
 # The reader's bound is 2 s per wait; a request makes at most a couple of bounded waits.
@@ -41,9 +42,8 @@ def test_web_reads_are_bounded(own_pg: EmbeddedPostgres, own_valkey: EmbeddedVal
             assert status in (200, 503), (path, status, body)
         status, body = get(web + "/api/status")
         assert status == 200 and body["source"] == "valkey-cache"
-    # Thawed: the broken connections were discarded, fresh ones answer.
-    for path in PATHS:
-        assert get(web + path)[0] == 200, path
+    # Thawed: the broken connections were discarded, fresh ones answer once the reader asks again.
+    wait_until(lambda: all(get(web + path)[0] == 200 for path in PATHS), QUIET_S + 5, "every path to answer")
     assert get(web + "/api/status")[1]["source"] == "postgres"
 
     with frozen(own_valkey.server._process.pid):
@@ -74,3 +74,30 @@ def test_web_reads_are_bounded_for_every_request_at_once_when_postgres_never_ans
         timings = list(pool.map(lambda _: timed_get(web + "/api/status"), range(8)))
     assert all(status == 503 for status, _, _ in timings), timings
     assert max(took for _, _, took in timings) < FEW_SECONDS, [took for _, _, took in timings]
+
+
+def timed_read(reader: Reader) -> tuple[str, float]:
+    started = time.monotonic()
+    with pytest.raises(Unavailable) as caught:
+        reader.check_postgres()
+    return str(caught.value), time.monotonic() - started
+
+
+def test_after_a_read_waits_out_its_bound_the_next_ones_fail_at_once_for_a_while(silent_port: int) -> None:
+    reader = Reader(load({"DATABASE_URL": f"postgresql://monitor:pw@127.0.0.1:{silent_port}/monitor"}), 0.5, 1.5)
+    first, took = timed_read(reader)
+    assert took >= 0.5 and first.startswith("PostgreSQL: ") and "asked again" not in first
+    second, took = timed_read(reader)
+    assert took < 0.1 and second == f"{first} (asked again in 1.5 s)"
+    time.sleep(1.5)
+    third, took = timed_read(reader)  # asked again, and waited again
+    assert took >= 0.5 and third == first
+    reader.close()
+
+
+def test_a_read_that_fails_fast_does_not_stop_the_next_from_asking() -> None:
+    reader = Reader(load({"DATABASE_URL": f"postgresql://monitor:pw@127.0.0.1:{free_port()}/monitor"}), 2.0, 60)
+    for _ in range(2):
+        message, took = timed_read(reader)
+        assert message == "PostgreSQL: Connection refused" and took < 1
+    reader.close()
