@@ -35,9 +35,10 @@ TIMEOUT_S = 2.0
 POOL_MAX = WEB_THREADS
 # After a failed migration on first contact, how long until the next try.
 MIGRATE_RETRY_S = 30.0
-# After a read that waited out its bound (PostgreSQL frozen, or unreachable behind a firewall), reads fail at
-# once for this long instead of each waiting again: requests keep flowing (the board from Valkey's cache)
-# and a few threads are enough for all of them. The first read after it asks PostgreSQL again.
+# After PostgreSQL sent nothing for a whole bound (frozen, or unreachable behind a firewall; not a slow query,
+# which statement_timeout cancels), reads fail at once for this long instead of each waiting again: requests
+# keep flowing (the board from Valkey's cache) and a few threads are enough for all of them. The first read
+# after it asks PostgreSQL again.
 QUIET_S = 5.0
 
 
@@ -57,8 +58,9 @@ class Reader:
         self.settings = settings
         self.timeout_s = timeout_s
         self.quiet_s = quiet_s
-        self._quiet_until = 0.0  # time.monotonic() before which PostgreSQL is not asked (see QUIET_S)
-        self._quiet_reason = ""
+        # Until when (time.monotonic()) PostgreSQL is not asked, and why (see QUIET_S); one tuple, so that
+        # threads never see one without the other.
+        self._quiet: tuple[float, str] = (0.0, "")
         # Up to POOL_MAX connections at once (`_slots`), the idle ones kept for reuse (`_idle`).
         self._slots = threading.BoundedSemaphore(POOL_MAX)
         self._idle: queue.LifoQueue[psycopg2.extensions.connection] = queue.LifoQueue()
@@ -76,6 +78,13 @@ class Reader:
     def _unavailable(self, what: str, exc: BaseException) -> Unavailable:
         return Unavailable(f"{what}: {one_line(exc, *self.settings.secrets())}")
 
+    def _postgres_failed(self, exc: psycopg2.Error) -> Unavailable:
+        """Unavailable for `exc`; a server that sent nothing for the whole bound also starts a quiet period."""
+        unavailable = self._unavailable("PostgreSQL", exc)
+        if isinstance(exc, pg_wait.ServerSilent):
+            self._quiet = (time.monotonic() + self.quiet_s, f"{unavailable} (asked again in {self.quiet_s:g} s)")
+        return unavailable
+
     def _postgres(self) -> PostgresSettings:
         if self.settings.postgres is None:
             reason = self.settings.problems.get("postgres", "not configured (set DATABASE_URL)")
@@ -92,7 +101,7 @@ class Reader:
             finally:
                 conn.close()
         except psycopg2.Error as exc:
-            raise self._unavailable("PostgreSQL", exc) from None
+            raise self._postgres_failed(exc) from None
         self._migrated = True
         return applied
 
@@ -128,15 +137,15 @@ class Reader:
 
         Idle connections are reused (a fresh one costs a TCP and SCRAM handshake, ~5 ms); a missing one is
         opened by the request that needs it, outside every lock, so requests never queue behind another's
-        connect to a database that does not answer. (psycopg2's own pool connects under its lock.) After a
-        read that waited out its bound, reads fail at once for `quiet_s`."""
+        connect to a database that does not answer. (psycopg2's own pool connects under its lock.) After the
+        server sent nothing for a whole bound, reads fail at once for `quiet_s`."""
         pg = self._postgres()
-        if time.monotonic() < self._quiet_until:
-            raise Unavailable(self._quiet_reason)
         self._ensure_migrated()
+        quiet_until, why = self._quiet
+        if time.monotonic() < quiet_until:
+            raise Unavailable(why)
         if not self._slots.acquire(timeout=self.timeout_s):
             raise Unavailable(f"PostgreSQL: all {POOL_MAX} connections busy for {self.timeout_s:g} s")
-        started = time.monotonic()
         conn = None
         try:
             conn = self._idle_connection()
@@ -150,11 +159,7 @@ class Reader:
             ):
                 conn.close()
                 conn = None
-            unavailable = self._unavailable("PostgreSQL", exc)
-            if time.monotonic() - started >= self.timeout_s:  # it waited out its bound: spare the next ones
-                self._quiet_until = time.monotonic() + self.quiet_s
-                self._quiet_reason = f"{unavailable} (asked again in {self.quiet_s:g} s)"
-            raise unavailable from None
+            raise self._postgres_failed(exc) from None
         finally:
             if conn is not None and not conn.closed:
                 self._idle.put(conn)

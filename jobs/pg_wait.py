@@ -21,6 +21,10 @@ from psycopg2.extensions import POLL_OK, POLL_READ, POLL_WRITE
 _TCP_USER_TIMEOUT = re.compile(r"\btcp_user_timeout=(\d+)")
 
 
+class ServerSilent(psycopg2.OperationalError):
+    """The server sent nothing for the connection's bound: frozen, or unreachable behind a firewall."""
+
+
 @functools.lru_cache(maxsize=64)  # asked on every wait; a process has a handful of DSNs
 def bound_s(dsn: str) -> float | None:
     """The longest silence a connection with this DSN tolerates, in seconds (None: no bound)."""
@@ -43,7 +47,7 @@ def wait(conn: psycopg2.extensions.connection) -> None:
         else:
             raise psycopg2.OperationalError(f"unexpected poll state {state}")
         if not ready:
-            raise psycopg2.OperationalError(f"timeout expired: the server sent nothing for {limit:g} s")
+            raise ServerSilent(f"timeout expired: the server sent nothing for {limit:g} s")
 
 
 def install() -> None:

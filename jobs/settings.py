@@ -70,7 +70,9 @@ class PostgresSettings:
             "keepalives_interval": 1,
             "keepalives_count": 3,
             "tcp_user_timeout": int(timeout_s * 1000),
-            "options": f"-c statement_timeout={int(timeout_s * 1000)}",
+            # Three quarters of the bound: a slow query is cancelled by the server, an error that arrives,
+            # before the client gives up on a server that sends nothing (jobs/pg_wait.py).
+            "options": f"-c statement_timeout={int(timeout_s * 750)}",
             "application_name": "hybrid-monitor",
         }
 
