@@ -38,16 +38,6 @@ from sandbox.aws import start_sandbox
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
 
 ENDPOINTS = ("/healthz", "/api/status", "/", "/api/history?service=postgres&range=24h")
-CHROMIUM_ARGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
 
 
 def ensure_wrk() -> str:
@@ -143,13 +133,12 @@ def wait_green(port: int, since: Any, stack: Stack, limit_s: float = 60) -> floa
 def page_urls(port: int) -> list[str]:
     """Every same-origin URL headless Chromium fetches to render the page with its charts."""
     from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
-    options = Options()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for argument in CHROMIUM_ARGS:
-        options.add_argument(argument)
+    from tests.browser.conftest import pytest_setup_options
+
+    options = pytest_setup_options()  # the browser tests' Chromium, flags and all
+    options.add_argument("--headless=new")
     driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver") or "chromedriver"))
     try:
         driver.get(f"http://127.0.0.1:{port}/")
