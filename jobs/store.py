@@ -262,12 +262,11 @@ def history(
     begin before `start`): the raw rows of a part of an hour that long ago are gone. A bucket of several
     hours (or locations) has as p50 the working-check-weighted mean of their medians: the exact median would
     need the raw rows, which are gone."""
-    width = bucket_width(start, end, max_points)
-    if end - start <= RAW_MAX_SPAN:
+    width, start, raw = _buckets(start, end, max_points)
+    if raw:
         query, params = _RAW_HISTORY, [width, _EPOCH, service, start, end]
     else:
-        width = max(width, HOUR)
-        query, params = _rollup_history(service, _floor(start, width), end, width, _rolled_until(conn))
+        query, params = _rollup_history(service, start, end, width, _rolled_until(conn))
     with conn.cursor() as cur:
         cur.execute(query, params)
         return _points(cur.fetchall())
@@ -313,13 +312,11 @@ def history_json(
     With `settled` (a dict the caller keeps, one per process), a long range reads only its buckets that
     roll-ups may still change; the others are read once per service, width and roll-up, and kept there. So a
     year costs about what an hour does."""
-    width = bucket_width(start, end, max_points)
+    width, start, raw = _buckets(start, end, max_points)
     with conn.cursor() as cur:
-        if end - start <= RAW_MAX_SPAN:
+        if raw:
             cur.execute(_json_points(_POINTS_ARRAY, _RAW_HISTORY), [width, _EPOCH, service, start, end])
             return cur.fetchone()[0]
-        width = max(width, HOUR)
-        start = _floor(start, width)
         rolled_until = _rolled_until(conn)
         # Whole buckets before `until` are settled; the rest is read fresh on every call.
         until = start
@@ -339,6 +336,16 @@ def history_json(
         query, params = _rollup_history(service, until, end, width, rolled_until)
         cur.execute(_json_points(_POINTS_ROWS, query), params)
         return "[" + ", ".join(middle + [text for _, text in cur.fetchall()]) + "]"
+
+
+def _buckets(start: datetime, end: datetime, max_points: int) -> tuple[timedelta, datetime, bool]:
+    """How `history` cuts [start, end): the bucket width, where the first bucket begins, and whether it reads
+    raw rows. Long ranges read rollups in whole-hour buckets, the first one whole."""
+    width = bucket_width(start, end, max_points)
+    if end - start <= RAW_MAX_SPAN:
+        return width, start, True
+    width = max(width, HOUR)
+    return width, _floor(start, width), False
 
 
 def _rolled_until(conn: Connection) -> datetime:
