@@ -32,6 +32,14 @@ def errors(spec: Any, *, strict: bool) -> list[str]:
     return [f"{'.'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in found]
 
 
+def _one_line(exc: Exception) -> str:
+    """PyYAML explains a syntax error over several lines with a caret; a user needs what and where."""
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
+        return f"{exc.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check a DigitalOcean App Platform spec (app.yaml).")
     parser.add_argument("spec", type=Path, help="the app spec YAML file")
@@ -40,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = yaml.safe_load(args.spec.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        print(f"{args.spec}: cannot read: {exc}", file=sys.stderr)
+        print(f"{args.spec}: cannot read: {_one_line(exc)}", file=sys.stderr)
         return 2
     problems = errors(spec, strict=args.strict)
     for line in problems:
