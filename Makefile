@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format browser tools clean bench-history bench-load bench-cycle
+.PHONY: run test lint format browser tools check-app-spec clean bench-history bench-load bench-cycle
 
 # Create .venv and install both requirement files; a no-op while they are unchanged.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -40,6 +40,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
+
+# app.yaml against the App Platform schema in .ci/app_spec/ (strict: unknown keys rejected); the tests run it too.
+check-app-spec: $(STAMP)
+	@$(BIN)/python .ci/app_spec/validate.py --strict app.yaml
 
 test: $(STAMP) $(TOOLS) browser lint
 	@$(BIN)/python -m pytest

@@ -81,6 +81,13 @@ def test_the_strict_schema_keeps_what_allof_combines(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout
 
 
+def test_deploy_md_names_the_check_the_tests_run() -> None:
+    # The operator's command in DEPLOY.md must be this validator, not a tool only some machines have.
+    assert "`make check-app-spec`" in (ROOT / "DEPLOY.md").read_text()
+    recipe = (ROOT / "Makefile").read_text().split("\ncheck-app-spec:", 1)[1].split("\n\n", 1)[0]
+    assert "python .ci/app_spec/validate.py --strict app.yaml" in recipe
+
+
 def test_the_committed_schemas_record_their_source_commit() -> None:
     sources = [json.loads(p.read_text())["x-source"] for p in sorted(APP_SPEC_TOOLS.glob("*.schema.json"))]
     assert len(sources) == 2
