@@ -1,10 +1,10 @@
 """Build the App Platform spec JSON Schemas (normal and strict) from DigitalOcean's OpenAPI description.
 
-    python .ci/app_spec/build_schema.py OPENAPI [--commit REV]
+    python .ci/app_spec/build_schema.py OPENAPI [--commit REV] [--out DIR]
 
 OPENAPI is a checkout of https://github.com/digitalocean/openapi or its bare git directory; REV (default HEAD)
 is the commit read, so the files come from git and the recorded commit is exactly what was read. Writes
-app_spec.schema.json and app_spec.strict.schema.json beside this script (see README.md here).
+app_spec.schema.json and app_spec.strict.schema.json to DIR, by default beside this script (see README.md here).
 """
 
 from __future__ import annotations
@@ -239,12 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("openapi", type=Path, help="checkout or bare git dir of digitalocean/openapi")
     parser.add_argument("--commit", default="HEAD", help="commit to read (default HEAD)")
+    parser.add_argument("--out", type=Path, default=OUT, help="where to write the schemas (default: beside this)")
     args = parser.parse_args(argv)
     read, sha, date = git_reader(args.openapi, args.commit)
     for name, schema in build(read, sha, date).items():
         jsonschema.Draft202012Validator.check_schema(schema)
-        (OUT / name).write_text(json.dumps(schema, indent=1, ensure_ascii=False) + "\n")
-        print(f"wrote {OUT / name} from {sha}")
+        (args.out / name).write_text(json.dumps(schema, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {args.out / name} from {sha}")
     return 0
 
 
