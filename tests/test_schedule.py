@@ -169,3 +169,20 @@ def test_the_scheduler_and_the_supervisor_leave_heavy_modules_unloaded(
     loaded = set(done.stdout.split())
     assert module in loaded
     assert loaded & unloaded == set()
+
+
+@pytest.mark.parametrize("name", ["worker", "scheduler"])
+def test_a_supervised_process_with_a_wrong_setting_exits_2_at_once(base_env: dict[str, str], name: str) -> None:
+    """The Procfile's command, supervisor included: exit 2 is passed on, never restarted (no crash loop)."""
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
+    assert procfile[name].startswith("python -m jobs.supervise ")
+    done = subprocess.run(
+        ["sh", "-c", f"exec {procfile[name]}"],
+        cwd=ROOT,
+        env={"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **base_env, "PROBE_INTERVAL_S": "x"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: PROBE_INTERVAL_S: expected a whole number from 1 to 3600, got 'x'"
