@@ -230,9 +230,11 @@ def test_log_level_sets_what_a_process_logs(db_url: str, level: str | None, logg
     import subprocess
     import sys
 
+    from tests.conftest import ROOT
+
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url} | ({"LOG_LEVEL": level} if level else {})
     done = subprocess.run(
-        [sys.executable, "-m", "jobs", "run-once"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "jobs", "run-once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert "stored for slot " in done.stdout, done.stdout + done.stderr
     assert (" INFO jobs.cycle: slot " in done.stderr) is logged, done.stderr
