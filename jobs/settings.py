@@ -268,7 +268,7 @@ def _bind_host(env: Mapping[str, str]) -> str:
 
 def _postgres(env: Mapping[str, str]) -> PostgresSettings | None:
     url = _get(env, "DATABASE_URL")
-    sslmode = _get(env, "PGSSLMODE")
+    sslmode, sslmode_from = _get(env, "PGSSLMODE"), "PGSSLMODE: expected"
     if url:
         expected = "postgresql://user:password@host:port/dbname"
         parts = _split(url, "DATABASE_URL", expected)
@@ -279,6 +279,8 @@ def _postgres(env: Mapping[str, str]) -> PostgresSettings | None:
         except ValueError:
             raise SettingsError("DATABASE_URL: the port is not a number from 1 to 65535") from None
         query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        if query.get("sslmode"):
+            sslmode_from = "DATABASE_URL: expected sslmode"
         settings = PostgresSettings(
             host=parts.hostname,
             port=port,
@@ -299,7 +301,7 @@ def _postgres(env: Mapping[str, str]) -> PostgresSettings | None:
     else:
         return None
     if settings.sslmode not in SSL_MODES:
-        raise SettingsError(f"PGSSLMODE: expected one of {', '.join(SSL_MODES)}, got {_shown(settings.sslmode)}")
+        raise SettingsError(f"{sslmode_from} one of {', '.join(SSL_MODES)}, got {_shown(settings.sslmode)}")
     return settings
 
 
@@ -480,7 +482,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         rq_dashboard_password=password,
         assets_base_url=assets.rstrip("/") + "/" if assets else None,
         raw_retention_days=raw_days,
-        rollup_retention_days=_int(env, "ROLLUP_RETENTION_DAYS", 400, raw_days, 3650),
+        # Rollups are kept at least as long as the raw results they summarise.
+        rollup_retention_days=_int(env, "ROLLUP_RETENTION_DAYS", max(400, raw_days), raw_days, 3650),
         log_level=log_level,
     )
 

@@ -29,9 +29,10 @@ SHIPPED = ("jobs", "dashapp", "sandbox", "assets", "Procfile")
 class Launcher:
     """`python -m sandbox.stack` in a directory, with its output collected line by line."""
 
-    def __init__(self, cwd: Path, port: int):
+    def __init__(self, cwd: Path, port: int, settings: dict[str, str] | None = None):
         env = without_product_variables(os.environ)
         env.update({"PORT": str(port), "PROBE_INTERVAL_S": "2", "PROBE_TIMEOUT_S": "1.5", "DASH_REFRESH_S": "1"})
+        env.update(settings or {})
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sandbox.stack"],

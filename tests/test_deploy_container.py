@@ -50,3 +50,13 @@ def test_default_command_is_the_procfile_web_process_on_port() -> None:
     # The port comes from PORT through the gunicorn config both share.
     assert "_settings.port" in (ROOT / "dashapp" / "gunicorn_conf.py").read_text()
     assert re.search(r"^HEALTHCHECK .*/healthz", DOCKERFILE, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_the_build_audits_the_runtime_requirements_as_the_tests_would() -> None:
+    """The offline tests skip the pip-audit test; the image build (it has the network) is where it runs."""
+    dev_pin = re.search(r"^pip-audit==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), flags=re.MULTILINE)
+    build_stage = DOCKERFILE.split("\nFROM ")[1]
+    assert dev_pin and f"pip-audit=={dev_pin.group(1)}" in build_stage, "one pip-audit version for tests and build"
+    audit = build_stage.index("pip-audit --strict")
+    assert "-r requirements.txt" in build_stage[audit:] and "pip-audit-ignore.txt" in build_stage
+    assert audit < build_stage.index("pip wheel"), "audited before the wheels the runtime installs are built"

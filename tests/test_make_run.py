@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psutil
+import psycopg2
+
+from sandbox.aws import AwsSandbox
 from sandbox.embedded import free_port
 from tests.conftest import WORKING
 from tests.stack_support import Launcher, get, processes_under, wait_until
@@ -32,8 +37,10 @@ def test_make_run_serves_the_board_refuses_a_second_instance_and_stops_cleanly(p
         statuses = wait_until(board, timeout=60)
         assert list(statuses) == ["postgres", "valkey", "roles_anywhere", "secrets_manager"]
 
+        # At once: it does not wait for the lock, nor start anything.
         second = Launcher(project, free_port())
-        assert second.process.wait(timeout=60) == 1
+        assert second.process.wait(timeout=15) == 1
+        assert not any("embedded" in line or "Dashboard:" in line for line in second.lines), second.lines
         assert any("already running" in line for line in second.lines), second.lines
     finally:
         first.stop()
@@ -41,3 +48,67 @@ def test_make_run_serves_the_board_refuses_a_second_instance_and_stops_cleanly(p
     assert any("stopped everything it started" in line for line in first.lines)
     time.sleep(1)
     assert processes_under(project) == [], "Ctrl-C must leave no process behind"
+
+
+def _stored_checks(db_url: str) -> int:
+    conn = psycopg2.connect(db_url, connect_timeout=5)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('probe_results') IS NOT NULL")
+            if not cur.fetchone()[0]:
+                return 0
+            cur.execute("SELECT count(*) FROM probe_results")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _rq_worker(project: Path) -> psutil.Process | None:
+    """The `rq worker` the supervisor runs (not the supervisor itself)."""
+    for proc in processes_under(project):
+        try:
+            cmdline = proc.cmdline()
+        except psutil.NoSuchProcess:
+            continue
+        if "--worker-class" in cmdline and "jobs.supervise" not in cmdline:
+            return proc
+    return None
+
+
+def test_make_run_with_given_servers_and_aws_starts_none_and_survives_a_worker_crash(
+    project: Path, db_url: str, valkey_url: str, aws_sandbox: AwsSandbox
+) -> None:
+    port = free_port()
+    given = {**aws_sandbox.env, "DATABASE_URL": db_url, "VALKEY_URL": valkey_url}
+    launcher = Launcher(project, port, given)
+    try:
+        launcher.wait_for_line(f"Dashboard: http://127.0.0.1:{port}", timeout=90)
+        # Neither embedded server nor the sandbox: the settings given name what to use.
+        assert not any("embedded" in line or "local AWS sandbox" in line for line in launcher.lines), launcher.lines
+        assert not any((project / ".local" / name).exists() for name in ("postgresql", "valkey", "sandbox"))
+
+        def board() -> dict[str, str] | None:
+            services = json.loads(get(f"http://127.0.0.1:{port}/api/status")[1])["services"]
+            endpoints = {s["service"]: s["endpoint"] for s in services}
+            return endpoints if {s["status"] for s in services} <= WORKING else None
+
+        endpoints = wait_until(board, timeout=60, what="a working board")
+        assert endpoints == {
+            "postgres": urlsplit(db_url).netloc.rsplit("@", 1)[-1],
+            "valkey": urlsplit(valkey_url).netloc.rsplit("@", 1)[-1],
+            "roles_anywhere": aws_sandbox.env["AWS_ENDPOINT_URL_ROLESANYWHERE"].removeprefix("https://"),
+            "secrets_manager": aws_sandbox.moto_url.removeprefix("http://"),
+        }
+
+        # The worker crashes: its supervisor restarts it, and make run (honcho) stays up and keeps storing.
+        worker = wait_until(lambda: _rq_worker(project), timeout=10, what="the rq worker")
+        worker.kill()
+        before = _stored_checks(db_url)
+        wait_until(lambda: any("restarting in 1 s" in line for line in launcher.lines), timeout=20, what="a restart")
+        restarted = wait_until(lambda: _rq_worker(project), timeout=30, what="a restarted rq worker")
+        assert restarted.pid != worker.pid
+        wait_until(lambda: _stored_checks(db_url) >= before + 8, timeout=30, what="two more stored cycles")
+        assert launcher.process.poll() is None, launcher.lines[-40:]
+    finally:
+        launcher.stop()
+    assert any("stopped everything it started" in line for line in launcher.lines)

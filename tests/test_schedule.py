@@ -1,5 +1,6 @@
 """End to end: `rq cron` enqueues a cycle every PROBE_INTERVAL_S and an `rq worker` runs it, as the Procfile
-does; two schedulers at once still store each slot once per service."""
+does; two schedulers at once still store each slot once per service; the scheduler registers the hourly
+maintenance too, and a cycle not started within its interval is dropped."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from pathlib import Path
 import psycopg2
 import pytest
 import redis
+from rq import Queue
+from rq.cron import CronJob, CronScheduler
 from rq.job import Job
 from rq.registry import FinishedJobRegistry
 
-from jobs.result import SERVICE_NAMES
+from jobs.result import SERVICE_NAMES, utcnow
 from jobs.schedule import QUEUE
 from tests.conftest import ROOT, WORKING
 
@@ -169,3 +172,60 @@ def test_the_scheduler_and_the_supervisor_leave_heavy_modules_unloaded(
     loaded = set(done.stdout.split())
     assert module in loaded
     assert loaded & unloaded == set()
+
+
+@pytest.mark.parametrize("name", ["worker", "scheduler"])
+def test_a_supervised_process_with_a_wrong_setting_exits_2_at_once(base_env: dict[str, str], name: str) -> None:
+    """The Procfile's command, supervisor included: exit 2 is passed on, never restarted (no crash loop)."""
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
+    assert procfile[name].startswith("python -m jobs.supervise ")
+    done = subprocess.run(
+        ["sh", "-c", f"exec {procfile[name]}"],
+        cwd=ROOT,
+        env={"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", **base_env, "PROBE_INTERVAL_S": "x"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: PROBE_INTERVAL_S: expected a whole number from 1 to 3600, got 'x'"
+
+
+def test_the_scheduler_registers_both_jobs_and_a_cycle_not_started_within_its_interval_is_dropped(
+    base_env: dict[str, str], processes: Processes
+) -> None:
+    interval = int(base_env["PROBE_INTERVAL_S"])
+    connection = redis.Redis.from_url(base_env["VALKEY_URL"])
+    queue = Queue(QUEUE, connection=connection)
+    processes.start("cron", "cron", "--config", "jobs.rq_config", "jobs.schedule")
+
+    # What `rq cron` registered from jobs.schedule, as it saved it in Valkey.
+    def registered() -> dict[str, CronJob] | None:
+        schedulers = CronScheduler.all(connection)
+        return {job.func_name: job for job in schedulers[0].get_jobs()} if schedulers else None
+
+    jobs = {}
+    deadline = time.monotonic() + 30
+    while not jobs and time.monotonic() < deadline:
+        jobs = registered() or {}
+        time.sleep(0.2)
+    assert set(jobs) == {"jobs.tasks.run_cycle", "jobs.tasks.run_maintenance"}, jobs
+    cycle, maintenance = jobs["jobs.tasks.run_cycle"], jobs["jobs.tasks.run_maintenance"]
+    assert (cycle.queue_name, cycle.interval, cycle.job_options["ttl"]) == (QUEUE, interval, interval)
+    assert (maintenance.queue_name, maintenance.cron, maintenance.interval) == (QUEUE, "5 * * * *", None)
+    assert maintenance.next_enqueue_time is not None and maintenance.next_enqueue_time.minute == 5
+
+    # No worker yet: cycles pile up in the queue and each expires one interval after it was enqueued.
+    deadline = time.monotonic() + 30
+    while len(queue.job_ids) < 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(queue.job_ids) >= 4, queue.job_ids
+    worker_started = utcnow()
+    processes.start(
+        "worker", "worker", "--config", "jobs.rq_config", "--worker-class", "jobs.worker.ProbeWorker", QUEUE
+    )
+    by_slot = wait_for_slots(base_env["DATABASE_URL"], 2, processes, limit_s=30)
+    # Only cycles enqueued within an interval of the worker's start ran (a slot begins at most an interval
+    # before its cycle was enqueued); the backlog was dropped, not run late.
+    assert min(by_slot) >= worker_started - timedelta(seconds=2 * interval), (worker_started, sorted(by_slot))
+    connection.close()

@@ -115,6 +115,7 @@ def test_a_wrong_general_setting_is_one_line_naming_the_variable(env: dict[str, 
         ({"PGHOST": "h", "PGPORT": "\u00b2", "PGPASSWORD": SECRET}, "postgres", "PGPORT"),  # a digit int() refuses
         ({"VALKEY_URL": "redis://h:6379/\u00b2"}, "valkey", "VALKEY_URL"),
         ({"PGHOST": "h", "PGSSLMODE": "always", "PGPASSWORD": SECRET}, "postgres", "PGSSLMODE"),
+        ({"DATABASE_URL": f"postgresql://u:{SECRET}@h/db?sslmode=always"}, "postgres", "DATABASE_URL"),
         ({"VALKEY_URL": "http://:" + SECRET + "@h:6379"}, "valkey", "VALKEY_URL"),
         ({"VALKEY_HOST": "h", "VALKEY_PORT": "0", "VALKEY_PASSWORD": SECRET}, "valkey", "VALKEY_PORT"),
         ({**AWS, "AWS_REGION": "mars-north-1a"}, "roles_anywhere", "AWS_REGION"),
@@ -173,3 +174,67 @@ def test_endpoint_of_names_what_each_probe_talks_to() -> None:
         "127.0.0.1:4566",
     ]
     assert load({}).endpoint_of("postgres") == ""
+
+
+def test_libpq_names_fall_back_to_libpqs_defaults_and_sslmode_prefer() -> None:
+    pg = load({"PGHOST": "db.example"}).postgres
+    assert pg is not None
+    assert (pg.host, pg.port, pg.user, pg.dbname, pg.sslmode, pg.password) == (
+        "db.example",
+        5432,
+        "postgres",
+        "postgres",
+        "prefer",
+        None,
+    )
+    url = load({"DATABASE_URL": "postgresql://db.example"}).postgres
+    assert url is not None and (url.port, url.user, url.dbname, url.sslmode) == (5432, "postgres", "postgres", "prefer")
+    # PGSSLMODE applies to a DATABASE_URL without its own sslmode; the URL's own wins.
+    assert load({"DATABASE_URL": "postgresql://h/d", "PGSSLMODE": "verify-full"}).postgres.sslmode == "verify-full"
+    assert load({"DATABASE_URL": "postgresql://h/d?sslmode=disable", "PGSSLMODE": "require"}).postgres.sslmode == (
+        "disable"
+    )
+
+
+@pytest.mark.parametrize(("given", "tls", "scheme"), [(None, True, "rediss://"), ("false", False, "redis://")])
+def test_valkey_tls_of_the_host_form(given: str | None, tls: bool, scheme: str) -> None:
+    env = {"VALKEY_HOST": "cache.example"} | ({"VALKEY_TLS": given} if given else {})
+    valkey = load(env).valkey
+    assert valkey is not None and valkey.tls is tls and valkey.port == 6379
+    assert valkey.url().startswith(scheme + "cache.example:6379")
+
+
+def test_aws_default_region_is_read_when_aws_region_is_unset() -> None:
+    without = {name: value for name, value in AWS.items() if name != "AWS_REGION"}
+    assert load({**without, "AWS_DEFAULT_REGION": "ap-south-1"}).aws.region == "ap-south-1"
+    assert load({**AWS, "AWS_DEFAULT_REGION": "ap-south-1"}).aws.region == "eu-west-1", "AWS_REGION wins"
+    assert load(without).problems["roles_anywhere"].startswith("AWS_REGION: ")
+
+
+def test_retention_and_log_level_defaults_and_values() -> None:
+    defaults = load({})
+    assert (defaults.raw_retention_days, defaults.rollup_retention_days, defaults.log_level) == (14, 400, "INFO")
+    given = load({"RAW_RETENTION_DAYS": "30", "ROLLUP_RETENTION_DAYS": "90", "LOG_LEVEL": "warning"})
+    assert (given.raw_retention_days, given.rollup_retention_days, given.log_level) == (30, 90, "WARNING")
+    # Rollups are never kept shorter than the raw results they summarise.
+    assert load({"RAW_RETENTION_DAYS": "500"}).rollup_retention_days == 500
+    with pytest.raises(
+        SettingsError, match=r"^ROLLUP_RETENTION_DAYS: expected a whole number from 30 to 3650, got 20$"
+    ):
+        load({"RAW_RETENTION_DAYS": "30", "ROLLUP_RETENTION_DAYS": "20"})
+
+
+@pytest.mark.parametrize(("level", "logged"), [(None, True), ("WARNING", False)])
+def test_log_level_sets_what_a_process_logs(db_url: str, level: str | None, logged: bool) -> None:
+    """`python -m jobs run-once` logs each slot's results at INFO: shown by default, not at WARNING."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url} | ({"LOG_LEVEL": level} if level else {})
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs", "run-once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert "stored for slot " in done.stdout, done.stdout + done.stderr
+    assert (" INFO jobs.cycle: slot " in done.stderr) is logged, done.stderr

@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from jobs import settings as settings_module
 from jobs.probes import roles_anywhere, secrets_manager
 from jobs.result import Status
-from sandbox.aws import SECRET_NAME, AwsSandbox
+from sandbox.aws import PROFILE_ARN, REGION, ROLE_ARN, SECRET_NAME, TRUST_ANCHOR_ARN, AwsSandbox
 from sandbox.pki import Pem, make_ca, make_client_cert
+from sandbox.rolesanywhere import Config, Profile, RolesAnywhereEmulator
 from tests.conftest import WORKING
 
 
@@ -172,3 +176,72 @@ def test_no_secret_in_results_or_logs(
         assert not any(line in text for line in key_lines)
         assert "Signature=" not in text
         assert "secretAccessKey" not in text and "sessionToken" not in text
+
+
+def _ca_under(issuer: Pem | None, common_name: str) -> Pem:
+    """A CA certificate that may sign CAs: a root (`issuer` None) or an intermediate signed by `issuer`."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, common_name)])
+    signer_cert = x509.load_pem_x509_certificate(issuer.cert) if issuer else None
+    signer_key = serialization.load_pem_private_key(issuer.key, None) if issuer else key
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(signer_cert.subject if signer_cert else name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False),  # signatures, certs, CRLs
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if signer_cert:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_cert.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+    cert = builder.sign(signer_key, hashes.SHA256())  # type: ignore[arg-type]
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return Pem(cert.public_bytes(serialization.Encoding.PEM), key_pem)
+
+
+def test_the_client_chain_is_sent_to_roles_anywhere(aws_sandbox: AwsSandbox, aws_env: dict[str, str]) -> None:
+    """A trust anchor that is a root CA and a client certificate from an intermediate CA: Roles Anywhere can
+    only build the chain from the X-Amz-X509-Chain header, so the probe is up only when IAM_CLIENT_CHAIN is sent."""
+    root = _ca_under(None, "test root CA")
+    intermediate = _ca_under(root, "test intermediate CA")
+    sts = aws_sandbox.client("sts")
+
+    def assume_role(role_arn: str, session_name: str, source_identity: str, duration: int) -> dict:
+        return sts.assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name, SourceIdentity=source_identity, DurationSeconds=duration
+        )
+
+    config = Config(
+        region=REGION,
+        trust_anchors={TRUST_ANCHOR_ARN: root.cert},
+        profiles={PROFILE_ARN: Profile(role_arns=(ROLE_ARN,), duration_seconds=3600)},
+    )
+    pki = aws_sandbox.pki
+    emulator = RolesAnywhereEmulator(config, assume_role, pki.server_cert_path, pki.server_key_path).start()
+    try:
+        env = with_client_cert(
+            {**aws_env, "PROBE_TIMEOUT_S": "8", "AWS_ENDPOINT_URL_ROLESANYWHERE": emulator.url},
+            make_client_cert(intermediate),
+        )
+        without_chain = roles_anywhere.probe(settings_module.load(env))
+        assert without_chain.status is Status.DOWN
+        assert (without_chain.error or "").startswith("CreateSession denied (403): Untrusted certificate")
+        with_chain = {**env, "IAM_CLIENT_CHAIN": base64.b64encode(intermediate.cert).decode()}
+        ra = roles_anywhere.probe(settings_module.load(with_chain))
+        assert ra.status in WORKING, ra.error
+        assert emulator.sessions_issued == 1
+    finally:
+        emulator.stop()

@@ -24,11 +24,27 @@ fire('mousemove', from, area); fire('mousedown', from, area);
 fire('mousemove', from + 20, document); fire('mousemove', to, document); fire('mouseup', to, document);
 """
 GRAPH = "return document.querySelector('#chart-postgres .js-plotly-plot')"
+REFRESH_S = 2
+# When each refresh tick's board request left the page: dash-renderer calls window.fetch for every callback.
+RECORD_REFRESHES = """
+window.refreshes = {};
+const send = window.fetch;
+window.fetch = function (url, options) {
+    try {
+        const body = JSON.parse(options.body);
+        const tick = body.inputs.find(i => i.id === 'refresh' && i.property === 'n_intervals');
+        if (body.output.includes('status-rows.children') && tick && !(tick.value in window.refreshes)) {
+            window.refreshes[tick.value] = performance.now();
+        }
+    } catch (e) {}
+    return send.apply(this, arguments);
+};
+"""
 
 
 @pytest.fixture
 def dashboard(dash_duo, base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
-    env = {**base_env, "PROBE_INTERVAL_S": "60", "PROBE_TIMEOUT_S": "5", "DASH_REFRESH_S": "1"}
+    env = {**base_env, "PROBE_INTERVAL_S": "60", "PROBE_TIMEOUT_S": "5", "DASH_REFRESH_S": str(REFRESH_S)}
     env["APP_ENVIRONMENT"] = "local sandbox"
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -91,6 +107,15 @@ def test_board_charts_range_and_live_refresh(dashboard) -> None:
     wait.until(lambda _: 0 < (plot(duo, "gd.data[1].x.length") or 0) < 10)
     assert plot(duo, "gd.data[1].x.length") < day_points
     wait.until(lambda _: texts(duo, "#uptime-postgres")[0].endswith("over 1h"))
+    # The longer ranges: the axis spans them, and the day of checks is still drawn.
+    span_days = "(new Date(gd.layout.xaxis.range[1]) - new Date(gd.layout.xaxis.range[0])) / 86400000"
+    for span, days in (("7d", 7), ("30d", 30)):
+        duo.find_element(f"label[for='_dbcprivate_radioitems_range_input_{span}']").click()
+        wait.until(lambda _, span=span: texts(duo, "#uptime-postgres")[0].endswith(f"over {span}"))
+        wait.until(lambda _, days=days: abs((plot(duo, span_days) or 0) - days) < 0.01)
+        assert (plot(duo, "gd.data[1].x.length") or 0) > 0, span
+    duo.find_element("label[for='_dbcprivate_radioitems_range_input_1h']").click()
+    wait.until(lambda _: texts(duo, "#uptime-postgres")[0].endswith("over 1h"))
 
     # Zoom in; a new cycle then shows up without a reload, and the refresh keeps the zoom.
     duo.driver.execute_script("window.notReloaded = true;")
@@ -114,3 +139,17 @@ def test_board_charts_range_and_live_refresh(dashboard) -> None:
     assert len(texts(duo, "#detail-postgres .strip .cell", "title")) == 60
 
     assert duo.get_logs() == []
+
+
+def test_the_page_refreshes_every_dash_refresh_s(dashboard) -> None:
+    duo, _settings = dashboard
+    duo.driver.execute_script(RECORD_REFRESHES)
+    ticks = 6
+    WebDriverWait(duo.driver, ticks * REFRESH_S + WAIT_S).until(
+        lambda _: len(duo.driver.execute_script("return Object.keys(window.refreshes)")) >= ticks
+    )
+    sent = {int(n): at for n, at in duo.driver.execute_script("return window.refreshes").items()}
+    gaps = sorted((sent[n + 1] - sent[n]) / 1000 for n in sent if n + 1 in sent)
+    median = gaps[len(gaps) // 2]
+    # One tick per DASH_REFRESH_S (the median: a loaded machine may delay one request).
+    assert 0.75 * REFRESH_S <= median <= 1.25 * REFRESH_S, gaps

@@ -53,7 +53,8 @@ def test_postgres_down_for_several_cycles(own_pg: EmbeddedPostgres, valkey_url: 
     ready_status, ready = get(web + "/readyz")
     assert ready_status == 503
     assert ready["checks"]["postgres"].startswith("PostgreSQL: ") and ready["checks"]["valkey"] == "ok"
-    assert get(web + "/api/history?service=postgres&range=1h")[0] == 503
+    history_status, history = get(web + "/api/history?service=postgres&range=1h")
+    assert history_status == 503 and history["error"].startswith("temporarily unavailable: PostgreSQL: "), history
     for path in ("/", "/metrics", "/badge/postgres.svg"):
         assert get(web + path)[0] == 200, path
     # The page's callbacks, as gunicorn runs them: rows from the cache, charts replaced by a notice.
@@ -132,6 +133,27 @@ def test_postgres_down_for_several_cycles_buffer_is_capped_keeping_the_newest(va
         buffer.push(valkey, results(Status.UP, SLOT + timedelta(seconds=n)), SLOT + timedelta(seconds=n), limit=3)
     kept = [buffer.decode(entry)[1] for entry in valkey.lrange(buffer.PENDING_KEY, 0, -1)]
     assert kept == [SLOT + timedelta(seconds=n) for n in (2, 3, 4)]
+    valkey.close()
+
+
+def test_postgres_down_the_cycle_keeps_at_most_1440_cycles_the_newest(valkey_url: str) -> None:
+    """The cap as configured (README: up to 1440 cycles), through the cycle's own path with PostgreSQL away."""
+    valkey = redis.Redis.from_url(valkey_url)
+    cap = 1440
+    valkey.rpush(
+        buffer.PENDING_KEY, *(buffer.encode(results(Status.UP, SLOT), SLOT + timedelta(n)) for n in range(cap))
+    )
+    settings = load({"DATABASE_URL": "postgresql://u:pw@127.0.0.1:9/x", "VALKEY_URL": valkey_url})
+    newest = SLOT + timedelta(days=cap)
+    # (Valkey's own probe up: the cycle keeps results only in a Valkey that answered.)
+    not_stored = cycle.persist(settings, results(Status.UP, newest), newest)
+    assert (
+        not_stored
+        == f"connection refused by 127.0.0.1:9; kept in Valkey until PostgreSQL returns ({cap} cycle(s) pending)"
+    )
+    kept = [buffer.decode(entry)[1] for entry in valkey.lrange(buffer.PENDING_KEY, 0, -1)]
+    assert len(kept) == cap
+    assert kept[0] == SLOT + timedelta(1) and kept[-1] == newest, "the oldest dropped, the newest kept"
     valkey.close()
 
 

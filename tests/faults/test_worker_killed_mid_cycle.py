@@ -1,16 +1,23 @@
-"""Worker killed (SIGKILL) mid-cycle: the supervisor restarts it, the next slot runs on the restarted worker,
-RQ's own maintenance on that worker moves the killed cycle to the FailedJobRegistry, and no row is doubled.
+"""Worker killed (SIGKILL) mid-cycle: the supervisor restarts it, the next slot is stored on time by the
+restarted worker, RQ's own maintenance on that worker moves the killed cycle to the FailedJobRegistry, which
+`/rq` shows under Failed as `AbandonedJobError`, and no row is doubled.
 
 The `rq worker` under `python -m jobs.supervise` is what is killed, as the kernel's OOM killer would (the
 largest process); on App Platform a lost container is the same crash, restarted by the platform instead."""
 
 from __future__ import annotations
 
+import base64
+import json
+import urllib.request
+from datetime import timedelta
+
 import psutil
 import redis
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
+from jobs.cycle import slot_of
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.tasks import QUEUE
 from jobs.worker import ABANDONED_AFTER_TIMEOUT_S
@@ -22,16 +29,27 @@ from tests.faults.conftest import FAST, query, slots, wait_for
 # ceil(6 * PROBE_TIMEOUT_S) + 5 s (jobs/schedule.py), bounds how long RQ takes to fail the killed cycle.)
 TIMING = {"PROBE_INTERVAL_S": "4", "PROBE_TIMEOUT_S": "3"}
 INTERVAL_S, KILL_WITHIN_S = int(TIMING["PROBE_INTERVAL_S"]), 1.0
+RQ_LOGIN = {"RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "rq-pw-for-this-test"}
+
+
+def rq_failed_jobs(web: str) -> dict[str, str]:
+    """{job id: exception text} of the jobs `/rq` lists under Failed, read as an operator's browser does."""
+    token = base64.b64encode(f"{RQ_LOGIN['RQ_DASHBOARD_USERNAME']}:{RQ_LOGIN['RQ_DASHBOARD_PASSWORD']}".encode())
+    url = f"{web}/rq/0/data/jobs/{QUEUE}/failed/100/asc/1.json"
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token.decode()}"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 - loopback only
+        return {job["id"]: job["exc_info"] or "" for job in json.loads(response.read())["jobs"]}
 
 
 def test_worker_killed_mid_cycle(
     db_url: str, valkey_url: str, aws_sandbox: AwsSandbox, silent_port: int, processes
 ) -> None:
-    env = {**aws_sandbox.env, **FAST, **TIMING, "DATABASE_URL": db_url, "VALKEY_URL": valkey_url}
+    env = {**aws_sandbox.env, **FAST, **TIMING, **RQ_LOGIN, "DATABASE_URL": db_url, "VALKEY_URL": valkey_url}
     env["AWS_ENDPOINT_URL_ROLESANYWHERE"] = f"https://127.0.0.1:{silent_port}"
     procs = processes(env)
     supervisor = psutil.Process(procs.start("worker").pid)
     procs.start("scheduler")
+    web = procs.web()
     valkey = redis.Redis.from_url(valkey_url)
     started = StartedJobRegistry(QUEUE, connection=valkey)
     wait_for(lambda: len(slots(db_url)) >= 1, 40, "a first stored cycle", procs)
@@ -67,6 +85,9 @@ def test_worker_killed_mid_cycle(
     after_kill = wait_for(next_slot_done, 8 * INTERVAL_S, "a cycle after the kill to finish", procs)
     assert after_kill.worker_name != killed_worker
     assert after_kill.return_value()["stored"] is True
+    # On time: the slot right after the killed one, not a later one, is the restarted worker's first.
+    next_slot = slot_of(killed_slot, INTERVAL_S) + timedelta(seconds=INTERVAL_S)
+    assert sorted(slots(db_url).get(next_slot, [])) == sorted(SERVICE_NAMES), (next_slot, sorted(slots(db_url)))
 
     # RQ's maintenance on the restarted worker finds the abandoned cycle once its registry entry expires.
     failed = FailedJobRegistry(QUEUE, connection=valkey)
@@ -76,6 +97,8 @@ def test_worker_killed_mid_cycle(
     assert killed.get_status(refresh=True) == JobStatus.FAILED
     assert "AbandonedJobError" in (killed.latest_result().exc_string or "")
     assert "AbandonedJobError" in procs.log("worker")
+    # What an operator sees: /rq lists it under Failed, with the reason.
+    assert "AbandonedJobError" in rq_failed_jobs(web).get(killed_id, ""), rq_failed_jobs(web)
 
     # Every stored slot has each service once; none twice, the killed one included.
     doubled = query(db_url, "SELECT service, location, slot FROM probe_results GROUP BY 1, 2, 3 HAVING count(*) > 1")

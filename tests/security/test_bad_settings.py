@@ -86,6 +86,11 @@ BASE = {
 # os.environ holds bytes that are not UTF-8 as lone surrogates.
 @example(name="IAM_CLIENT_KEY", drawn=("-----BEGIN PRIVATE KEY-----\udc80", False))
 @example(name="DATABASE_URL", drawn=("postgresql://u:p@h\udcff/db", False))
+# Errors another variable reports, caused by the one changed: each must name the one changed.
+@example(name="DATABASE_URL", drawn=("postgresql://u@h/db?sslmode=always", False))
+@example(name="PROBE_INTERVAL_S", drawn=("5", False))
+@example(name="RAW_RETENTION_DAYS", drawn=("500", False))
+@example(name="RQ_DASHBOARD_USERNAME", drawn=("ops", False))
 def test_any_value_of_any_setting_is_accepted_or_a_one_line_error_naming_a_variable(
     name: str, drawn: tuple[str, bool]
 ) -> None:
@@ -100,7 +105,9 @@ def test_any_value_of_any_setting_is_accepted_or_a_one_line_error_naming_a_varia
         messages = list(loaded.problems.values())
     for message in messages:
         assert "\n" not in message and len(message) < 400, message
-        assert message.split(":", 1)[0].isupper(), f"does not start with the variable's name: {message!r}"
+        # It names the variable that was changed (first, or as the cause of another's error).
+        assert name in message, f"does not name {name}: {message!r}"
+        assert message.split(":", 1)[0].isupper(), f"does not start with a variable's name: {message!r}"
         # The passwords in BASE and in the URLs never show (a message may echo a plain wrong value, whatever it is).
         if holds_password or SECRET not in value:
             assert SECRET not in message
