@@ -17,9 +17,7 @@ from dash.exceptions import DependencyException
 
 from dashapp.api import error
 from dashapp.ranges import BadInput
-
-# Dash's callback payloads are a few KB (the biggest holds the charts' zoom state); anything near this is abuse.
-MAX_BODY_BYTES = 256 * 1024
+from jobs.defaults import MAX_BODY_BYTES
 
 
 def _same_props(given: Any, declared: list[dict[str, Any]], what: str) -> None:
