@@ -12,7 +12,6 @@ from typing import Any
 
 import dash
 import flask
-from dash._utils import split_callback_id
 from dash.exceptions import DependencyException
 
 from dashapp.api import error
@@ -29,6 +28,19 @@ def _same_props(given: Any, declared: list[dict[str, Any]], what: str) -> None:
             raise BadInput(f"{what}: expected {spec['id']}.{spec['property']} in this position")
 
 
+def declared_outputs(callback_id: str) -> dict[str, str] | list[dict[str, str]]:
+    """The {id, property} a callback writes, from its id in Dash's callback map: 'id.prop' for one output,
+    '..id1.prop1...id2.prop2..' for several (the form Dash's renderer sends back as `output`)."""
+    if callback_id.startswith(".."):
+        return [_id_and_property(one) for one in callback_id[2:-2].split("...")]
+    return _id_and_property(callback_id)
+
+
+def _id_and_property(output: str) -> dict[str, str]:
+    component, prop = output.rsplit(".", 1)
+    return {"id": component, "property": prop}
+
+
 def check_body(body: Any, callback_map: dict[str, dict[str, Any]]) -> None:
     """Raises BadInput (one line) unless `body` is a well-formed call of one of `callback_map`'s callbacks."""
     if not isinstance(body, dict):
@@ -39,7 +51,7 @@ def check_body(body: Any, callback_map: dict[str, dict[str, Any]]) -> None:
     callback = callback_map[output]
     _same_props(body.get("inputs"), callback["inputs"], "inputs")
     _same_props(body.get("state", []), callback["state"], "state")
-    expected = split_callback_id(output)
+    expected = declared_outputs(output)
     outputs = body.get("outputs")
     if isinstance(expected, list):
         _same_props(outputs, expected, "outputs")
