@@ -25,7 +25,7 @@ STALE_AFTER_INTERVALS = 2.5  # a result older than this many probe intervals mea
 # The worker and the scheduler (jobs/).
 # The cache outlives the board's stale threshold, so the web can still say "stale".
 LATEST_TTL_INTERVALS = 5  # lifetime of the latest-results cache in Valkey, in probe intervals
-PENDING_MAX = 1440  # cycles kept in Valkey while PostgreSQL is away: a day at the default interval
+PENDING_MAX = 1440  # cycles kept in Valkey while PostgreSQL is away: a day at the default interval, a few MB
 VALKEY_KEY_TTL_S = 300  # lifetime of the key the Valkey probe writes and reads back
 RQ_VALKEY_TIMEOUT_MIN_S = 5.0  # least bound on RQ's Valkey waits (connect, read), whatever PROBE_TIMEOUT_S
 # RQ's bookkeeping after a job hit its timeout (each Valkey call is bounded by a few seconds).

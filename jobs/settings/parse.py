@@ -4,8 +4,11 @@ names the variable and never shows a secret."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 from urllib.parse import SplitResult, urlsplit
+
+_N = TypeVar("_N", int, float)
 
 
 class SettingsError(ValueError):
@@ -41,30 +44,26 @@ def text(env: Mapping[str, str], name: str) -> str | None:
 
 
 def whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = text(env, name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}: expected a whole number from {low} to {high}, got {shown(raw)}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}: expected a whole number from {low} to {high}, got {value}")
-    return value
+    return _in_range(env, name, default, low, high, int, f"a whole number from {low} to {high}")
 
 
 def seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    return _in_range(env, name, default, low, high, float, f"a number of seconds from {low:g} to {high:g}")
+
+
+def _in_range(
+    env: Mapping[str, str], name: str, default: _N, low: _N, high: _N, convert: Callable[[str], _N], expected: str
+) -> _N:
     raw = text(env, name)
     if raw is None:
         return default
     try:
-        value = float(raw)
+        value = convert(raw)
     except ValueError:
-        raise SettingsError(
-            f"{name}: expected a number of seconds from {low:g} to {high:g}, got {shown(raw)}"
-        ) from None
+        raise SettingsError(f"{name}: expected {expected}, got {shown(raw)}") from None
     if not low <= value <= high:
-        raise SettingsError(f"{name}: expected a number of seconds from {low:g} to {high:g}, got {value:g}")
+        got = f"{value:g}" if isinstance(value, float) else str(value)
+        raise SettingsError(f"{name}: expected {expected}, got {got}")
     return value
 
 
