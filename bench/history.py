@@ -16,8 +16,9 @@ from datetime import timedelta
 
 from bench.common import embedded_postgres, percentile, save, scratch, table, time_ms
 from bench.seed import seed_year
-from dashapp.ranges import CHART_RANGES, MAX_POINTS, RANGES
+from dashapp.ranges import CHART_RANGES, RANGES
 from jobs import store
+from jobs.defaults import MAX_POINTS
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import load
 

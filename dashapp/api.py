@@ -11,9 +11,10 @@ from werkzeug.exceptions import HTTPException
 from dashapp import snapshot
 from dashapp.badge import badge_svg
 from dashapp.formats import percent
-from dashapp.ranges import MAX_POINTS, RANGES, BadInput, one_value, shown
+from dashapp.ranges import RANGES, BadInput, one_value, shown
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import HEX, STALE
+from jobs.defaults import MAX_POINTS
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import Settings
 

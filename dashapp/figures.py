@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 import plotly.graph_objects as go
 
-from dashapp.ranges import MAX_POINTS
 from dashapp.status import HEX
+from jobs.defaults import MAX_POINTS
 
 
 class HistoryPointLike(Protocol):

@@ -20,6 +20,7 @@ WEB_CONCURRENCY = 1  # gunicorn worker processes of the web
 WEB_THREADS = 3
 WEB_WORKER_TIMEOUT_S = 30  # gunicorn restarts a web worker silent for this long
 MAX_BODY_BYTES = 256 * 1024  # largest request body; Dash's callback payloads are a few KB, more is abuse
+MAX_POINTS = 500  # points per chart series and per /api/history answer, at most
 STALE_AFTER_INTERVALS = 2.5  # a result older than this many probe intervals means the worker stopped reporting
 
 # The worker and the scheduler (jobs/).
