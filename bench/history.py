@@ -16,18 +16,11 @@ from datetime import timedelta
 
 from bench.common import embedded_postgres, percentile, save, scratch, table, time_ms
 from bench.seed import seed_year
+from dashapp.ranges import CHART_RANGES, RANGES
 from jobs import store
+from jobs.defaults import MAX_POINTS
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import load
-
-RANGES = {
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-    "30d": timedelta(days=30),
-    "365d": timedelta(days=365),
-}
-MAX_POINTS = 500
 
 
 def sizes(conn) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -94,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         # Imported here: the app reads its settings, and the store must be seeded and migrated first.
         from dashapp import callbacks
         from dashapp.factory import create_app
-        from dashapp.ranges import CHART_RANGES
         from dashapp.reader import Reader
 
         app = create_app(settings)

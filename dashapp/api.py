@@ -10,9 +10,11 @@ from werkzeug.exceptions import HTTPException
 
 from dashapp import snapshot
 from dashapp.badge import badge_svg
-from dashapp.ranges import MAX_POINTS, RANGES, BadInput, one_value, shown
+from dashapp.formats import percent
+from dashapp.ranges import RANGES, BadInput, one_value, shown
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import HEX, STALE
+from jobs.defaults import MAX_POINTS
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import Settings
 
@@ -31,10 +33,6 @@ def json_with_raw_member(fields: dict[str, Any], name: str, raw_json: str) -> Re
     encoded (by PostgreSQL), spliced in rather than parsed and encoded again."""
     head = json.dumps(fields, separators=(",", ":"))
     return Response(f'{head[:-1]},"{name}":{raw_json}}}\n', mimetype="application/json")
-
-
-def percent(ratio: float | None) -> str:
-    return "n/a" if ratio is None else f"{ratio * 100:.1f}%"
 
 
 def blueprint(reader: Reader, settings: Settings) -> Blueprint:
@@ -119,7 +117,10 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
         try:
             snap = snapshot.take(reader, settings)
             view = next(v for v in snap.views if v.service == service)
-            message, colour = f"{view.word} · {percent(snap.uptime_24h.get(service))} 24h", HEX[view.status]
+            message, colour = (
+                f"{view.word} · {percent(snap.uptime_24h.get(service), compact=True)} 24h",
+                HEX[view.status],
+            )
         except Unavailable:
             # A README image should still render: say honestly that we do not know.
             message, colour = "unknown", HEX[STALE]

@@ -12,14 +12,11 @@ from typing import Any
 
 import dash
 import flask
-from dash._utils import split_callback_id
 from dash.exceptions import DependencyException
 
 from dashapp.api import error
 from dashapp.ranges import BadInput
-
-# Dash's callback payloads are a few KB (the biggest holds the charts' zoom state); anything near this is abuse.
-MAX_BODY_BYTES = 256 * 1024
+from jobs.defaults import MAX_BODY_BYTES
 
 
 def _same_props(given: Any, declared: list[dict[str, Any]], what: str) -> None:
@@ -29,6 +26,19 @@ def _same_props(given: Any, declared: list[dict[str, Any]], what: str) -> None:
     for item, spec in zip(given, declared, strict=True):
         if not isinstance(item, dict) or item.get("id") != spec["id"] or item.get("property") != spec["property"]:
             raise BadInput(f"{what}: expected {spec['id']}.{spec['property']} in this position")
+
+
+def declared_outputs(callback_id: str) -> dict[str, str] | list[dict[str, str]]:
+    """The {id, property} a callback writes, from its id in Dash's callback map: 'id.prop' for one output,
+    '..id1.prop1...id2.prop2..' for several (the form Dash's renderer sends back as `output`)."""
+    if callback_id.startswith(".."):
+        return [_id_and_property(one) for one in callback_id[2:-2].split("...")]
+    return _id_and_property(callback_id)
+
+
+def _id_and_property(output: str) -> dict[str, str]:
+    component, prop = output.rsplit(".", 1)
+    return {"id": component, "property": prop}
 
 
 def check_body(body: Any, callback_map: dict[str, dict[str, Any]]) -> None:
@@ -41,7 +51,7 @@ def check_body(body: Any, callback_map: dict[str, dict[str, Any]]) -> None:
     callback = callback_map[output]
     _same_props(body.get("inputs"), callback["inputs"], "inputs")
     _same_props(body.get("state", []), callback["state"], "state")
-    expected = split_callback_id(output)
+    expected = declared_outputs(output)
     outputs = body.get("outputs")
     if isinstance(expected, list):
         _same_props(outputs, expected, "outputs")

@@ -12,10 +12,12 @@ from dash import Input, Output, State, ctx, html, no_update
 
 from dashapp import snapshot
 from dashapp.figures import apply_zoom, latency_figure, remember_zoom, uptime_of
-from dashapp.layout import detail_panel, health_line, percent, status_row
-from dashapp.ranges import MAX_POINTS, RANGES, chart_range
+from dashapp.formats import percent
+from dashapp.layout import detail_panel, health_line, status_row
+from dashapp.ranges import RANGES, chart_range
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import board
+from jobs.defaults import MAX_POINTS
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import Settings
 

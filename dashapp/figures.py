@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 import plotly.graph_objects as go
 
-from dashapp.ranges import MAX_POINTS
 from dashapp.status import HEX
+from jobs.defaults import MAX_POINTS
 
 
 class HistoryPointLike(Protocol):
@@ -107,7 +107,7 @@ def remember_zoom(previous: dict[str, Any] | None, relayout: dict[str, Any] | No
 
     Returns None when the event is not about the axes (e.g. autosize). Refreshes re-apply the zoom from the
     server (`apply_zoom`): dcc.Graph hands plotly a layout it has already written the zoom into, so
-    `uirevision` alone loses the zoom on the next refresh (seen with Dash 4.4 in the browser test).
+    `uirevision` alone loses the zoom on the next refresh (the browser test checks the zoom survives one).
     """
     # Both come from the browser: anything that is not what plotly sends is ignored.
     if not isinstance(relayout, dict) or not any(key.startswith(AXES) for key in relayout):

@@ -9,6 +9,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.formats import NO_VALUE, milliseconds, percent
 from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE
 from dashapp.reader import WorkerHealth
 from dashapp.status import ServiceView, ago, utc_text
@@ -19,15 +20,6 @@ PRODUCT = "Hybrid Integration Monitor"
 COLUMNS = ("Service", "Status", "Endpoint / FQDN", "Last Updated", "Latency (last)", "Uptime (24 h)")
 # Columns a phone can live without; they stay in the per-service detail.
 NARROW_HIDDEN = {"Latency (last)", "Uptime (24 h)"}
-DASH = "—"
-
-
-def percent(ratio: float | None) -> str:
-    return DASH if ratio is None else f"{ratio * 100:.2f} %"
-
-
-def milliseconds(value: float | None) -> str:
-    return DASH if value is None else f"{value:,.1f} ms"
 
 
 def status_badge(view: ServiceView) -> dbc.Badge:
@@ -58,7 +50,7 @@ def status_row(view: ServiceView, uptime_24h: float | None, now: datetime) -> ht
         [
             html.Th(view.name, scope="row"),
             html.Td([status_badge(view), reason]),
-            html.Td(html.Code(result.endpoint) if result and result.endpoint else DASH, className="endpoint"),
+            html.Td(html.Code(result.endpoint) if result and result.endpoint else NO_VALUE, className="endpoint"),
             html.Td(when(result.checked_at if result else None, now)),
             _cell(
                 milliseconds(result.latency_ms if result and view.status != "not_configured" else None),

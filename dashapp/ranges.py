@@ -18,7 +18,6 @@ RANGES: dict[str, timedelta] = {
 # The page offers the shorter ones; the API also serves a year.
 CHART_RANGES = ("1h", "6h", "24h", "7d", "30d")
 DEFAULT_RANGE = "24h"
-MAX_POINTS = 500
 MAX_PARAM_CHARS = 64
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import flask
 
+from jobs.buffer import bounded_url
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def _mount_rq_dashboard(server: flask.Flask, settings: Settings) -> bool:
         return False
     from rq_dashboard.web import blueprint, setup_rq_connection
 
-    server.config["RQ_DASHBOARD_REDIS_URL"] = settings.valkey.url(settings.probe_timeout_s)
+    server.config["RQ_DASHBOARD_REDIS_URL"] = bounded_url(settings.valkey, settings.probe_timeout_s)
     # Hides the delete buttons; the guard in `install` refuses every state-changing request anyway.
     server.config.setdefault("RQ_DASHBOARD_DISABLE_DELETE", True)
     server.register_blueprint(blueprint, url_prefix=RQ_PREFIX)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from jobs.defaults import STALE_AFTER_INTERVALS
 from jobs.result import SERVICE_NAMES, ProbeResult, Status
 
 STALE = "stale"
-# A result older than this many probe intervals means the worker stopped reporting.
-STALE_AFTER_INTERVALS = 2.5
 NOTHING_STORED = "no check stored yet: is the worker running?"
 
 # Badge colour (dbc/Bootstrap name) and the word shown with it: the word is always there, colour never alone.
@@ -88,7 +87,7 @@ def view(
     `problem` is the web's own reason the service is unconfigured (settings.problems), used only when
     nothing has been stored yet: the worker may hold settings the web does not (app.yaml gives the AWS ones to
     the worker only), so a stored result always wins. `nothing_stored` says why there is no result.
-    A stored result older than 2.5 probe intervals is `stale`, whatever it said.
+    A stored result older than STALE_AFTER_INTERVALS probe intervals is `stale`, whatever it said.
     """
     if latest is None:
         if problem:

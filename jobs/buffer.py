@@ -9,6 +9,8 @@
   operator to look at, capped like the pending list.
 - The latest cycle, per service, with a TTL of a few intervals: what the web's status table and /api/status
   show while PostgreSQL cannot be read.
+
+Also how every part connects to Valkey with bounded waits (`bounded_url`, `client`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from jobs.defaults import LATEST_TTL_INTERVALS as LATEST_TTL_INTERVALS  # the cycle reads it here
+from jobs.defaults import PENDING_MAX
 from jobs.result import ProbeResult
 from jobs.settings import ValkeySettings
 
@@ -30,17 +34,19 @@ log = logging.getLogger(__name__)
 PENDING_KEY = "hybrid-monitor:pending-results"
 DEAD_KEY = "hybrid-monitor:dead-results"
 LATEST_KEY = "hybrid-monitor:latest-results"
-# A day of cycles at the default interval: ~2 KB each, a few MB at most.
-PENDING_MAX = 1440
-# The cache outlives the board's stale threshold (2.5 intervals), so the web can still say "stale".
-LATEST_TTL_INTERVALS = 5
+
+
+def bounded_url(vk: ValkeySettings, timeout_s: float) -> str:
+    """Valkey's URL with connect and read timeouts and TCP keepalive: for RQ and rq-dashboard, which take a URL,
+    and for our clients. Holds the password: never log it."""
+    return f"{vk.url()}?socket_connect_timeout={timeout_s}&socket_timeout={timeout_s}&socket_keepalive=true"
 
 
 def client(vk: ValkeySettings, timeout_s: float) -> redis.Redis:
     """A client whose every wait is bounded by `timeout_s`: one retry on a broken connection (a restarted
     server), none on a timeout (a frozen one), so one call waits at most about `timeout_s`."""
     return redis.Redis.from_url(
-        vk.url(timeout_s), retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+        bounded_url(vk, timeout_s), retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
     )
 
 

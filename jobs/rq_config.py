@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from jobs.buffer import bounded_url
+from jobs.defaults import RQ_VALKEY_TIMEOUT_MIN_S
 from jobs.startup import load_or_exit, require
 
 _settings = load_or_exit()
@@ -11,4 +13,4 @@ _valkey = require(
 )
 # Connect and read timeouts bound every wait on a Valkey that stops answering; RQ lengthens the read timeout
 # of a worker's connection to cover its blocking dequeue.
-REDIS_URL = _valkey.url(max(5.0, _settings.probe_timeout_s))
+REDIS_URL = bounded_url(_valkey, max(RQ_VALKEY_TIMEOUT_MIN_S, _settings.probe_timeout_s))

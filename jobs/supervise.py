@@ -20,19 +20,16 @@ import threading
 import time
 from collections.abc import Sequence
 
-# Not jobs.startup: that loads the settings module and cryptography, ~16 MiB per supervisor for one constant.
+# Standard library only (not jobs.startup, which loads the settings and cryptography): a supervisor stays small.
+from jobs.defaults import SUPERVISE_BACKOFF_FIRST_S, SUPERVISE_BACKOFF_MAX_S, SUPERVISE_HEALTHY_RUN_S
 from jobs.exit_status import EXIT_BAD_SETTINGS
 
-BACKOFF_FIRST_S = 1.0
-BACKOFF_MAX_S = 30.0
-# A run this long was healthy: the next failure starts the backoff again from the first step.
-HEALTHY_RUN_S = 60.0
 _PR_SET_PDEATHSIG = 1
 
 
 def backoff_s(failures: int) -> float:
     """Seconds to wait before the restart that follows `failures` quick failures in a row (1, 2, 4 ... 30)."""
-    return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** max(0, failures - 1))
+    return min(SUPERVISE_BACKOFF_MAX_S, SUPERVISE_BACKOFF_FIRST_S * 2 ** max(0, failures - 1))
 
 
 def _die_with_parent() -> None:
@@ -63,7 +60,7 @@ def supervise(command: Sequence[str]) -> int:
         code = child.wait()
         if stopping.is_set() or code == EXIT_BAD_SETTINGS:
             return code
-        failures = 1 if time.monotonic() - started >= HEALTHY_RUN_S else failures + 1
+        failures = 1 if time.monotonic() - started >= SUPERVISE_HEALTHY_RUN_S else failures + 1
         delay = backoff_s(failures)
         print(
             f"supervise: {shlex.join(command[:2])} exited with status {code}; restarting in {delay:g} s",

@@ -3,7 +3,7 @@ cycle, `jobs.cycle.run_cycle`) and `jobs.tasks.run_maintenance` (the hourly roll
 `jobs.maintenance.run_maintenance`).
 
 `rq cron` needs a function to name each job, not to run it: importing the real ones would load every probe
-(boto3, psycopg2 and the rest, ~30 MiB) into the scheduler. These import them when a worker calls them.
+(boto3, psycopg2 and the rest) into the scheduler, for nothing. These import them when a worker calls them.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-SETTINGS_SOURCE = (Path(__file__).resolve().parent.parent / "jobs" / "settings.py").read_text()
-# Every quoted upper-case name in jobs/settings.py (a few log-level words among them, harmless to drop too).
+SETTINGS_SOURCE = "".join(
+    p.read_text() for p in sorted((Path(__file__).resolve().parent.parent / "jobs" / "settings").glob("*.py"))
+)
+# Every quoted upper-case name in jobs/settings/ (a few log-level words among them, harmless to drop too).
 PRODUCT_VARIABLES = frozenset(re.findall(r'"([A-Z][A-Z0-9_]*)"', SETTINGS_SOURCE))
 # Families read by the libraries below the product: libpq (PG*), boto3/botocore (AWS_*), and our own groups.
 PRODUCT_PREFIXES = ("AWS_", "PG", "IAM_", "SPACES_", "VALKEY_", "REDIS_", "RQ_", "PROBE_", "DASH_")

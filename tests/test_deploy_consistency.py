@@ -1,5 +1,5 @@
 """app.yaml and the Terraform app spec set the same variables, on the same components, and together cover every
-setting the app needs in production. Names come from jobs/settings.py, so a new or misspelt setting fails here."""
+setting the app needs in production. Names come from jobs/settings/, so a new or misspelt setting fails here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import hcl2
 import yaml
 from deploy_paths import ROOT, TERRAFORM
 
-SETTINGS_SOURCE = (ROOT / "jobs" / "settings.py").read_text()
+SETTINGS_SOURCE = "".join(p.read_text() for p in sorted((ROOT / "jobs" / "settings").glob("*.py")))
 
 # Settings the deployed app deliberately leaves at their default or does not use, and why.
 NOT_DEPLOYED = {
@@ -46,7 +46,7 @@ NOT_DEPLOYED = {
 
 
 def settings_names() -> set[str]:
-    """Every environment variable jobs/settings.py reads."""
+    """Every environment variable jobs/settings/ reads."""
     direct = re.findall(r'(?:\(env, |env\.get\()"([A-Z][A-Z0-9_]*)"', SETTINGS_SOURCE)
     constants = re.findall(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"', SETTINGS_SOURCE)
     return set(direct) | set(constants)
@@ -101,11 +101,11 @@ def test_no_spec_sets_a_name_the_app_does_not_read() -> None:
     known = settings_names()
     for source, envs in (("app.yaml", app_yaml_envs()), ("terraform/app.tf", terraform_envs())):
         unknown = set().union(*envs.values()) - known
-        assert not unknown, f"{source} sets variables jobs/settings.py never reads: {sorted(unknown)}"
+        assert not unknown, f"{source} sets variables jobs/settings/ never reads: {sorted(unknown)}"
 
 
 def test_not_deployed_list_has_no_stale_names() -> None:
-    assert set(NOT_DEPLOYED) <= settings_names(), "remove names jobs/settings.py no longer reads"
+    assert set(NOT_DEPLOYED) <= settings_names(), "remove names jobs/settings/ no longer reads"
 
 
 def test_terraform_runs_the_procfile_commands() -> None:

@@ -12,7 +12,7 @@ import redis
 
 from jobs import store
 from jobs.probes import PROBES, postgres, valkey
-from jobs.probes.outcome import judge
+from jobs.probes.outcome import up_or_degraded as judge
 from jobs.result import SERVICE_NAMES, ProbeResult, Status
 from jobs.settings import Settings, load
 from sandbox.embedded import free_port

@@ -8,7 +8,7 @@ from jobs.result import ProbeResult, Status, Timer, utcnow
 from jobs.settings import Settings
 
 
-def judge(latency_ms: float, timeout_s: float) -> Status:
+def up_or_degraded(latency_ms: float, timeout_s: float) -> Status:
     """A check that worked is `degraded` when it took more than half the time it was allowed."""
     return Status.DEGRADED if latency_ms > timeout_s * 1000 / 2 else Status.UP
 
@@ -39,7 +39,7 @@ def finished(
     latency = timer.elapsed_ms() if latency_ms is None else latency_ms
     return ProbeResult(
         service=service,
-        status=Status.DOWN if error else judge(latency, settings.probe_timeout_s),
+        status=Status.DOWN if error else up_or_degraded(latency, settings.probe_timeout_s),
         latency_ms=latency,
         endpoint=endpoint,
         checked_at=utcnow(),

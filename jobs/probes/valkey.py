@@ -8,12 +8,13 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from jobs.buffer import bounded_url
+from jobs.defaults import VALKEY_KEY_TTL_S as KEY_TTL_S
 from jobs.probes.outcome import finished, not_configured
 from jobs.result import ProbeResult, Timer, one_line
 from jobs.settings import Settings
 
 SERVICE = "valkey"
-KEY_TTL_S = 300
 
 
 def describe_error(exc: redis.RedisError, endpoint: str, timeout_s: float, doing: str) -> str:
@@ -43,7 +44,9 @@ def probe(settings: Settings) -> ProbeResult:
     try:
         with timer.phase("connect"):
             # One connection made here (TCP, TLS, AUTH), no retries: a probe reports what it finds.
-            client = redis.Redis.from_url(vk.url(timeout_s), single_connection_client=True, retry=Retry(NoBackoff(), 0))
+            client = redis.Redis.from_url(
+                bounded_url(vk, timeout_s), single_connection_client=True, retry=Retry(NoBackoff(), 0)
+            )
         doing = "waiting for PING from"
         with timer.phase("ping"):
             client.ping()

@@ -1,0 +1,23 @@
+"""Every environment variable the product reads, validated in one place, one module per concern.
+
+General settings that are wrong stop the process with a one-line `SettingsError`. A service whose own
+settings are absent or wrong is left unconfigured (`None`) and the reason kept in `Settings.problems`, so the
+web still starts and shows that row as "not configured" with the reason. No message ever holds a secret.
+
+- `general`: `Settings` (everything a process reads) and `load`; the probing cadence, the web, retention.
+- `postgres`, `valkey`, `aws`: each service's settings, left unconfigured with a reason when wrong.
+- `spaces`: the Spaces bucket `python -m dashapp publish-assets` uploads to (`load_spaces`).
+- `parse`: reading one variable, and `SettingsError`.
+"""
+
+# Re-exported: callers import every name from `jobs.settings`.
+from jobs.defaults import WEB_THREADS as WEB_THREADS
+from jobs.settings.aws import AwsSettings as AwsSettings
+from jobs.settings.general import Settings as Settings
+from jobs.settings.general import load as load
+from jobs.settings.parse import SettingsError as SettingsError
+from jobs.settings.postgres import SSL_MODES as SSL_MODES
+from jobs.settings.postgres import PostgresSettings as PostgresSettings
+from jobs.settings.spaces import SpacesSettings as SpacesSettings
+from jobs.settings.spaces import load_spaces as load_spaces
+from jobs.settings.valkey import ValkeySettings as ValkeySettings

@@ -1,0 +1,136 @@
+"""All the settings of a process (`Settings`, read by `load`) and the general ones: the probing cadence, the
+web's address and processes, the RQ dashboard's login, assets, retention and logging."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from jobs import defaults
+from jobs.settings import aws, postgres, valkey
+from jobs.settings.aws import AwsSettings
+from jobs.settings.parse import SettingsError, port, seconds, shown, split, text, whole
+from jobs.settings.postgres import PostgresSettings
+from jobs.settings.valkey import ValkeySettings
+
+_S = TypeVar("_S")
+
+
+@dataclass(frozen=True)
+class Settings:
+    postgres: PostgresSettings | None
+    valkey: ValkeySettings | None
+    aws: AwsSettings | None
+    # Why a service is unconfigured, keyed by service id; one line each, no secrets.
+    problems: dict[str, str]
+    probe_interval_s: int = defaults.PROBE_INTERVAL_S
+    probe_timeout_s: float = defaults.PROBE_TIMEOUT_S
+    dash_refresh_s: int = defaults.DASH_REFRESH_S
+    location: str = "local"
+    environment: str = ""
+    port: int = 8050
+    bind_host: str = "0.0.0.0"  # noqa: S104 - a container's web process listens on every interface
+    web_concurrency: int = defaults.WEB_CONCURRENCY
+    rq_dashboard_username: str | None = None
+    rq_dashboard_password: str | None = field(default=None, repr=False)
+    assets_base_url: str | None = None
+    raw_retention_days: int = defaults.RAW_RETENTION_DAYS
+    rollup_retention_days: int = defaults.ROLLUP_RETENTION_DAYS
+    log_level: str = "INFO"
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every password the settings hold, for scrubbing messages (`jobs.result.one_line`)."""
+        values = (
+            self.postgres.password if self.postgres else None,
+            self.valkey.password if self.valkey else None,
+            self.rq_dashboard_password,
+        )
+        return tuple(v for v in values if v)
+
+    def endpoint_of(self, service: str) -> str:
+        """The host:port a service's probe talks to, from the settings alone ("" when unconfigured)."""
+        pg, vk, aws = self.postgres, self.valkey, self.aws
+        endpoints = {
+            "postgres": pg.endpoint if pg else "",
+            "valkey": vk.endpoint if vk else "",
+            "roles_anywhere": aws.endpoint if aws else "",
+            "secrets_manager": aws.secretsmanager_endpoint if aws else "",
+        }
+        return endpoints.get(service, "")
+
+    @property
+    def sandbox(self) -> bool:
+        return self.environment == "local sandbox"
+
+
+def _bind_host(env: Mapping[str, str]) -> str:
+    host = text(env, "BIND_HOST") or "0.0.0.0"  # noqa: S104 - see Settings.bind_host
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise SettingsError(
+            f"BIND_HOST: expected an IP address such as 0.0.0.0 or 127.0.0.1, got {shown(host)}"
+        ) from None
+    return host
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting. Raises SettingsError (one line) for a wrong general setting."""
+    env = os.environ if env is None else env
+    problems: dict[str, str] = {}
+
+    def service(ids: tuple[str, ...], read: Callable[[Mapping[str, str]], _S | None]) -> _S | None:
+        try:
+            return read(env)
+        except SettingsError as exc:
+            for service_id in ids:
+                problems[service_id] = str(exc)
+            return None
+
+    interval = whole(env, "PROBE_INTERVAL_S", defaults.PROBE_INTERVAL_S, 1, 3600)
+    timeout = seconds(env, "PROBE_TIMEOUT_S", defaults.PROBE_TIMEOUT_S, 0.1, 300)
+    if timeout >= interval:
+        raise SettingsError(f"PROBE_TIMEOUT_S: must be shorter than PROBE_INTERVAL_S ({interval} s), got {timeout:g}")
+    log_level = (text(env, "LOG_LEVEL") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {shown(log_level)}")
+    location = text(env, "PROBE_LOCATION") or "local"
+    if not re.fullmatch(r"[\w.-]{1,64}", location):
+        raise SettingsError("PROBE_LOCATION: expected 1-64 letters, digits, '.', '_' or '-'")
+    username, password = text(env, "RQ_DASHBOARD_USERNAME"), text(env, "RQ_DASHBOARD_PASSWORD")
+    if bool(username) != bool(password):
+        raise SettingsError(
+            "RQ_DASHBOARD_PASSWORD: set both RQ_DASHBOARD_USERNAME and RQ_DASHBOARD_PASSWORD, or neither"
+        )
+    assets = text(env, "ASSETS_BASE_URL")
+    if assets and split(assets, "ASSETS_BASE_URL", "an https:// URL").scheme not in ("https", "http"):
+        raise SettingsError("ASSETS_BASE_URL: expected an https:// URL")
+    raw_days = whole(env, "RAW_RETENTION_DAYS", defaults.RAW_RETENTION_DAYS, 1, 3650)
+
+    return Settings(
+        postgres=service(("postgres",), postgres.read),
+        valkey=service(("valkey",), valkey.read),
+        aws=service(("roles_anywhere", "secrets_manager"), aws.read),
+        problems=problems,
+        probe_interval_s=interval,
+        probe_timeout_s=timeout,
+        dash_refresh_s=whole(env, "DASH_REFRESH_S", defaults.DASH_REFRESH_S, 1, 3600),
+        location=location,
+        environment=text(env, "APP_ENVIRONMENT") or "",
+        port=port(text(env, "PORT"), "PORT", 8050),
+        bind_host=_bind_host(env),
+        web_concurrency=whole(env, "WEB_CONCURRENCY", defaults.WEB_CONCURRENCY, 1, 64),
+        rq_dashboard_username=username,
+        rq_dashboard_password=password,
+        assets_base_url=assets.rstrip("/") + "/" if assets else None,
+        raw_retention_days=raw_days,
+        # Rollups are kept at least as long as the raw results they summarise.
+        rollup_retention_days=whole(
+            env, "ROLLUP_RETENTION_DAYS", max(defaults.ROLLUP_RETENTION_DAYS, raw_days), raw_days, 3650
+        ),
+        log_level=log_level,
+    )

@@ -1,0 +1,84 @@
+"""PostgreSQL's settings: DATABASE_URL, or the libpq-style PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE;
+PGSSLMODE for either."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from jobs.settings.parse import SettingsError, port, shown, split, text, url_port
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    host: str
+    port: int
+    user: str
+    dbname: str
+    sslmode: str
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def connect_kwargs(self, timeout_s: float) -> dict[str, object]:
+        """psycopg2.connect() arguments, with every wait bounded by `timeout_s`."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.dbname,
+            "sslmode": self.sslmode,
+            "connect_timeout": max(1, round(timeout_s)),
+            # A peer that vanishes mid-query must not hold us longer than the timeout.
+            "keepalives": 1,
+            "keepalives_idle": max(1, round(timeout_s)),
+            "keepalives_interval": 1,
+            "keepalives_count": 3,
+            "tcp_user_timeout": int(timeout_s * 1000),
+            # Three quarters of the bound: a slow query is cancelled by the server, an error that arrives,
+            # before the client gives up on a server that sends nothing (jobs/pg_wait.py).
+            "options": f"-c statement_timeout={int(timeout_s * 750)}",
+            "application_name": "hybrid-monitor",
+        }
+
+
+def read(env: Mapping[str, str]) -> PostgresSettings | None:
+    """PostgreSQL's settings; None when neither DATABASE_URL nor PGHOST is set."""
+    url = text(env, "DATABASE_URL")
+    sslmode, sslmode_from = text(env, "PGSSLMODE"), "PGSSLMODE: expected"
+    if url:
+        expected = "postgresql://user:password@host:port/dbname"
+        parts = split(url, "DATABASE_URL", expected)
+        if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+            raise SettingsError(f"DATABASE_URL: expected {expected}")
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        if query.get("sslmode"):
+            sslmode_from = "DATABASE_URL: expected sslmode"
+        settings = PostgresSettings(
+            host=parts.hostname,
+            port=url_port(parts, "DATABASE_URL", 5432),
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password) if parts.password else None,
+            dbname=unquote(parts.path.lstrip("/")) or "postgres",
+            sslmode=query.get("sslmode") or sslmode or "prefer",
+        )
+    elif text(env, "PGHOST"):
+        settings = PostgresSettings(
+            host=text(env, "PGHOST") or "",
+            port=port(text(env, "PGPORT"), "PGPORT", 5432),
+            user=text(env, "PGUSER") or "postgres",
+            password=env.get("PGPASSWORD") or None,
+            dbname=text(env, "PGDATABASE") or "postgres",
+            sslmode=sslmode or "prefer",
+        )
+    else:
+        return None
+    if settings.sslmode not in SSL_MODES:
+        raise SettingsError(f"{sslmode_from} one of {', '.join(SSL_MODES)}, got {shown(settings.sslmode)}")
+    return settings
