@@ -16,12 +16,11 @@ from pathlib import Path
 import psycopg2
 import pytest
 import redis
-from rq.job import Job
-from rq.registry import FinishedJobRegistry
 
 from jobs.result import SERVICE_NAMES
 from jobs.schedule import QUEUE
 from tests.conftest import ROOT, WORKING
+from tests.rq_support import finished_cycles
 
 RQ = str(Path(sys.executable).with_name("rq"))
 SLOTS = 3
@@ -102,10 +101,9 @@ def test_worker_and_two_schedulers_store_every_slot_once_per_service(
     assert all(gap > timedelta(0) and gap % timedelta(seconds=2) == timedelta(0) for gap in gaps), slots
     # Both schedulers enqueued each slot, so the worker really ran duplicates that the store dropped.
     connection = redis.Redis.from_url(base_env["VALKEY_URL"])
-    finished = FinishedJobRegistry(QUEUE, connection=connection).get_job_ids()
-    assert len(finished) > len(slots)
-    jobs = Job.fetch_many(finished, connection=connection)
-    postgres = {job.return_value()["statuses"]["postgres"] for job in jobs if job is not None}
+    cycles = finished_cycles(connection)
+    assert len(cycles) > len(slots)
+    postgres = {job.return_value()["statuses"]["postgres"] for job in cycles}
     assert postgres and postgres <= WORKING, postgres
     connection.close()
 

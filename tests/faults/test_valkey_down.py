@@ -9,14 +9,11 @@ from __future__ import annotations
 import re
 
 import redis
-from rq.job import Job
-from rq.registry import StartedJobRegistry
 
-from jobs.result import utcnow
-from jobs.tasks import QUEUE
 from sandbox.aws import AwsSandbox
 from sandbox.embedded import EmbeddedValkey
 from tests.faults.conftest import FAST, get, slots, wait_for
+from tests.rq_support import cycle_started_within
 from tests.test_supervise import SEQUENCE_S
 
 
@@ -38,13 +35,7 @@ def test_valkey_down(
     wait_for(lambda: len(slots(db_url)) >= 2, 40, "two stored cycles", procs)
 
     valkey = redis.Redis.from_url(own_valkey.url)
-    started = StartedJobRegistry(QUEUE, connection=valkey)
-
-    def a_cycle_just_started() -> bool:
-        jobs = Job.fetch_many(started.get_job_ids(cleanup=False), connection=valkey)
-        return any(job and job.started_at and (utcnow() - job.started_at).total_seconds() < 0.3 for job in jobs)
-
-    wait_for(a_cycle_just_started, 20, "a cycle to start", procs)
+    wait_for(lambda: cycle_started_within(valkey, 0.3), 20, "a cycle to start", procs)
     valkey.close()
     port = own_valkey.port
     own_valkey.stop()
