@@ -18,6 +18,7 @@ from sandbox.embedded import EmbeddedPostgres
 from tests.conftest import WORKING
 from tests.faults.conftest import FAST, get, query, slots, wait_for
 from tests.rq_support import finished_cycles
+from tests.web_support import metric_samples
 
 SLOT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -54,6 +55,8 @@ def test_postgres_down_for_several_cycles(own_pg: EmbeddedPostgres, valkey_url: 
     assert get(web + "/api/history?service=postgres&range=1h")[0] == 503
     for path in ("/", "/metrics", "/badge/postgres.svg"):
         assert get(web + path)[0] == 200, path
+    # The board comes from the cache, but the store is down, and /metrics says so.
+    assert metric_samples(get(web + "/metrics")[1])[("hybrid_monitor_store_up", None)] == 0
     # The page's callbacks, as gunicorn runs them: rows from the cache, charts replaced by a notice.
     reader = Reader(load(env))
     rows, *_details, _health, _locations, alert, alert_open = board_outputs(reader, load(env))
