@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from jobs.result import SERVICE_NAMES
 from jobs.schedule import QUEUE
 from tests.conftest import ROOT, WORKING
 from tests.rq_support import finished_cycles
+from tests.stack_support import wait_until
 
 RQ = str(Path(sys.executable).with_name("rq"))
 SLOTS = 3
@@ -72,15 +72,15 @@ def stored_slots(db_url: str) -> dict:
 
 
 def wait_for_slots(db_url: str, count: int, processes: Processes, limit_s: float) -> dict:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        by_slot = stored_slots(db_url)
-        if len(by_slot) >= count:
-            return by_slot
+    def stored() -> dict | None:
         assert all(p.poll() is None for p in processes.running), "an rq process exited; see its log"
-        time.sleep(0.2)
-    logs = "\n".join(path.read_text()[-2000:] for path in processes.logs.glob("*.log"))
-    raise AssertionError(f"only {len(stored_slots(db_url))} slots stored in {limit_s:g} s:\n{logs}")
+        by_slot = stored_slots(db_url)
+        return by_slot if len(by_slot) >= count else None
+
+    def logs() -> str:
+        return "\n".join(path.read_text()[-2000:] for path in processes.logs.glob("*.log"))
+
+    return wait_until(stored, limit_s, f"{count} stored slots", logs)
 
 
 def test_worker_and_two_schedulers_store_every_slot_once_per_service(
