@@ -74,6 +74,7 @@ def test_a_dependency_that_hangs(
     assert time.monotonic() - started < 4 * (TIMEOUT_S + 1)
     statuses = {r.service: r for r in results}
     assert statuses[DOWN[service]].status.value == "down"
+    assert "timed out after " in statuses[DOWN[service]].error, statuses[DOWN[service]].error
     # Every probe, the hung one included, ends by itself within its timeout (with a loaded machine's margin):
     # none is left running past the cycle's deadline.
     wait_until(lambda: set(took) == set(PROBES), TIMEOUT_S + 2, "every probe to return", lambda: str(took))
