@@ -18,7 +18,8 @@ def badge_svg(label: str, message: str, colour: str) -> str:
     left, right = _width(label), _width(message)
     total = left + right
     label_x, message_x = left / 2, left + right / 2
-    label, message, colour = escape(label), escape(message), escape(colour)
+    # The texts are also attribute values (aria-label, fill), so quotes are escaped too.
+    label, message, colour = (escape(text, {'"': "&quot;"}) for text in (label, message, colour))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" '
         f'aria-label="{label}: {message}"><title>{label}: {message}</title>'

@@ -32,6 +32,11 @@ def backoff_s(failures: int) -> float:
     return min(SUPERVISE_BACKOFF_MAX_S, SUPERVISE_BACKOFF_FIRST_S * 2 ** max(0, failures - 1))
 
 
+def failures_after(failures: int, run_s: float) -> int:
+    """The count of quick failures in a row once a run of `run_s` seconds ended: a healthy run starts it over."""
+    return 1 if run_s >= SUPERVISE_HEALTHY_RUN_S else failures + 1
+
+
 def _die_with_parent() -> None:
     # The command runs in its own session, so a signal sent to our process group reaches it once, through
     # us; if we are killed outright, the kernel sends it SIGTERM rather than leave it orphaned.
@@ -60,7 +65,7 @@ def supervise(command: Sequence[str]) -> int:
         code = child.wait()
         if stopping.is_set() or code == EXIT_BAD_SETTINGS:
             return code
-        failures = 1 if time.monotonic() - started >= SUPERVISE_HEALTHY_RUN_S else failures + 1
+        failures = failures_after(failures, time.monotonic() - started)
         delay = backoff_s(failures)
         print(
             f"supervise: {shlex.join(command[:2])} exited with status {code}; restarting in {delay:g} s",

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 from deploy_paths import ROOT
+
+from sandbox.embedded import free_port
+from tests.security.procfile import fetch
+from tests.stack_support import wait_until
 
 HADOLINT = Path(sys.executable).parent / "hadolint"
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -42,14 +47,35 @@ def test_only_runtime_requirements_and_no_secrets_go_in() -> None:
     assert not any(line.startswith("!") and ("tests" in line or "sandbox" in line) for line in ignored)
 
 
-def test_default_command_is_the_procfile_web_process_on_port() -> None:
+def instruction(name: str) -> list[str]:
+    """The exec form (a JSON list) of the Dockerfile's last `name` instruction (CMD, or HEALTHCHECK's CMD)."""
+    found = re.findall(rf"^{name}\b[^\[]*(\[[^\n]*\])$", DOCKERFILE, flags=re.MULTILINE)
+    assert found, f"no {name} in exec form"
+    return json.loads(found[-1])
+
+
+def test_default_command_is_the_procfile_web_process() -> None:
     procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ": " in line)
-    cmd = re.search(r"^CMD (.*)$", DOCKERFILE, flags=re.MULTILINE)
-    assert cmd is not None
-    assert json.loads(cmd.group(1)) == procfile["web"].split(), "the image runs exactly the Procfile's web command"
-    # The port comes from PORT through the gunicorn config both share.
-    assert "_settings.port" in (ROOT / "dashapp" / "gunicorn_conf.py").read_text()
-    assert re.search(r"^HEALTHCHECK .*/healthz", DOCKERFILE, flags=re.MULTILINE | re.DOTALL)
+    assert instruction("CMD") == procfile["web"].split(), "the image runs exactly the Procfile's web command"
+
+
+def test_default_command_serves_on_port_and_the_healthcheck_finds_it(base_env: dict[str, str]) -> None:
+    """The image's command line, run as the container runs it with the PORT the platform gives: it answers
+    on that port, and the image's HEALTHCHECK, given the same PORT, passes."""
+    port = free_port()
+    env = {**base_env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin", "PORT": str(port)}
+    web = subprocess.Popen(instruction("CMD"), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: fetch(f"http://127.0.0.1:{port}/healthz")[0] == 200, 60, f"the web on port {port}")
+        check = subprocess.run(instruction("HEALTHCHECK"), env=env, capture_output=True, text=True, timeout=30)
+        assert check.returncode == 0, check.stderr
+        other = subprocess.run(
+            instruction("HEALTHCHECK"), env={**env, "PORT": str(free_port())}, capture_output=True, timeout=30
+        )
+        assert other.returncode != 0, "the healthcheck must follow PORT, not find the server anyway"
+    finally:
+        web.terminate()
+        web.wait(20)
 
 
 def test_the_build_audits_the_runtime_requirements_as_the_tests_would() -> None:

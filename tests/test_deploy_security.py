@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -15,6 +16,7 @@ from rq import Queue
 from werkzeug.serving import make_server
 
 from dashapp import security
+from dashapp.factory import create_app
 from jobs import settings as settings_module
 
 Serve = Callable[[dict[str, str]], str]
@@ -29,13 +31,11 @@ def _page_app() -> flask.Flask:
 
 
 @pytest.fixture
-def serve() -> Iterator[Serve]:
-    """Start a real HTTP server for a Flask app with security.install(); returns its base URL."""
+def http() -> Iterator[Callable[[flask.Flask], str]]:
+    """Serve a Flask app over real HTTP until the test ends; returns its base URL."""
     servers = []
 
-    def start(env: dict[str, str]) -> str:
-        app = _page_app()
-        security.install(app, settings_module.load(env), script_hashes=["'sha256-abc='"])
+    def start(app: flask.Flask) -> str:
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -44,6 +44,18 @@ def serve() -> Iterator[Serve]:
     yield start
     for server in servers:
         server.shutdown()
+
+
+@pytest.fixture
+def serve(http: Callable[[flask.Flask], str]) -> Serve:
+    """A stand-in page app with security.install(), served; returns its base URL."""
+
+    def start(env: dict[str, str]) -> str:
+        app = _page_app()
+        security.install(app, settings_module.load(env), script_hashes=["'sha256-abc='"])
+        return http(app)
+
+    return start
 
 
 def _get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, dict[str, str], str]:
@@ -74,6 +86,32 @@ def test_every_response_carries_the_security_headers(serve: Serve) -> None:
         assert headers["X-Frame-Options"] == "DENY"
         assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
         assert "Strict-Transport-Security" not in headers, "no HSTS over plain HTTP"
+
+
+def test_the_product_app_sends_the_security_headers_on_pages_api_and_errors(
+    http: Callable[[flask.Flask], str], base_env: dict[str, str]
+) -> None:
+    """The same headers on the real app (`create_app`), whatever answers: the Dash page, the API, a 404."""
+    base = http(create_app(settings_module.load(base_env)).server)
+    for path, expected in (
+        ("/", 200),
+        ("/api/status", 200),
+        ("/api/history?service=nope&range=1h", 400),
+        ("/api/nope", 404),
+        ("/healthz", 200),
+    ):
+        status, headers, _ = _get(base + path)
+        assert status == expected, path
+        csp = headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp, path
+        # Dash's inline scripts are allowed by their hashes, never by 'unsafe-inline' or 'unsafe-eval'.
+        assert re.search(r"script-src 'self'( 'sha256-[A-Za-z0-9+/=]+')+(;|$)", csp), csp
+        assert (headers["X-Content-Type-Options"], headers["X-Frame-Options"]) == ("nosniff", "DENY"), path
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin", path
+        assert headers["Cross-Origin-Opener-Policy"] == "same-origin", path
+        assert "Strict-Transport-Security" not in headers, path
+        _, headers, _ = _get(base + path, {"X-Forwarded-Proto": "https"})
+        assert headers["Strict-Transport-Security"] == security.HSTS, path
 
 
 def test_hsts_only_when_the_proxy_says_https(serve: Serve) -> None:

@@ -4,12 +4,12 @@ starting it again over the same data: tests/faults/test_restart_of_everything.py
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psutil
 import psycopg2
+import pytest
 
 from sandbox.aws import AwsSandbox
 from sandbox.embedded import free_port
@@ -17,15 +17,17 @@ from tests.conftest import WORKING
 from tests.stack_support import Launcher, get, processes_under, wait_until
 
 
+# The whole stack started (up to 90 s on a loaded machine), a second launcher, a stop.
+@pytest.mark.timeout(600)
 def test_make_run_serves_the_board_refuses_a_second_instance_and_stops_cleanly(project: Path) -> None:
     port = free_port()
     first = Launcher(project, port)
     try:
         first.wait_for_line(f"Dashboard: http://127.0.0.1:{port}", timeout=90)
         status, body = wait_until(lambda: get(f"http://127.0.0.1:{port}/healthz"), timeout=60)
-        assert status == 200 and json.loads(body)
-        status, _page = get(f"http://127.0.0.1:{port}/")
-        assert status == 200
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
+        status, page = get(f"http://127.0.0.1:{port}/")
+        assert status == 200 and b'id="react-entry-point"' in page
 
         def board() -> dict[str, str] | None:
             services = json.loads(get(f"http://127.0.0.1:{port}/api/status")[1])["services"]
@@ -46,8 +48,8 @@ def test_make_run_serves_the_board_refuses_a_second_instance_and_stops_cleanly(p
         first.stop()
 
     assert any("stopped everything it started" in line for line in first.lines)
-    time.sleep(1)
-    assert processes_under(project) == [], "Ctrl-C must leave no process behind"
+    # Ctrl-C must leave no process behind (the last ones may take a moment to be reaped).
+    wait_until(lambda: not processes_under(project), 10, "every process to end", lambda: str(processes_under(project)))
 
 
 def _stored_checks(db_url: str) -> int:

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,12 +18,12 @@ import pytest
 import redis
 from rq import Queue
 from rq.cron import CronJob, CronScheduler
-from rq.job import Job
-from rq.registry import FinishedJobRegistry
 
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.schedule import QUEUE
 from tests.conftest import ROOT, WORKING
+from tests.rq_support import finished_cycles
+from tests.stack_support import wait_until
 
 RQ = str(Path(sys.executable).with_name("rq"))
 SLOTS = 3
@@ -76,15 +75,15 @@ def stored_slots(db_url: str) -> dict:
 
 
 def wait_for_slots(db_url: str, count: int, processes: Processes, limit_s: float) -> dict:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        by_slot = stored_slots(db_url)
-        if len(by_slot) >= count:
-            return by_slot
+    def stored() -> dict | None:
         assert all(p.poll() is None for p in processes.running), "an rq process exited; see its log"
-        time.sleep(0.2)
-    logs = "\n".join(path.read_text()[-2000:] for path in processes.logs.glob("*.log"))
-    raise AssertionError(f"only {len(stored_slots(db_url))} slots stored in {limit_s:g} s:\n{logs}")
+        by_slot = stored_slots(db_url)
+        return by_slot if len(by_slot) >= count else None
+
+    def logs() -> str:
+        return "\n".join(path.read_text()[-2000:] for path in processes.logs.glob("*.log"))
+
+    return wait_until(stored, limit_s, f"{count} stored slots", logs)
 
 
 def test_worker_and_two_schedulers_store_every_slot_once_per_service(
@@ -105,10 +104,9 @@ def test_worker_and_two_schedulers_store_every_slot_once_per_service(
     assert all(gap > timedelta(0) and gap % timedelta(seconds=2) == timedelta(0) for gap in gaps), slots
     # Both schedulers enqueued each slot, so the worker really ran duplicates that the store dropped.
     connection = redis.Redis.from_url(base_env["VALKEY_URL"])
-    finished = FinishedJobRegistry(QUEUE, connection=connection).get_job_ids()
-    assert len(finished) > len(slots)
-    jobs = Job.fetch_many(finished, connection=connection)
-    postgres = {job.return_value()["statuses"]["postgres"] for job in jobs if job is not None}
+    cycles = finished_cycles(connection)
+    assert len(cycles) > len(slots)
+    postgres = {job.return_value()["statuses"]["postgres"] for job in cycles}
     assert postgres and postgres <= WORKING, postgres
     connection.close()
 
@@ -204,11 +202,7 @@ def test_the_scheduler_registers_both_jobs_and_a_cycle_not_started_within_its_in
         schedulers = CronScheduler.all(connection)
         return {job.func_name: job for job in schedulers[0].get_jobs()} if schedulers else None
 
-    jobs = {}
-    deadline = time.monotonic() + 30
-    while not jobs and time.monotonic() < deadline:
-        jobs = registered() or {}
-        time.sleep(0.2)
+    jobs = wait_until(registered, 30, "rq cron to register jobs.schedule's jobs")
     assert set(jobs) == {"jobs.tasks.run_cycle", "jobs.tasks.run_maintenance"}, jobs
     cycle, maintenance = jobs["jobs.tasks.run_cycle"], jobs["jobs.tasks.run_maintenance"]
     assert (cycle.queue_name, cycle.interval, cycle.job_options["ttl"]) == (QUEUE, interval, interval)
@@ -216,10 +210,7 @@ def test_the_scheduler_registers_both_jobs_and_a_cycle_not_started_within_its_in
     assert maintenance.next_enqueue_time is not None and maintenance.next_enqueue_time.minute == 5
 
     # No worker yet: cycles pile up in the queue and each expires one interval after it was enqueued.
-    deadline = time.monotonic() + 30
-    while len(queue.job_ids) < 4 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert len(queue.job_ids) >= 4, queue.job_ids
+    wait_until(lambda: len(queue.job_ids) >= 4, 30, "four cycles queued", lambda: str(queue.job_ids))
     worker_started = utcnow()
     processes.start(
         "worker", "worker", "--config", "jobs.rq_config", "--worker-class", "jobs.worker.ProbeWorker", QUEUE

@@ -10,11 +10,12 @@ import pytest
 
 from dashapp.factory import create_app
 from jobs import settings as settings_module
-from jobs.result import SERVICE_NAMES, utcnow
+from jobs import store
+from jobs.result import SERVICE_NAMES, Status, utcnow
 from sandbox.embedded import free_port
 from tests.security.procfile import Process, fetch, fetch_json
 from tests.stack_support import wait_until
-from tests.web_support import ENDPOINTS, seed_history, write_cycle
+from tests.web_support import ENDPOINTS, metric_samples, result, seed_history, write_cycle
 
 
 def build(env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
@@ -59,6 +60,8 @@ def test_status_marks_stale_when_worker_stops_reporting(base_env, monkeypatch) -
     services = client.get("/api/status").get_json()["services"]
     assert {s["status"] for s in services} == {"stale"}
     assert all(s["reason"].startswith("worker not reporting since ") for s in services)
+    metrics = metric_samples(client.get("/metrics").get_data(as_text=True))
+    assert all(metrics["hybrid_monitor_stale", s] == 1 and metrics["hybrid_monitor_up", s] == 0 for s in SERVICE_NAMES)
 
 
 def test_status_with_nothing_stored_says_so(base_env, monkeypatch) -> None:
@@ -81,11 +84,26 @@ def test_history_is_downsampled_and_range_dependent(web) -> None:
     assert set(point) == {"t", "latency_ms_p50", "latency_ms_max", "up_ratio", "checks"}
     assert point["t"].endswith("+00:00")
     week = client.get("/api/history?service=postgres&range=7d").get_json()["points"]
-    # 431 seeded checks every 10 minutes over three days, plus the latest: ≤ 500 points and none lost.
-    assert 1 < len(week) <= 500
+    # 431 seeded checks every 10 minutes over three days, plus the latest, in hourly buckets: none lost.
+    assert 1 < len(week) <= 7 * 24 + 1
     assert sum(p["checks"] for p in week) == 432
     year = client.get("/api/history?service=valkey&range=365d").get_json()["points"]
     assert len(year) <= 500
+
+
+def test_history_of_more_checks_than_points_merges_them_without_losing_one(base_env, monkeypatch) -> None:
+    """A day of checks every minute, as production runs (1440), is more than the 500 points a chart gets."""
+    settings, client = build(base_env, monkeypatch)
+    now = utcnow()
+    seeded = [now - timedelta(minutes=minutes) for minutes in range(1, 24 * 60 - 5)]
+    conn = store.connect(settings.postgres, 10)
+    store.migrate(conn)
+    for at in seeded:
+        store.write_results(conn, [result("postgres", at, Status.UP, 5.0)], slot=at)
+    conn.close()
+    points = client.get("/api/history?service=postgres&range=24h").get_json()["points"]
+    assert len(seeded) > 500 >= len(points) > 1
+    assert sum(p["checks"] for p in points) == len(seeded)
 
 
 @pytest.mark.parametrize(
@@ -171,7 +189,9 @@ def test_api_when_postgres_is_unreachable_is_503_json_without_secrets(valkey_url
         assert response.get_json()["error"].startswith("temporarily unavailable: PostgreSQL: ")
         assert "hunter2secret" not in response.get_data(as_text=True)
     assert client.get("/healthz").status_code == 200
-    assert "hunter2secret" not in client.get("/metrics").get_data(as_text=True)
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert "hunter2secret" not in metrics
+    assert metric_samples(metrics) == {("hybrid_monitor_store_up", None): 0}
     page = client.get("/")
     assert page.status_code == 200
 
@@ -190,6 +210,13 @@ def test_metrics_from_the_store(web) -> None:
     # 431 seeded checks, every 7th down (62), plus the latest roles_anywhere check, which is down.
     assert 'hybrid_monitor_failed_checks_total{service="postgres"} 62.0' in text
     assert 'hybrid_monitor_failed_checks_total{service="roles_anywhere"} 63.0' in text
+    # Fresh checks: nothing stale. The 24 h uptime is the one the API reports, for the services it has one.
+    metrics = metric_samples(text)
+    assert [metrics["hybrid_monitor_stale", s] for s in SERVICE_NAMES] == [0, 0, 0, 0]
+    services = client.get("/api/status").get_json()["services"]
+    uptime = {s["service"]: s["uptime_24h"] for s in services if s["uptime_24h"] is not None}
+    assert {s: v for (name, s), v in metrics.items() if name == "hybrid_monitor_uptime_24h_ratio"} == uptime
+    assert 0.8 < uptime["postgres"] < 0.9 and set(uptime) >= {"postgres", "valkey", "roles_anywhere"}
 
 
 @pytest.mark.parametrize(("service", "word"), [("postgres", "up"), ("valkey", "degraded"), ("roles_anywhere", "down")])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -218,9 +219,27 @@ def test_one_value_accepts_exactly_one_known_value() -> None:
             one_value(MultiDict(args), "range", ["1h", "6h"])
 
 
+SVG = {"svg": "http://www.w3.org/2000/svg"}
+
+
 def test_badge_escapes_its_text() -> None:
-    svg = badge_svg("a<b", "up & 99%", "#198754")
-    assert "a&lt;b" in svg and "up &amp; 99%" in svg and "<script" not in svg
+    label, message = '<script>alert(1)</script>"', 'up & 99%" onload="alert(2)'
+    svg = badge_svg(label, message, "#198754")
+    assert "<script" not in svg
+    # Read back as XML, the text is exactly what was given, as text and attribute: no element or attribute
+    # was added.
+    root = ElementTree.fromstring(svg)  # noqa: S314 - our own output, parsed to check it
+    assert [element.tag.rsplit("}", 1)[-1] for element in root.iter()] == [
+        "svg",
+        "title",
+        *["rect"] * 3,
+        "g",
+        "text",
+        "text",
+    ]
+    assert root.get("aria-label") == root.find("svg:title", SVG).text == f"{label}: {message}"
+    assert [text.text for text in root.iter(f"{{{SVG['svg']}}}text")] == [label, message]
+    assert set(root.attrib) == {"width", "height", "role", "aria-label"}
 
 
 def test_zoom_is_remembered_per_range_and_reset_by_autorange() -> None:

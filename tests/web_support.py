@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from jobs import store
 from jobs.result import ProbeResult, Status
 from jobs.settings import Settings
@@ -69,3 +71,12 @@ def seed_history(settings: Settings, now: datetime) -> None:
     finally:
         conn.close()
     write_cycle(settings, now)
+
+
+def metric_samples(text: str) -> dict[tuple[str, str | None], float]:
+    """A `/metrics` page read as Prometheus reads it: {(sample name, its service label or None): value}."""
+    return {
+        (sample.name, sample.labels.get("service")): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

@@ -8,18 +8,17 @@ from itertools import pairwise
 
 import pytest
 import redis
-from rq.job import Job
-from rq.registry import FinishedJobRegistry
 
 from dashapp.callbacks import board_outputs, chart_outputs
 from dashapp.reader import Reader
-from jobs import buffer, cycle, store, tasks
+from jobs import buffer, cycle, store
 from jobs.result import SERVICE_NAMES, ProbeResult, Status
 from jobs.settings import load
-from jobs.tasks import QUEUE
 from sandbox.embedded import EmbeddedPostgres
 from tests.conftest import WORKING
 from tests.faults.conftest import FAST, get, query, slots, wait_for
+from tests.rq_support import finished_cycles
+from tests.web_support import metric_samples
 
 SLOT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -57,6 +56,8 @@ def test_postgres_down_for_several_cycles(own_pg: EmbeddedPostgres, valkey_url: 
     assert history_status == 503 and history["error"].startswith("temporarily unavailable: PostgreSQL: "), history
     for path in ("/", "/metrics", "/badge/postgres.svg"):
         assert get(web + path)[0] == 200, path
+    # The board comes from the cache, but the store is down, and /metrics says so.
+    assert metric_samples(get(web + "/metrics")[1])[("hybrid_monitor_store_up", None)] == 0
     # The page's callbacks, as gunicorn runs them: rows from the cache, charts replaced by a notice.
     reader = Reader(load(env))
     rows, *_details, _health, _locations, alert, alert_open = board_outputs(reader, load(env))
@@ -86,12 +87,6 @@ def test_postgres_down_for_several_cycles(own_pg: EmbeddedPostgres, valkey_url: 
     down = query(own_pg.url, "SELECT count(*) FROM probe_results WHERE service = 'postgres' AND status = 'down'")
     assert down[0][0] >= 3, "the cycles probed while PostgreSQL was down are stored with it down"
     valkey.close()
-
-
-def finished_cycles(valkey: redis.Redis) -> list[Job]:
-    """The probe cycles RQ ran to the end (kept result_ttl, longer than this test)."""
-    jobs = Job.fetch_many(FinishedJobRegistry(QUEUE, connection=valkey).get_job_ids(cleanup=False), connection=valkey)
-    return [job for job in jobs if job is not None and job.func_name == f"{tasks.__name__}.{tasks.run_cycle.__name__}"]
 
 
 def results(status: Status, at: datetime) -> list[ProbeResult]:

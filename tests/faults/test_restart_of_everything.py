@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from jobs.result import SERVICE_NAMES
 from sandbox.embedded import free_port
 from tests.faults.conftest import query, slots
@@ -32,6 +34,8 @@ def stop(launcher: Launcher, project: Path) -> None:
     wait_until(lambda: not processes_under(project), 5)
 
 
+# Two starts of the whole stack (each up to 90 s on a loaded machine), cycles and two stops.
+@pytest.mark.timeout(600)
 def test_restart_of_everything(project: Path) -> None:
     port = free_port()
     first = Launcher(project, port)

@@ -15,14 +15,15 @@ from datetime import timedelta
 import psutil
 import redis
 from rq.job import Job, JobStatus
-from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
+from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from jobs.cycle import slot_of
-from jobs.result import SERVICE_NAMES, utcnow
+from jobs.result import SERVICE_NAMES
 from jobs.tasks import QUEUE
 from jobs.worker import ABANDONED_AFTER_TIMEOUT_S
 from sandbox.aws import AwsSandbox
 from tests.faults.conftest import FAST, query, slots, wait_for
+from tests.rq_support import cycle_started_within, finished_cycles
 
 # Roles Anywhere hangs, so every cycle spends PROBE_TIMEOUT_S probing: long enough that a kill aimed at a
 # cycle that started less than KILL_WITHIN_S ago lands inside it even on a loaded machine. (The job timeout,
@@ -56,16 +57,10 @@ def test_worker_killed_mid_cycle(
 
     worker = wait_for(lambda: supervisor.children(), 5, "the supervised rq worker", procs)[0]
 
-    def just_started() -> str | None:
-        """A running cycle that started under KILL_WITHIN_S ago: its Roles Anywhere probe is blocked on the
-        silent port for PROBE_TIMEOUT_S from then, so it is still running when the kill lands."""
-        # cleanup=False: reading a registry must not run RQ's cleanup itself; only the worker's maintenance may.
-        for job in Job.fetch_many(started.get_job_ids(cleanup=False), connection=valkey):
-            if job is not None and job.started_at and (utcnow() - job.started_at).total_seconds() < KILL_WITHIN_S:
-                return job.id
-        return None
-
-    killed_id = wait_for(just_started, 8 * INTERVAL_S, "a cycle to start", procs)
+    # A running cycle that started under KILL_WITHIN_S ago: its Roles Anywhere probe is blocked on the silent
+    # port for PROBE_TIMEOUT_S from then, so it is still running when the kill lands.
+    just_started = wait_for(lambda: cycle_started_within(valkey, KILL_WITHIN_S), 8 * INTERVAL_S, "a cycle", procs)
+    killed_id = just_started.id
     worker.kill()
     worker.wait(5)
     killed = Job.fetch(killed_id, connection=valkey)
@@ -76,11 +71,9 @@ def test_worker_killed_mid_cycle(
     wait_for(lambda: "restarting in" in procs.log("worker"), 10, "the supervisor to restart the worker", procs)
     restarted = wait_for(lambda: supervisor.children(), 10, "a restarted rq worker", procs)[0]
     assert restarted.pid != worker.pid
-    finished = FinishedJobRegistry(QUEUE, connection=valkey)
 
     def next_slot_done() -> Job | None:
-        jobs = Job.fetch_many(finished.get_job_ids(cleanup=False), connection=valkey)
-        return next((job for job in jobs if job is not None and job.enqueued_at > killed_slot), None)
+        return next((job for job in finished_cycles(valkey) if job.enqueued_at > killed_slot), None)
 
     after_kill = wait_for(next_slot_done, 8 * INTERVAL_S, "a cycle after the kill to finish", procs)
     assert after_kill.worker_name != killed_worker

@@ -42,6 +42,8 @@ def test_accepted_vulnerabilities_need_a_reason() -> None:
         accepted_vulnerabilities("GHSA-xxxx\n")
 
 
+# pip-audit alone may take its 300 s.
+@pytest.mark.timeout(420)
 def test_requirements_have_no_known_vulnerability_without_a_written_reason(tmp_path: Path) -> None:
     accepted = accepted_vulnerabilities(IGNORE_FILE.read_text())
     report = tmp_path / "audit.json"
