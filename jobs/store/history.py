@@ -163,7 +163,7 @@ def _settled_texts(
     if not same_rollups or not kept.start <= buckets.start < until <= kept.until:
         cur.execute(*_as_json(_POINTS_ROWS, buckets.query(service, buckets.start, until)))
         rows = cur.fetchall()
-        kept = SettledJson(buckets.rolled_until, buckets.start, until, [t for t, _ in rows], [t for _, t in rows])
+        kept = SettledJson(buckets.rolled_until, buckets.start, until, [t for t, _ in rows], [text for _, text in rows])
         if settled is not None:
             settled[(service, buckets.width)] = kept
     return kept.texts[bisect.bisect_left(kept.times, buckets.start) : bisect.bisect_left(kept.times, until)]
