@@ -3,7 +3,7 @@
 Functions take a connection from `connect` (or a `Pool`), autocommit on, and return plain values, so the
 worker, the web and the CLI share them. `from jobs import store`, then:
 
-Connecting (db.py, pool.py, migrate.py)
+Connecting (db.py, pool.py, schema.py)
 - connect(pg, timeout_s): a connection whose every wait on the server is bounded by timeout_s.
 - Pool(pg, size, timeout_s).connection(): the web's pooled connections; PoolBusy when all stay in use.
 - describe_error(message, endpoint): a driver error as one actionable line.
@@ -47,7 +47,6 @@ from jobs.store.history import (
     uptime,
     uptimes,
 )
-from jobs.store.migrate import migrate, migrate_once, migration_files
 from jobs.store.pool import Pool, PoolBusy
 from jobs.store.results import (
     failed_check_counts,
@@ -58,6 +57,7 @@ from jobs.store.results import (
     write_results,
 )
 from jobs.store.rollups import REROLL, Pruned, prune, roll_up
+from jobs.store.schema import migrate, migrate_once, migration_files
 from jobs.store.spans import Span, spans_by_source
 from jobs.store.timegrid import DAY, EPOCH, HOUR, ceil, floor
 
