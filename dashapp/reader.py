@@ -71,6 +71,9 @@ class QuietPeriod:
 
 
 class Reader:
+    """The web's reads: PostgreSQL through a `store.Pool` behind a `QuietPeriod`, the schema brought up to
+    date through `store.migrate_once`; Valkey and RQ through one bounded client."""
+
     def __init__(self, settings: Settings, timeout_s: float = TIMEOUT_S, quiet_s: float = QUIET_S) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
