@@ -18,7 +18,8 @@ import psycopg2
 import redis
 
 from bench.common import embedded_postgres, embedded_valkey, percentile, save, scratch, table
-from jobs.cycle import ensure_schema, persist, run_probes
+from jobs import store
+from jobs.cycle import persist, run_probes
 from jobs.probes import PROBES
 from jobs.result import Status
 from jobs.settings import load
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         aws_env, stop_aws = start_sandbox(directory / "sandbox")
         try:
             settings = load({"DATABASE_URL": pg.url, "VALKEY_URL": valkey.url, "PROBE_TIMEOUT_S": "5", **aws_env})
-            ensure_schema(settings.postgres, 10)
+            store.migrate_once(settings.postgres, 10)
             warm = run_probes(settings)  # first use: imports, TLS contexts, credentials cache
             down = [r.service for r in warm if r.status is not Status.UP]
             if down:

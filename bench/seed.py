@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import psycopg2.extensions
 from psycopg2.extensions import connection as Connection
 
-from jobs import maintenance
+from jobs import store
 from jobs.result import SERVICE_NAMES
 
 # Typical latency (ms) of each service on loopback, and its endpoint as the probes report it.
@@ -55,7 +55,7 @@ def _copy(conn: Connection, table: str, columns: str, rows: list[list[object]]) 
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
     buffer.seek(0)
-    # COPY cannot run under a wait callback (jobs.pg_wait's, installed by store.connect): lift it meanwhile.
+    # COPY cannot run under a wait callback (jobs.store's, installed by store.connect): lift it meanwhile.
     callback = psycopg2.extensions.get_wait_callback()
     psycopg2.extensions.set_wait_callback(None)
     try:
@@ -70,8 +70,8 @@ def seed_year(conn: Connection, now: datetime, raw_days: int, days: int = 365, s
     started = time.perf_counter()
     rng = random.Random(seed)
     end = now.replace(second=0, microsecond=0)
-    raw_from = maintenance.floor_hour(end - timedelta(days=raw_days))
-    first_hour = maintenance.floor_hour(end - timedelta(days=days))
+    raw_from = store.floor(end - timedelta(days=raw_days), store.HOUR)
+    first_hour = store.floor(end - timedelta(days=days), store.HOUR)
     rollups: list[list[object]] = []
     hour = first_hour
     while hour < raw_from:
@@ -110,7 +110,7 @@ def seed_year(conn: Connection, now: datetime, raw_days: int, days: int = 365, s
         raw,
     )
     # The hours of the raw window are rolled up as the hourly job would have done.
-    maintenance.roll_up(conn, end)
+    store.roll_up(conn, end)
     with conn.cursor() as cur:
         cur.execute("VACUUM ANALYZE probe_results")
         cur.execute("VACUUM ANALYZE probe_rollups")

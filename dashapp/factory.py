@@ -56,9 +56,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     reader = Reader(settings)
     if migrate:
         try:
-            applied = reader.migrate(timeout_s=MIGRATE_TIMEOUT_S)
-            if applied:
-                log.info("applied migrations: %s", ", ".join(applied))
+            reader.migrate(timeout_s=MIGRATE_TIMEOUT_S)  # logs what it applied
         except Unavailable as exc:
             # The page still serves (and says why); the reader migrates on its first successful contact.
             log.warning("migrations deferred: %s", exc)

@@ -7,21 +7,19 @@ page or API request for more than a few seconds. The web never runs probes.
 from __future__ import annotations
 
 import logging
-import queue
-import select
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import psycopg2
 import redis
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry
 
-from jobs import buffer, pg_wait, store
+from jobs import buffer, store
 from jobs.result import ProbeResult, one_line
 from jobs.settings import WEB_THREADS, PostgresSettings, Settings
 from jobs.tasks import QUEUE
@@ -53,25 +51,39 @@ class WorkerHealth:
     failed_jobs: int
 
 
+class QuietPeriod:
+    """After PostgreSQL sent nothing for a whole bound, reads fail at once for `seconds` (see QUIET_S)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        # Until when (time.monotonic()) PostgreSQL is not asked, and why; one tuple, so that threads never see
+        # one without the other.
+        self._until: tuple[float, str] = (0.0, "")
+
+    def begin(self, why: Unavailable) -> None:
+        self._until = (time.monotonic() + self.seconds, f"{why} (asked again in {self.seconds:g} s)")
+
+    def check(self) -> None:
+        """Raises Unavailable during a quiet period."""
+        until, why = self._until
+        if time.monotonic() < until:
+            raise Unavailable(why)
+
+
 class Reader:
+    """The web's reads: PostgreSQL through a `store.Pool` behind a `QuietPeriod`, the schema brought up to
+    date through `store.migrate_once`; Valkey and RQ through one bounded client."""
+
     def __init__(self, settings: Settings, timeout_s: float = TIMEOUT_S, quiet_s: float = QUIET_S) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
-        self.quiet_s = quiet_s
-        # Until when (time.monotonic()) PostgreSQL is not asked, and why (see QUIET_S); one tuple, so that
-        # threads never see one without the other.
-        self._quiet: tuple[float, str] = (0.0, "")
-        # Up to POOL_MAX connections at once (`_slots`), the idle ones kept for reuse (`_idle`).
-        self._slots = threading.BoundedSemaphore(POOL_MAX)
-        self._idle: queue.LifoQueue[psycopg2.extensions.connection] = queue.LifoQueue()
+        self._quiet = QuietPeriod(quiet_s)
+        self._pool = store.Pool(settings.postgres, POOL_MAX, timeout_s) if settings.postgres else None
         self._valkey: redis.Redis | None = None
         self._lock = threading.Lock()  # guards creating the Valkey client (no network I/O under it)
-        self._migrating = threading.Lock()
-        self._migrated = False
-        self._next_migration = 0.0
         # Long ranges' settled history points (store.history_json), kept for this process's life; a few
         # hundred short JSON texts per service and bucket width. Threads may fill an entry twice, harmlessly.
-        self._settled: dict[tuple[str, timedelta], store.SettledPoints] = {}
+        self._settled: dict[store.SettledKey, store.SettledJson] = {}
 
     # -- PostgreSQL ----------------------------------------------------------------------------------------
 
@@ -81,8 +93,8 @@ class Reader:
     def _postgres_failed(self, exc: psycopg2.Error) -> Unavailable:
         """Unavailable for `exc`; a server that sent nothing for the whole bound also starts a quiet period."""
         unavailable = self._unavailable("PostgreSQL", exc)
-        if isinstance(exc, pg_wait.ServerSilent):
-            self._quiet = (time.monotonic() + self.quiet_s, f"{unavailable} (asked again in {self.quiet_s:g} s)")
+        if isinstance(exc, store.ServerSilent):
+            self._quiet.begin(unavailable)
         return unavailable
 
     def _postgres(self) -> PostgresSettings:
@@ -91,79 +103,34 @@ class Reader:
             raise Unavailable(f"PostgreSQL: {reason}")
         return self.settings.postgres
 
-    def migrate(self, timeout_s: float | None = None) -> list[str]:
-        """Apply pending migrations (the store serialises them with an advisory lock). Raises Unavailable."""
-        pg = self._postgres()
+    def migrate(self, timeout_s: float | None = None, wait: bool = True, retry_s: float = 0.0) -> list[str]:
+        """Apply pending migrations once per process (store.migrate_once). Raises Unavailable."""
         try:
-            conn = store.connect(pg, timeout_s=timeout_s or self.timeout_s)
-            try:
-                applied = store.migrate(conn)
-            finally:
-                conn.close()
+            return store.migrate_once(self._postgres(), timeout_s or self.timeout_s, wait=wait, retry_s=retry_s)
         except psycopg2.Error as exc:
             raise self._postgres_failed(exc) from None
-        self._migrated = True
-        return applied
 
-    def _ensure_migrated(self) -> None:
+    def _migrate_lazily(self) -> None:
         """The database was down when the web started: a later contact migrates. One thread tries at a time,
         no other waits for it, and after a failure the next try is MIGRATE_RETRY_S later, so requests do not
         each pay for an attempt that keeps failing."""
-        if self._migrated or time.monotonic() < self._next_migration or not self._migrating.acquire(blocking=False):
-            return
         try:
-            self.migrate()
+            self.migrate(wait=False, retry_s=MIGRATE_RETRY_S)
         except Exception as exc:  # a failed migration must never fail a read; it is logged and retried later
-            self._next_migration = time.monotonic() + MIGRATE_RETRY_S
             log.warning("migrations deferred %g s: %s", MIGRATE_RETRY_S, one_line(exc, *self.settings.secrets()))
-        finally:
-            self._migrating.release()
-
-    def _idle_connection(self) -> psycopg2.extensions.connection | None:
-        """An idle connection the server has not closed meanwhile (restart, failover, idle timeout): an idle
-        connection has nothing to read, so a readable one holds only the server's goodbye."""
-        while True:
-            try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
-                return None
-            if not conn.closed and not select.select([conn.fileno()], [], [], 0)[0]:
-                return conn
-            conn.close()
 
     @contextmanager
     def connection(self) -> Iterator[psycopg2.extensions.connection]:
-        """A pooled connection in autocommit mode; a broken one is discarded, not returned to the pool.
-
-        Idle connections are reused (a fresh one costs a TCP and SCRAM handshake, ~5 ms); a missing one is
-        opened by the request that needs it, outside every lock, so requests never queue behind another's
-        connect to a database that does not answer. (psycopg2's own pool connects under its lock.) After the
-        server sent nothing for a whole bound, reads fail at once for `quiet_s`."""
-        pg = self._postgres()
-        self._ensure_migrated()
-        quiet_until, why = self._quiet
-        if time.monotonic() < quiet_until:
-            raise Unavailable(why)
-        if not self._slots.acquire(timeout=self.timeout_s):
-            raise Unavailable(f"PostgreSQL: all {POOL_MAX} connections busy for {self.timeout_s:g} s")
-        conn = None
+        """A pooled connection (store.Pool) in autocommit mode. After the server sent nothing for a whole
+        bound, reads fail at once for the quiet period."""
+        self._postgres()
+        self._migrate_lazily()
+        self._quiet.check()
         try:
-            conn = self._idle_connection()
-            if conn is None:
-                pg_wait.install()  # bounds waits on a server that froze mid-query, which no TCP timeout notices
-                conn = store.connect(pg, self.timeout_s)
-            yield conn
+            with self._pool.connection() as conn:
+                yield conn
         except psycopg2.Error as exc:
-            if conn is not None and (
-                conn.closed or isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError)
-            ):
-                conn.close()
-                conn = None
             raise self._postgres_failed(exc) from None
-        finally:
-            if conn is not None and not conn.closed:
-                self._idle.put(conn)
-            self._slots.release()
 
     def recent(self, service: str, limit: int = 60) -> list[ProbeResult]:
         with self.connection() as conn:
@@ -239,8 +206,8 @@ class Reader:
 
     def close(self) -> None:
         with self._lock:
-            while not self._idle.empty():
-                self._idle.get_nowait().close()
+            if self._pool is not None:
+                self._pool.close()
             if self._valkey is not None:
                 self._valkey.close()
                 self._valkey = None

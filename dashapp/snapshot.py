@@ -4,15 +4,15 @@ or, while PostgreSQL does not answer, from the worker's latest results cached in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import ServiceView, board
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import Settings
+from jobs.store import DAY
 
-DAY = timedelta(hours=24)
 # Where a snapshot's statuses came from.
 POSTGRES = "postgres"
 CACHE = "valkey-cache"

@@ -9,7 +9,6 @@ import psycopg2
 
 from jobs import store
 from jobs.cycle import probe_and_store, slot_of
-from jobs.probes.postgres import describe_error
 from jobs.result import ProbeResult, Status, one_line, utcnow
 from jobs.startup import load_or_exit, require
 
@@ -44,13 +43,9 @@ def migrate() -> int:
     settings = load_or_exit()
     pg = require(settings.postgres, settings.problems.get("postgres") or "DATABASE_URL: not set")
     try:
-        conn = store.connect(pg, max(5.0, settings.probe_timeout_s))
-        try:
-            applied = store.migrate(conn)
-        finally:
-            conn.close()
+        applied = store.migrate_once(pg, max(5.0, settings.probe_timeout_s))
     except psycopg2.Error as exc:
-        print(f"error: {one_line(describe_error(str(exc), pg.endpoint), *settings.secrets())}", file=sys.stderr)
+        print(f"error: {one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())}", file=sys.stderr)
         return 1
     print("applied " + ", ".join(applied) if applied else "schema up to date")
     return 0

@@ -17,7 +17,6 @@ import rq
 
 from jobs import buffer, store
 from jobs.probes import PROBES, Probe
-from jobs.probes.postgres import describe_error
 from jobs.result import SERVICE_NAMES, ProbeResult, Status, one_line, utcnow
 from jobs.settings import PostgresSettings, Settings, load
 
@@ -25,10 +24,6 @@ log = logging.getLogger(__name__)
 
 # A probe bounds its own waits by PROBE_TIMEOUT_S; this grace lets its precise message win over the cycle's.
 DEADLINE_GRACE_S = 0.25
-
-_migrated: set[tuple[str, int, str]] = set()
-_tried_before_probing: set[tuple[str, int, str]] = set()
-_migrate_lock = threading.Lock()
 
 
 def slot_of(moment: datetime, interval_s: int) -> datetime:
@@ -46,7 +41,10 @@ def scheduled_slot(interval_s: int) -> datetime:
     return slot_of(moment, interval_s)
 
 
-def _failed(service: str, settings: Settings, status: Status, error: str, latency_ms: float = 0.0) -> ProbeResult:
+def _result_by_cycle(
+    service: str, settings: Settings, status: Status, error: str, latency_ms: float = 0.0
+) -> ProbeResult:
+    """The result the cycle records for a service whose probe gave none."""
     return ProbeResult(
         service=service,
         status=status,
@@ -86,36 +84,16 @@ def run_probes(settings: Settings, probes: Mapping[str, Probe] = PROBES) -> list
         future = futures.get(service)
         if future is None:
             error = settings.problems.get(service) or "no probe for this service is installed in this build"
-            results.append(_failed(service, settings, Status.NOT_CONFIGURED, error))
+            results.append(_result_by_cycle(service, settings, Status.NOT_CONFIGURED, error))
         elif not future.done():
             error = f"timed out after {timeout_s:g} s (the probe did not return)"
-            results.append(_failed(service, settings, Status.DOWN, error, timeout_s * 1000))
+            results.append(_result_by_cycle(service, settings, Status.DOWN, error, timeout_s * 1000))
         elif future.exception() is not None:
             error = "probe crashed: " + one_line(future.exception(), *settings.secrets())
-            results.append(_failed(service, settings, Status.DOWN, error))
+            results.append(_result_by_cycle(service, settings, Status.DOWN, error))
         else:
             results.append(future.result())
     return results
-
-
-def _key(pg: PostgresSettings) -> tuple[str, int, str]:
-    return (pg.host, pg.port, pg.dbname)
-
-
-def ensure_schema(pg: PostgresSettings, timeout_s: float) -> None:
-    """Apply pending migrations once per process and database (raises psycopg2.Error when unreachable)."""
-    key = _key(pg)
-    with _migrate_lock:
-        if key in _migrated:
-            return
-        conn = store.connect(pg, timeout_s)
-        try:
-            applied = store.migrate(conn)
-        finally:
-            conn.close()
-        if applied:
-            log.info("applied migrations %s", ", ".join(applied))
-        _migrated.add(key)
 
 
 def _valkey(settings: Settings, results: list[ProbeResult]) -> redis.Redis | None:
@@ -125,12 +103,23 @@ def _valkey(settings: Settings, results: list[ProbeResult]) -> redis.Redis | Non
     return buffer.client(settings.valkey, settings.probe_timeout_s) if settings.valkey and working else None
 
 
+def _reason(settings: Settings, pg: PostgresSettings, exc: psycopg2.Error) -> str:
+    """Why PostgreSQL failed, in one line without secrets."""
+    return one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
+
+
 def _write(
     settings: Settings, pg: PostgresSettings, results: list[ProbeResult], slot: datetime, valkey: redis.Redis | None
 ) -> None:
-    """Store the cycles PostgreSQL missed, oldest first, then this one (which waits its turn in Valkey while
-    older ones are still pending, so rows arrive in slot order). Raises psycopg2.Error."""
-    ensure_schema(pg, settings.probe_timeout_s)
+    """Store this cycle after the cycles PostgreSQL missed, so rows arrive in slot order. Raises
+    psycopg2.Error.
+
+    1. Bring the schema up to date, once per process.
+    2. With Valkey: store the cycles kept there, oldest first (one PostgreSQL refuses as data is set aside).
+    3. If some are still pending, this cycle waits its turn behind them in Valkey: done.
+    4. If Valkey failed meanwhile, the kept cycles stay there; go on.
+    5. Store this cycle."""
+    store.migrate_once(pg, settings.probe_timeout_s)
     conn = store.connect(pg, settings.probe_timeout_s)
     try:
         if valkey is not None:
@@ -153,9 +142,15 @@ def _write(
 
 
 def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> str | None:
-    """Store one cycle's results for its slot, and cache them in Valkey for the web. Returns None when stored
-    (or queued behind older cycles), else why not (one line, no secret). Results PostgreSQL cannot take now
-    are kept in Valkey and stored, in order, by a later cycle."""
+    """Cache one cycle's results in Valkey for the web, and store them for their slot. Returns None when
+    stored (or queued behind older cycles), else why not (one line, no secret).
+
+    1. If this cycle found Valkey working, cache the results there as the latest; a failure is only logged.
+    2. Without PostgreSQL settings, nothing is stored: say why.
+    3. Write the results (`_write`): stored.
+    4. PostgreSQL failed and Valkey is not working: say why.
+    5. Keep the results in Valkey, stored in order by a later cycle: say why, and how many cycles wait.
+    6. Valkey could not keep them either: say both."""
     valkey = _valkey(settings, results)
     try:
         if valkey is not None:
@@ -170,7 +165,7 @@ def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> s
             _write(settings, pg, results, slot, valkey)
             return None
         except psycopg2.Error as exc:
-            reason = one_line(describe_error(str(exc), pg.endpoint), *settings.secrets())
+            reason = _reason(settings, pg, exc)
         if valkey is None:
             return reason
         try:
@@ -183,18 +178,23 @@ def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> s
             valkey.close()
 
 
+def _migrate_before_probing(settings: Settings) -> None:
+    """The PostgreSQL probe writes to a table a migration creates, so a fresh database gets it first. After
+    one failure the cycles of this process no longer try before probing, so a PostgreSQL that hangs does not
+    lengthen every cycle (`_write` still migrates before it stores)."""
+    if settings.postgres is None:
+        return
+    try:
+        store.migrate_once(settings.postgres, settings.probe_timeout_s, retry_s=math.inf)
+    except psycopg2.Error as exc:
+        log.warning("could not migrate before probing: %s", _reason(settings, settings.postgres, exc))
+
+
 def probe_and_store(settings: Settings, slot: datetime) -> tuple[list[ProbeResult], str | None]:
-    """Probe every service once and store the results for `slot`: the results and why they were not stored
-    (None when they were)."""
-    if settings.postgres is not None and _key(settings.postgres) not in _tried_before_probing:
-        # The PostgreSQL probe writes to a table a migration creates, so a fresh database gets it first;
-        # tried once per process, so a PostgreSQL that hangs does not lengthen every cycle.
-        _tried_before_probing.add(_key(settings.postgres))
-        try:
-            ensure_schema(settings.postgres, settings.probe_timeout_s)
-        except psycopg2.Error as exc:
-            reason = one_line(describe_error(str(exc), settings.postgres.endpoint), *settings.secrets())
-            log.warning("could not migrate before probing: %s", reason)
+    """The cycle: probe every service at once, cache the results for the web, store them (or keep them in
+    Valkey until PostgreSQL takes them). Returns the results and why they were not stored (None when they
+    were)."""
+    _migrate_before_probing(settings)
     results = run_probes(settings)
     not_stored = persist(settings, results, slot)
     log.info("slot %s: %s", slot.isoformat(), " ".join(f"{r.service}={r.status.value}" for r in results))

@@ -1,161 +1,26 @@
-"""Retention: roll finished hours of probe results up into `probe_rollups` (and whole days into
-`probe_rollups_daily`), then prune what has expired.
-
-`run_maintenance` is the hourly RQ job (`jobs/schedule.py`). Rolling up is one transaction under an advisory
-lock and an upsert, so running it twice, even at once, leaves the same rows; pruning deletes in bounded
-batches and never a raw row whose hour a roll-up may still need.
-"""
+"""The hourly RQ job (`jobs/schedule.py`): roll finished hours of probe results up, then prune what has
+expired (`jobs.store.rollups` does both)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg2
-from psycopg2.extensions import connection as Connection
 
 from jobs import store
-from jobs.cycle import ensure_schema
-from jobs.probes.postgres import describe_error
 from jobs.result import one_line, utcnow
 from jobs.settings import load
 
 log = logging.getLogger(__name__)
 
-_ROLLUP_LOCK_KEY = 0x68796272_6D6F6E + 1  # next to the migration lock's key
-# Pruning keeps the raw rows of the re-roll window.
-REROLL = store.REROLL
-# Rows deleted per statement: each delete is short, so it never holds locks or the WAL for long.
-PRUNE_BATCH = 5000
 # The first roll-up of a large table reads it whole; later ones read a day.
 TIMEOUT_S = 120.0
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Pruned:
-    raw: int
-    rollups: int  # hourly and daily
-
-
-def floor_hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def floor_day(moment: datetime) -> datetime:
-    return floor_hour(moment).replace(hour=0)
-
-
-def roll_up(conn: Connection, now: datetime) -> int:
-    """Roll up every finished hour (before the hour of `now`) not yet rolled up, and re-roll the last REROLL
-    of those already done; then the days of those hours, up to the last whole day. Returns how many rollup
-    rows (hourly and daily) were added or changed."""
-    until = floor_hour(now)
-    conn.autocommit = False
-    try:
-        with conn, conn.cursor() as cur:  # one transaction: commits on success, rolls back on error
-            # A second run waits here, then finds the hours done and changes nothing.
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_ROLLUP_LOCK_KEY,))
-            # '-infinity' (nothing rolled up yet) minus REROLL is still '-infinity': the first run reads all.
-            cur.execute("SELECT rolled_until - %s FROM probe_rollup_state", (REROLL,))
-            (since,) = cur.fetchone()
-            cur.execute(
-                "INSERT INTO probe_rollups AS r"
-                " (service, hour, location, checks, up_checks,"
-                "  latency_ms_min, latency_ms_p50, latency_ms_p95, latency_ms_max)"
-                " SELECT service, date_bin('1 hour', checked_at, %(origin)s) AS hour, location, count(*),"
-                "  count(*) FILTER (WHERE worked),"
-                "  min(latency_ms) FILTER (WHERE worked),"
-                "  percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE worked),"
-                "  percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE worked),"
-                "  max(latency_ms) FILTER (WHERE worked)"
-                " FROM (SELECT service, checked_at, location, latency_ms, status IN ('up', 'degraded') AS worked"
-                "  FROM probe_results WHERE checked_at >= %(since)s AND checked_at < %(until)s"
-                "  AND status <> 'not_configured') checks"
-                " GROUP BY service, hour, location"
-                " ON CONFLICT (service, hour, location) DO UPDATE SET"
-                "  checks = EXCLUDED.checks, up_checks = EXCLUDED.up_checks,"
-                "  latency_ms_min = EXCLUDED.latency_ms_min, latency_ms_p50 = EXCLUDED.latency_ms_p50,"
-                "  latency_ms_p95 = EXCLUDED.latency_ms_p95, latency_ms_max = EXCLUDED.latency_ms_max"
-                # An hour that has not changed is not rewritten: no dead rows for nothing.
-                " WHERE (r.checks, r.up_checks, r.latency_ms_min, r.latency_ms_p50, r.latency_ms_p95,"
-                "  r.latency_ms_max) IS DISTINCT FROM (EXCLUDED.checks, EXCLUDED.up_checks,"
-                "  EXCLUDED.latency_ms_min, EXCLUDED.latency_ms_p50, EXCLUDED.latency_ms_p95, EXCLUDED.latency_ms_max)",
-                {"origin": _EPOCH, "since": since, "until": until},
-            )
-            changed = cur.rowcount
-            # The days whose hours were just (re)written, up to the last whole day: summed from their hours.
-            cur.execute(
-                "INSERT INTO probe_rollups_daily AS d"
-                " (service, day, location, checks, up_checks,"
-                "  latency_ms_min, latency_ms_p50, latency_ms_p95, latency_ms_max)"
-                " SELECT service, date_bin('1 day', hour, %(origin)s) AS day, location, sum(checks), sum(up_checks),"
-                "  min(latency_ms_min),"
-                "  sum(latency_ms_p50 * up_checks) / nullif(sum(up_checks), 0),"
-                "  sum(latency_ms_p95 * up_checks) / nullif(sum(up_checks), 0),"
-                "  max(latency_ms_max)"
-                " FROM probe_rollups WHERE hour >= %(since)s AND hour < %(until)s"
-                " GROUP BY service, day, location"
-                " ON CONFLICT (service, day, location) DO UPDATE SET"
-                "  checks = EXCLUDED.checks, up_checks = EXCLUDED.up_checks,"
-                "  latency_ms_min = EXCLUDED.latency_ms_min, latency_ms_p50 = EXCLUDED.latency_ms_p50,"
-                "  latency_ms_p95 = EXCLUDED.latency_ms_p95, latency_ms_max = EXCLUDED.latency_ms_max"
-                " WHERE (d.checks, d.up_checks, d.latency_ms_min, d.latency_ms_p50, d.latency_ms_p95,"
-                "  d.latency_ms_max) IS DISTINCT FROM (EXCLUDED.checks, EXCLUDED.up_checks,"
-                "  EXCLUDED.latency_ms_min, EXCLUDED.latency_ms_p50, EXCLUDED.latency_ms_p95, EXCLUDED.latency_ms_max)",
-                {"origin": _EPOCH, "since": floor_day(since), "until": floor_day(until)},
-            )
-            changed += cur.rowcount
-            cur.execute("UPDATE probe_rollup_state SET rolled_until = greatest(rolled_until, %s)", (until,))
-    finally:
-        if not conn.closed:
-            conn.autocommit = True
-    return changed
-
-
-def _delete_in_batches(conn: Connection, statement: str, params: dict[str, Any]) -> int:
-    total = 0
-    with conn.cursor() as cur:
-        while True:
-            cur.execute(statement, params)  # autocommit: each batch is its own short transaction
-            total += cur.rowcount
-            if cur.rowcount < params["batch"]:
-                return total
-
-
-def prune(conn: Connection, now: datetime, raw_days: int, rollup_days: int, batch: int = PRUNE_BATCH) -> Pruned:
-    """Delete raw results older than `raw_days` and rollups older than `rollup_days`, `batch` rows at a time.
-    A raw row is deleted only once its hour is rolled up and out of the re-roll window."""
-    raw = _delete_in_batches(
-        conn,
-        # Oldest ids first, through the primary key: each batch stops as soon as it has its rows. Before any
-        # roll-up, rolled_until is '-infinity' and nothing raw goes.
-        "DELETE FROM probe_results WHERE id IN (SELECT id FROM probe_results"
-        " WHERE checked_at < (SELECT least(%(cutoff)s, rolled_until - %(reroll)s) FROM probe_rollup_state)"
-        " ORDER BY id LIMIT %(batch)s)",
-        {"cutoff": now - timedelta(days=raw_days), "reroll": REROLL, "batch": batch},
-    )
-    cutoff = {"cutoff": floor_day(now - timedelta(days=rollup_days)), "batch": batch}
-    rollups = _delete_in_batches(
-        conn,
-        "DELETE FROM probe_rollups WHERE ctid = ANY(ARRAY("
-        " SELECT ctid FROM probe_rollups WHERE hour < %(cutoff)s LIMIT %(batch)s))",
-        cutoff,
-    )
-    rollups += _delete_in_batches(
-        conn,
-        "DELETE FROM probe_rollups_daily WHERE ctid = ANY(ARRAY("
-        " SELECT ctid FROM probe_rollups_daily WHERE day < %(cutoff)s LIMIT %(batch)s))",
-        cutoff,
-    )
-    return Pruned(raw=raw, rollups=rollups)
 
 
 def run_maintenance() -> dict[str, Any]:
-    """The hourly RQ job: roll up, then prune with the retention settings. Returns a small summary, which RQ
-    keeps in Valkey, so it holds no error message; why it could not run is logged (one line, no secret)."""
+    """Roll up, then prune with the retention settings. Returns a small summary, which RQ keeps in Valkey, so
+    it holds no error message; why it could not run is logged (one line, no secret)."""
     settings = load()
     pg = settings.postgres
     if pg is None:
@@ -163,16 +28,17 @@ def run_maintenance() -> dict[str, Any]:
         return {"done": False}
     now = utcnow()
     try:
-        ensure_schema(pg, TIMEOUT_S)
+        store.migrate_once(pg, TIMEOUT_S)
         conn = store.connect(pg, TIMEOUT_S)
         try:
-            rolled = roll_up(conn, now)
-            pruned = prune(conn, now, settings.raw_retention_days, settings.rollup_retention_days)
+            rolled = store.roll_up(conn, now)
+            pruned = store.prune(conn, now, settings.raw_retention_days, settings.rollup_retention_days)
         finally:
             conn.close()
     except psycopg2.Error as exc:
         # The next hour's run catches up: roll_up starts from where the last one that finished ended.
-        log.warning("maintenance not done: %s", one_line(describe_error(str(exc), pg.endpoint), *settings.secrets()))
+        reason = one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
+        log.warning("maintenance not done: %s", reason)
         return {"done": False}
     log.info("maintenance: %d rollup rows written, pruned %d raw rows, %d rollups", rolled, pruned.raw, pruned.rollups)
     return {"done": True, "rollups_written": rolled, "raw_pruned": pruned.raw, "rollups_pruned": pruned.rollups}

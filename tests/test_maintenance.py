@@ -90,7 +90,7 @@ def assert_same_rollups(found: dict, expected: dict) -> None:
 def test_roll_up_matches_a_direct_computation_and_leaves_the_current_hour(conn) -> None:
     rows = seed(conn)
     now = T0 + timedelta(hours=3, minutes=30)
-    assert maintenance.roll_up(conn, now) > 0
+    assert store.roll_up(conn, now) > 0
     found = rollups(conn)
     assert {hour for _, hour, _ in found} == {T0 + timedelta(hours=h) for h in range(3)}
     assert_same_rollups(found, expected_rollups(rows, T0 + timedelta(hours=3)))
@@ -102,17 +102,17 @@ def test_roll_up_matches_a_direct_computation_and_leaves_the_current_hour(conn) 
 def test_roll_up_twice_leaves_the_same_rows(conn) -> None:
     rows = seed(conn)
     now = T0 + timedelta(hours=HOURS, minutes=5)
-    first = maintenance.roll_up(conn, now)
+    first = store.roll_up(conn, now)
     before = rollups(conn)
     assert first == len(before) == 2 * 2 * HOURS
-    assert maintenance.roll_up(conn, now) == 0  # nothing changed, nothing rewritten
+    assert store.roll_up(conn, now) == 0  # nothing changed, nothing rewritten
     assert rollups(conn) == before
     assert_same_rollups(before, expected_rollups(rows, T0 + timedelta(hours=HOURS)))
 
 
 def test_a_late_result_in_a_rolled_up_hour_is_taken_in_by_the_next_roll_up(conn) -> None:
     rows = seed(conn, hours=2)
-    maintenance.roll_up(conn, T0 + timedelta(hours=2))
+    store.roll_up(conn, T0 + timedelta(hours=2))
     late = ("postgres", "ams3", T0 + timedelta(minutes=30, seconds=30), "down", 5000.0)
     with conn.cursor() as cur:
         cur.execute(
@@ -120,7 +120,7 @@ def test_a_late_result_in_a_rolled_up_hour_is_taken_in_by_the_next_roll_up(conn)
             " VALUES (%s, %s, %s, %s, %s, %s)",
             (late[0], late[1], late[2], late[2], late[3], late[4]),
         )
-    assert maintenance.roll_up(conn, T0 + timedelta(hours=3)) == 1
+    assert store.roll_up(conn, T0 + timedelta(hours=3)) == 1
     assert_same_rollups(rollups(conn), expected_rollups([*rows, late], T0 + timedelta(hours=2)))
 
 
@@ -134,7 +134,7 @@ def test_concurrent_roll_ups_count_every_check_once(conn, db_url: str) -> None:
         connection = psycopg2.connect(db_url)
         try:
             barrier.wait()
-            maintenance.roll_up(connection, now)
+            store.roll_up(connection, now)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -165,14 +165,14 @@ def test_prune_never_deletes_raw_rows_whose_hour_is_not_rolled_up(conn) -> None:
     rows = seed(conn, start=start, hours=72)
     now = T0 + timedelta(minutes=10)
     # Nothing rolled up yet: however old, no raw row goes.
-    assert maintenance.prune(conn, now, raw_days=1, rollup_days=2, batch=100) == maintenance.Pruned(0, 0)
+    assert store.prune(conn, now, raw_days=1, rollup_days=2, batch=100) == store.Pruned(0, 0)
     assert raw_count(conn) == len(rows)
 
     # Rolled up only to a day and a half ago: raw rows go up to the re-roll window before that, no further.
     rolled_until = T0 - timedelta(hours=36)
-    maintenance.roll_up(conn, rolled_until)
-    keep_from = rolled_until - maintenance.REROLL
-    pruned = maintenance.prune(conn, now, raw_days=1, rollup_days=2, batch=100)
+    store.roll_up(conn, rolled_until)
+    keep_from = rolled_until - store.REROLL
+    pruned = store.prune(conn, now, raw_days=1, rollup_days=2, batch=100)
     assert pruned.raw == sum(1 for r in rows if r[2] < keep_from)
     assert raw_count(conn, keep_from) == 0
     assert raw_count(conn) == sum(1 for r in rows if r[2] >= keep_from)
@@ -182,9 +182,9 @@ def test_prune_never_deletes_raw_rows_whose_hour_is_not_rolled_up(conn) -> None:
     assert min(hours) == now.replace(minute=0) - timedelta(days=2)
 
     # Fully rolled up: raw rows older than a day go, batch after batch.
-    maintenance.roll_up(conn, now)
-    assert maintenance.prune(conn, now, raw_days=1, rollup_days=400, batch=100).raw > 100
-    keep_from = min(now - timedelta(days=1), T0 - maintenance.REROLL)
+    store.roll_up(conn, now)
+    assert store.prune(conn, now, raw_days=1, rollup_days=400, batch=100).raw > 100
+    keep_from = min(now - timedelta(days=1), T0 - store.REROLL)
     assert raw_count(conn, keep_from) == 0
     assert raw_count(conn) == sum(1 for r in rows if r[2] >= keep_from)
 
@@ -231,7 +231,7 @@ def test_prune_never_deletes_raw_rows_whose_hour_is_not_rolled_up(conn) -> None:
     ],
 )
 def test_split_range_cuts_a_range_into_pieces_that_cover_it_once(start, end, rolled_until, daily, expected) -> None:
-    pieces = store.split_range(start, end, rolled_until, daily)
+    pieces = store.spans_by_source(start, end, rolled_until, daily)
     assert [(p.source, p.start, p.end) for p in pieces] == expected
     assert pieces[0].start == start and pieces[-1].end == end
     assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
@@ -252,7 +252,7 @@ def test_reads_across_the_raw_rollup_boundary_count_every_check_once(conn, rolle
     long_start, long_end = T0 - timedelta(days=2, minutes=13), T0 + timedelta(hours=HOURS, minutes=1)
     before = store.history(conn, "postgres", long_start, long_end)
     if rolled_hours:
-        maintenance.roll_up(conn, T0 + timedelta(hours=rolled_hours, minutes=20))
+        store.roll_up(conn, T0 + timedelta(hours=rolled_hours, minutes=20))
     for start, end in WINDOWS:
         for service in ("postgres", "valkey"):
             assert store.uptime(conn, service, start, end) == pytest.approx(direct_uptime(rows, service, start, end))
@@ -280,7 +280,7 @@ def test_reads_across_daily_rollups_count_every_check_once(conn) -> None:
     ]
     week = (T0 - timedelta(days=6, hours=3), T0 + timedelta(days=5))
     before = store.history(conn, "valkey", *week, max_points=3)  # whole-week buckets, from the raw rows
-    maintenance.roll_up(conn, T0 + timedelta(hours=26, minutes=10))
+    store.roll_up(conn, T0 + timedelta(hours=26, minutes=10))
     with conn.cursor() as cur:
         cur.execute("SELECT day, sum(checks) FROM probe_rollups_daily GROUP BY day ORDER BY day")
         assert [day for day, _ in cur.fetchall()] == [start, T0]  # whole days only
@@ -299,7 +299,7 @@ def test_reads_across_daily_rollups_count_every_check_once(conn) -> None:
 def year(conn):
     """A year of hourly rollups and the last day of raw checks a minute, as retention leaves them."""
     end = T0 + timedelta(hours=10, minutes=7)
-    day_ago = maintenance.floor_hour(end) - timedelta(days=1)
+    day_ago = store.floor(end, store.HOUR) - timedelta(days=1)
     with conn.cursor() as cur:
         cur.execute(
             "INSERT INTO probe_rollups (service, hour, location, checks, up_checks, latency_ms_min, latency_ms_p50,"
@@ -313,7 +313,7 @@ def year(conn):
             (day_ago, end),
         )
     # Rolls up the days of those hours; the raw day is left as not yet rolled up.
-    maintenance.roll_up(conn, day_ago)
+    store.roll_up(conn, day_ago)
     return end
 
 
@@ -372,7 +372,7 @@ def test_long_ranges_keep_settled_points_until_the_rollups_move(conn, year: date
     assert first[0]["t"] == "2026-01-30T08:00:00+00:00" and first[0]["checks"] == 120
     assert len(first) <= 500 and sum(p["checks"] for p in first) >= 30 * 24 * 60
     [kept] = settled.values()
-    assert kept.until <= maintenance.floor_hour(year) - timedelta(days=2)  # outside the re-roll window
+    assert kept.until <= store.floor(year, store.HOUR) - timedelta(days=2)  # outside the re-roll window
     later = start + timedelta(days=3)  # a shorter range in buckets of the same width takes its part of them
     assert store.history_json(conn, "postgres", later, year, settled=settled) == store.history_json(
         conn, "postgres", later, year
@@ -385,7 +385,7 @@ def test_long_ranges_keep_settled_points_until_the_rollups_move(conn, year: date
     assert json.loads(store.history_json(conn, "postgres", start, year, settled=settled)) == first
     assert json.loads(store.history_json(conn, "postgres", start, year))[0]["checks"] == 121
     # Once the rollups move on, the kept points are read again.
-    maintenance.roll_up(conn, year)
+    store.roll_up(conn, year)
     again = json.loads(store.history_json(conn, "postgres", start, year, settled=settled))
     assert again[0]["checks"] == 121
     assert again == json.loads(store.history_json(conn, "postgres", start, year))

@@ -212,8 +212,8 @@ def test_bucket_width_is_a_readable_step_within_max_points(span, max_points, wid
     start = T0 + timedelta(seconds=7)  # not aligned to the buckets
     assert store.bucket_width(start, start + span, max_points) == width
     # However the range falls on the epoch-aligned buckets, it touches at most max_points of them.
-    first = (start - store._EPOCH) // width
-    last = (start + span - timedelta(microseconds=1) - store._EPOCH) // width
+    first = (start - store.EPOCH) // width
+    last = (start + span - timedelta(microseconds=1) - store.EPOCH) // width
     assert last - first + 1 <= max_points
 
 

@@ -7,7 +7,6 @@ must not hold the probe past PROBE_TIMEOUT_S.
 
 from __future__ import annotations
 
-import re
 import secrets
 import select
 import time
@@ -20,6 +19,7 @@ from psycopg2.extensions import connection as Connection
 from jobs.probes.outcome import finished, not_configured
 from jobs.result import ProbeResult, Timer, one_line
 from jobs.settings import Settings
+from jobs.store import describe_error
 
 SERVICE = "postgres"
 
@@ -42,19 +42,6 @@ def _wait(conn: Connection, deadline: float) -> None:
             select.select([fd], [], [], remaining)
         elif state == POLL_WRITE:
             select.select([], [fd], [], remaining)
-
-
-def describe_error(message: str, endpoint: str) -> str:
-    """One actionable line from a libpq message (which never holds the password)."""
-    text = " ".join(message.split())
-    if "Connection refused" in text:
-        return f"connection refused by {endpoint}"
-    if "timeout expired" in text:  # libpq's connect_timeout, or jobs.pg_wait's bound on a silent server
-        return f"timed out waiting for {endpoint}"
-    # Drop libpq's 'connection to server at "h" (addr), port p failed: FATAL: ' preamble.
-    text = re.sub(r'^connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed: ', "", text)
-    text = re.sub(r"^(FATAL|ERROR):\s+", "", text)
-    return text or "PostgreSQL closed the connection without an error message"
 
 
 def probe(settings: Settings) -> ProbeResult:

@@ -1,0 +1,100 @@
+"""The PostgreSQL store: every read and write of the time series of probe results, in one place.
+
+Functions take a connection from `connect` (or a `Pool`), autocommit on, and return plain values, so the
+worker, the web and the CLI share them. `from jobs import store`, then:
+
+Connecting (db.py, pool.py, schema.py)
+- connect(pg, timeout_s): a connection whose every wait on the server is bounded by timeout_s.
+- Pool(pg, size, timeout_s).connection(): the web's pooled connections; PoolBusy when all stay in use.
+- describe_error(message, endpoint): a driver error as one actionable line.
+- ServerSilent: the error of a server that sent nothing for a whole bound (frozen, or firewalled).
+- migrate(conn): apply the migrations not yet applied; their names.
+- migrate_once(pg, timeout_s, wait=, retry_s=): `migrate` once per process and database.
+- migration_files(): (version, path) of every migration, in order.
+
+Results (results.py)
+- write_results(conn, results, slot): store one cycle for its slot, once; how many rows were added.
+- latest_and_uptimes(conn, services, start, end): each service's newest result and uptime, one round trip.
+- latest_results(conn): each service's newest result.
+- recent_results(conn, service, limit): one service's newest results, newest first.
+- last_cycle_at(conn): when the newest stored result was checked.
+- failed_check_counts(conn): failed checks per service since the counts began (Prometheus counters).
+
+History (history.py)
+- history(conn, service, start, end, max_points): a range in at most max_points buckets (HistoryPoint).
+- history_json(conn, service, start, end, max_points, settled): the same points as JSON text.
+- bucket_width(start, end, max_points): the readable bucket width history uses.
+- uptimes(conn, services, start, end) / uptime(conn, service, start, end): share of checks up or degraded.
+- spans_by_source(start, end, rolled_until, daily): a range cut into spans read from raw rows or rollups
+  (spans.py).
+
+Retention (rollups.py)
+- roll_up(conn, now): roll finished hours (and whole days) up; how many rollup rows changed.
+- prune(conn, now, raw_days, rollup_days): delete expired raw rows and rollups (Pruned).
+
+The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
+"""
+
+from jobs.store.db import Connection, ServerSilent, connect, describe_error
+from jobs.store.history import (
+    RAW_MAX_SPAN,
+    HistoryPoint,
+    SettledJson,
+    SettledKey,
+    bucket_width,
+    history,
+    history_json,
+    uptime,
+    uptimes,
+)
+from jobs.store.pool import Pool, PoolBusy
+from jobs.store.results import (
+    failed_check_counts,
+    last_cycle_at,
+    latest_and_uptimes,
+    latest_results,
+    recent_results,
+    write_results,
+)
+from jobs.store.rollups import REROLL, Pruned, prune, roll_up
+from jobs.store.schema import migrate, migrate_once, migration_files
+from jobs.store.spans import Span, spans_by_source
+from jobs.store.timegrid import DAY, EPOCH, HOUR, ceil, floor
+
+__all__ = [
+    "DAY",
+    "EPOCH",
+    "HOUR",
+    "RAW_MAX_SPAN",
+    "REROLL",
+    "Connection",
+    "HistoryPoint",
+    "Pool",
+    "PoolBusy",
+    "Pruned",
+    "ServerSilent",
+    "SettledJson",
+    "SettledKey",
+    "Span",
+    "bucket_width",
+    "ceil",
+    "connect",
+    "describe_error",
+    "failed_check_counts",
+    "floor",
+    "history",
+    "history_json",
+    "last_cycle_at",
+    "latest_and_uptimes",
+    "latest_results",
+    "migrate",
+    "migrate_once",
+    "migration_files",
+    "prune",
+    "recent_results",
+    "roll_up",
+    "spans_by_source",
+    "uptime",
+    "uptimes",
+    "write_results",
+]
