@@ -63,7 +63,7 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
 
     @api.get("/api/status")
     def status() -> Response:
-        snap = snapshot.take(reader, settings)
+        snap = snapshot.read_board(reader, settings)
         return jsonify(
             generated_at=snap.generated_at.isoformat(),
             source=snap.source,
@@ -115,7 +115,7 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
             accepted = ", ".join(f"/badge/{s}.svg" for s in SERVICE_NAMES)
             raise BadInput(f"no badge {shown(name)}; accepted: {accepted}", 404)
         try:
-            snap = snapshot.take(reader, settings)
+            snap = snapshot.read_board(reader, settings)
             view = next(v for v in snap.views if v.service == service)
             message, colour = (
                 f"{view.word} · {percent(snap.uptime_24h.get(service), compact=True)} 24h",

@@ -28,7 +28,7 @@ def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
     recent: dict[str, list] = {}
     last_cycle = None
     try:
-        snap = snapshot.take(reader, settings, now)
+        snap = snapshot.read_board(reader, settings, now)
         if snap.source == snapshot.POSTGRES:
             recent = {s: reader.recent(s, limit=60) for s in SERVICE_NAMES}
             last_cycle = reader.last_cycle_at()

@@ -12,15 +12,14 @@ from werkzeug.exceptions import HTTPException
 
 from dashapp import api, callback_guard, callbacks, layout, metrics, security
 from dashapp.reader import Reader, Unavailable
+from jobs.defaults import WEB_MIGRATE_TIMEOUT_S
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-# Migrations may take longer than a request's bound; they run once, at start.
-MIGRATE_TIMEOUT_S = 10.0
-# plotly.js's "basic" partial bundle (scatter, bar, pie: the charts draw scatter traces only), 395 KB with gzip
-# against 1.47 MB for the full bundle Dash ships. dcc.Graph uses `window.Plotly` when a page script has
+# plotly.js's "basic" partial bundle (scatter, bar, pie: the charts draw scatter traces only), a third of the
+# full bundle Dash ships (bench/README.md). dcc.Graph uses `window.Plotly` when a page script has
 # defined it and loads Dash's full bundle only otherwise. The file is the npm package plotly.js-basic-dist-min
 # at the plotly.js version of the installed `plotly` (`plotly.offline.get_plotlyjs_version()`); to update:
 # `npm pack plotly.js-basic-dist-min@<version>` and copy its plotly-basic.min.js here, then set the version.
@@ -56,7 +55,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     reader = Reader(settings)
     if migrate:
         try:
-            reader.migrate(timeout_s=MIGRATE_TIMEOUT_S)  # logs what it applied
+            reader.migrate(timeout_s=WEB_MIGRATE_TIMEOUT_S)  # logs what it applied
         except Unavailable as exc:
             # The page still serves (and says why); the reader migrates on its first successful contact.
             log.warning("migrations deferred: %s", exc)
@@ -73,7 +72,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
         assets_folder=str(ASSETS),
         serve_locally=True,
         update_title=None,
-        compress=True,  # gzip/brotli via flask-compress: plotly.js is 1.2 MB uncompressed
+        compress=True,  # gzip/brotli via flask-compress: plotly.js compresses to a third of its size
         # Always from this server, whatever ASSETS_BASE_URL says: the CSP allows scripts from 'self' only.
         external_scripts=[f"/assets/{PLOTLY_BUNDLE}?v={PLOTLY_BUNDLE_VERSION}"],
         assets_ignore=rf"^{re.escape(PLOTLY_BUNDLE)}$",

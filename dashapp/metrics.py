@@ -28,7 +28,7 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         store_up = GaugeMetricFamily(f"{PREFIX}_store_up", "1 when the web could read the results store")
         try:
-            snap = snapshot.take(self.reader, self.settings)
+            snap = snapshot.read_board(self.reader, self.settings)
             failed = self.reader.failed_check_counts()
         except Unavailable:
             store_up.add_metric([], 0)

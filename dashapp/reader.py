@@ -20,24 +20,16 @@ from rq import Queue, Worker
 from rq.registry import FailedJobRegistry
 
 from jobs import buffer, store
+from jobs.defaults import MIGRATE_RETRY_S, WEB_QUIET_S, WEB_READ_TIMEOUT_S, WEB_THREADS
 from jobs.result import ProbeResult, one_line
-from jobs.settings import WEB_THREADS, PostgresSettings, Settings
+from jobs.settings import PostgresSettings, Settings
 from jobs.tasks import QUEUE
 
 log = logging.getLogger(__name__)
 
-# Bound on every wait the web does on a dependency; a few seconds, well under gunicorn's 30 s.
-TIMEOUT_S = 2.0
 # One connection per gunicorn thread (dashapp/gunicorn_conf.py): no request ever finds the pool empty, and
 # a managed database's connection budget is easy to count (DEPLOY.md).
 POOL_MAX = WEB_THREADS
-# After a failed migration on first contact, how long until the next try.
-MIGRATE_RETRY_S = 30.0
-# After PostgreSQL sent nothing for a whole bound (frozen, or unreachable behind a firewall; not a slow query,
-# which statement_timeout cancels), reads fail at once for this long instead of each waiting again: requests
-# keep flowing (the board from Valkey's cache) and a few threads are enough for all of them. The first read
-# after it asks PostgreSQL again.
-QUIET_S = 5.0
 
 
 class Unavailable(RuntimeError):
@@ -52,7 +44,9 @@ class WorkerHealth:
 
 
 class QuietPeriod:
-    """After PostgreSQL sent nothing for a whole bound, reads fail at once for `seconds` (see QUIET_S)."""
+    """After PostgreSQL sent nothing for a whole bound (frozen, or unreachable behind a firewall; not a slow
+    query, which statement_timeout cancels), reads fail at once for `seconds` instead of each waiting again:
+    requests keep flowing (the board from Valkey's cache) and a few threads serve them all."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -74,7 +68,7 @@ class Reader:
     """The web's reads: PostgreSQL through a `store.Pool` behind a `QuietPeriod`, the schema brought up to
     date through `store.migrate_once`; Valkey and RQ through one bounded client."""
 
-    def __init__(self, settings: Settings, timeout_s: float = TIMEOUT_S, quiet_s: float = QUIET_S) -> None:
+    def __init__(self, settings: Settings, timeout_s: float = WEB_READ_TIMEOUT_S, quiet_s: float = WEB_QUIET_S) -> None:
         self.settings = settings
         self.timeout_s = timeout_s
         self._quiet = QuietPeriod(quiet_s)

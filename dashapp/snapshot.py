@@ -33,7 +33,7 @@ class Snapshot:
         return sorted({v.result.location for v in self.views if v.result is not None})
 
 
-def take(reader: Reader, settings: Settings, now: datetime | None = None) -> Snapshot:
+def read_board(reader: Reader, settings: Settings, now: datetime | None = None) -> Snapshot:
     """Raises reader.Unavailable when neither PostgreSQL nor the Valkey cache answers.
 
     When the web's own PostgreSQL settings are wrong there is no store to read: every row then says why

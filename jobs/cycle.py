@@ -16,14 +16,12 @@ import redis
 import rq
 
 from jobs import buffer, store
+from jobs.defaults import DEADLINE_GRACE_S
 from jobs.probes import PROBES, Probe
 from jobs.result import SERVICE_NAMES, ProbeResult, Status, one_line, utcnow
 from jobs.settings import PostgresSettings, Settings, load
 
 log = logging.getLogger(__name__)
-
-# A probe bounds its own waits by PROBE_TIMEOUT_S; this grace lets its precise message win over the cycle's.
-DEADLINE_GRACE_S = 0.25
 
 
 def slot_of(moment: datetime, interval_s: int) -> datetime:

@@ -4,6 +4,8 @@ The first group are the defaults of the settings of the same name (README's Sett
 fixed. Standard library only: `jobs.supervise` imports this and must stay light.
 """
 
+from datetime import timedelta
+
 # Defaults of settings (jobs/settings/).
 PROBE_INTERVAL_S = 60  # seconds between probe cycles
 PROBE_TIMEOUT_S = 10.0  # deadline of each probe, and the bound of every wait on a dependency
@@ -22,8 +24,19 @@ WEB_WORKER_TIMEOUT_S = 30  # gunicorn restarts a web worker silent for this long
 MAX_BODY_BYTES = 256 * 1024  # largest request body; Dash's callback payloads are a few KB, more is abuse
 MAX_POINTS = 500  # points per chart series and per /api/history answer, at most
 STALE_AFTER_INTERVALS = 2.5  # a result older than this many probe intervals means the worker stopped reporting
+WEB_READ_TIMEOUT_S = 2.0  # bound on every wait the web does on PostgreSQL or Valkey, well under gunicorn's
+WEB_QUIET_S = 5.0  # after PostgreSQL sent nothing for a whole bound, the web does not ask it for this long
+WEB_MIGRATE_TIMEOUT_S = 10.0  # bound on the migrations the web applies at start
+MIGRATE_RETRY_S = 30.0  # after a failed migration on first contact, the web tries again this much later
 
 # The worker and the scheduler (jobs/).
+DEADLINE_GRACE_S = 0.25  # the cycle waits this long past PROBE_TIMEOUT_S, so a probe's own timeout message wins
+MAINTENANCE_TIMEOUT_S = 120.0  # bound on each statement of the hourly roll-up and prune
+PRUNE_BATCH = 5000  # rows deleted per statement when pruning, so no delete holds locks or the WAL for long
+REROLL = timedelta(hours=24)  # rolled-up hours are rolled up again this long, to take in late results
+# History ranges up to this long read raw rows, longer ones rollups: RAW_RETENTION_DAYS is at least a day, and
+# a day of checks a minute still downsamples cheaply.
+RAW_MAX_SPAN = timedelta(hours=24)
 # Lifetime of the latest-results cache in Valkey, in probe intervals: longer than the board's stale threshold,
 # so the web can still say "stale".
 LATEST_TTL_INTERVALS = 5

@@ -9,13 +9,11 @@ from typing import Any
 import psycopg2
 
 from jobs import store
+from jobs.defaults import MAINTENANCE_TIMEOUT_S
 from jobs.result import one_line, utcnow
 from jobs.settings import load
 
 log = logging.getLogger(__name__)
-
-# The first roll-up of a large table reads it whole; later ones read a day.
-TIMEOUT_S = 120.0
 
 
 def run_maintenance() -> dict[str, Any]:
@@ -28,8 +26,8 @@ def run_maintenance() -> dict[str, Any]:
         return {"done": False}
     now = utcnow()
     try:
-        store.migrate_once(pg, TIMEOUT_S)
-        conn = store.connect(pg, TIMEOUT_S)
+        store.migrate_once(pg, MAINTENANCE_TIMEOUT_S)
+        conn = store.connect(pg, MAINTENANCE_TIMEOUT_S)
         try:
             rolled = store.roll_up(conn, now)
             pruned = store.prune(conn, now, settings.raw_retention_days, settings.rollup_retention_days)

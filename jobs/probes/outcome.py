@@ -26,7 +26,7 @@ def not_configured(service: str, settings: Settings, hint: str) -> ProbeResult:
     )
 
 
-def finished(
+def result_of_check(
     service: str,
     settings: Settings,
     endpoint: str,

@@ -16,10 +16,10 @@ import psycopg2.errors
 from psycopg2.extensions import POLL_OK, POLL_READ, POLL_WRITE
 from psycopg2.extensions import connection as Connection
 
-from jobs.probes.outcome import finished, not_configured
+from jobs.probes.outcome import not_configured, result_of_check
 from jobs.result import ProbeResult, Timer, one_line
 from jobs.settings import Settings
-from jobs.store import describe_error
+from jobs.store import connect_kwargs, describe_error
 
 SERVICE = "postgres"
 
@@ -57,7 +57,7 @@ def probe(settings: Settings) -> ProbeResult:
     conn: Connection | None = None
     try:
         with timer.phase("connect"):
-            conn = psycopg2.connect(**pg.connect_kwargs(timeout_s), async_=True)
+            conn = psycopg2.connect(**connect_kwargs(pg, timeout_s), async_=True)
             _wait(conn, deadline)
         detail["server_version"] = conn.info.parameter_status("server_version")
         detail["tls"] = bool(conn.info.ssl_in_use)
@@ -88,4 +88,4 @@ def probe(settings: Settings) -> ProbeResult:
     finally:
         if conn is not None:
             conn.close()
-    return finished(SERVICE, settings, pg.endpoint, timer, detail, error)
+    return result_of_check(SERVICE, settings, pg.endpoint, timer, detail, error)

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from jobs.aws_session import NOT_CONFIGURED_HINT, client_config, describe_error, shared_session
-from jobs.probes.outcome import finished, not_configured
+from jobs.probes.outcome import not_configured, result_of_check
 from jobs.result import ProbeResult, Timer, utcnow
 from jobs.settings import AwsSettings, Settings
 
@@ -78,7 +78,7 @@ def probe(settings: Settings) -> ProbeResult:
         error = str(exc)
     except Exception as exc:  # a probe never raises: any failure is this row's error
         error = describe_error(exc, action, timeout)
-    return finished(SERVICE, settings, endpoint, timer, detail, error)
+    return result_of_check(SERVICE, settings, endpoint, timer, detail, error)
 
 
 class _NoCredentials(Exception):

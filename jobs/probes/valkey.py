@@ -10,7 +10,7 @@ from redis.retry import Retry
 
 from jobs.buffer import bounded_url
 from jobs.defaults import VALKEY_KEY_TTL_S as KEY_TTL_S
-from jobs.probes.outcome import finished, not_configured
+from jobs.probes.outcome import not_configured, result_of_check
 from jobs.result import ProbeResult, Timer, one_line
 from jobs.settings import Settings
 
@@ -75,4 +75,4 @@ def probe(settings: Settings) -> ProbeResult:
     finally:
         if client is not None:
             client.close()
-    return finished(SERVICE, settings, vk.endpoint, timer, detail, error, latency_ms)
+    return result_of_check(SERVICE, settings, vk.endpoint, timer, detail, error, latency_ms)

@@ -25,28 +25,6 @@ class PostgresSettings:
     def endpoint(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def connect_kwargs(self, timeout_s: float) -> dict[str, object]:
-        """psycopg2.connect() arguments, with every wait bounded by `timeout_s`."""
-        return {
-            "host": self.host,
-            "port": self.port,
-            "user": self.user,
-            "password": self.password,
-            "dbname": self.dbname,
-            "sslmode": self.sslmode,
-            "connect_timeout": max(1, round(timeout_s)),
-            # A peer that vanishes mid-query must not hold us longer than the timeout.
-            "keepalives": 1,
-            "keepalives_idle": max(1, round(timeout_s)),
-            "keepalives_interval": 1,
-            "keepalives_count": 3,
-            "tcp_user_timeout": int(timeout_s * 1000),
-            # Three quarters of the bound: a slow query is cancelled by the server, an error that arrives,
-            # before the client gives up on a server that sends nothing (jobs/pg_wait.py).
-            "options": f"-c statement_timeout={int(timeout_s * 750)}",
-            "application_name": "hybrid-monitor",
-        }
-
 
 def read(env: Mapping[str, str]) -> PostgresSettings | None:
     """PostgreSQL's settings; None when neither DATABASE_URL nor PGHOST is set."""

@@ -5,6 +5,7 @@ worker, the web and the CLI share them. `from jobs import store`, then:
 
 Connecting (db.py, pool.py, schema.py)
 - connect(pg, timeout_s): a connection whose every wait on the server is bounded by timeout_s.
+- connect_kwargs(pg, timeout_s): the psycopg2.connect() arguments behind it (for a probe's own connection).
 - Pool(pg, size, timeout_s).connection(): the web's pooled connections; PoolBusy when all stay in use.
 - describe_error(message, endpoint): a driver error as one actionable line.
 - ServerSilent: the error of a server that sent nothing for a whole bound (frozen, or firewalled).
@@ -35,7 +36,7 @@ Retention (rollups.py)
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
 """
 
-from jobs.store.db import Connection, ServerSilent, connect, describe_error
+from jobs.store.db import Connection, ServerSilent, connect, connect_kwargs, describe_error
 from jobs.store.history import (
     RAW_MAX_SPAN,
     HistoryPoint,
@@ -79,6 +80,7 @@ __all__ = [
     "bucket_width",
     "ceil",
     "connect",
+    "connect_kwargs",
     "describe_error",
     "failed_check_counts",
     "floor",

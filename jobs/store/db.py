@@ -44,11 +44,34 @@ class Connection(psycopg2.extensions.connection):
         self.prepared: set[str] = set()
 
 
+def connect_kwargs(pg: PostgresSettings, timeout_s: float) -> dict[str, object]:
+    """psycopg2.connect() arguments, with every wait bounded by `timeout_s`."""
+    return {
+        "host": pg.host,
+        "port": pg.port,
+        "user": pg.user,
+        "password": pg.password,
+        "dbname": pg.dbname,
+        "sslmode": pg.sslmode,
+        "connect_timeout": max(1, round(timeout_s)),
+        # A peer that vanishes mid-query must not hold us longer than the timeout.
+        "keepalives": 1,
+        "keepalives_idle": max(1, round(timeout_s)),
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": int(timeout_s * 1000),
+        # Three quarters of the bound: a slow query is cancelled by the server, an error that arrives,
+        # before the client gives up on a server that sends nothing (`wait` below).
+        "options": f"-c statement_timeout={int(timeout_s * 750)}",
+        "application_name": "hybrid-monitor",
+    }
+
+
 def connect(pg: PostgresSettings, timeout_s: float) -> Connection:
     """A connection in autocommit mode whose connect, statements and every wait on the server are bounded by
     `timeout_s`."""
     install_wait()
-    kwargs = pg.connect_kwargs(timeout_s)
+    kwargs = connect_kwargs(pg, timeout_s)
     # Prepared statements (the board's) run their generic plan: planning the board for each call's parameters
     # costs PostgreSQL more than running it. Statements that are not prepared are unaffected.
     kwargs["options"] = f"{kwargs['options']} -c plan_cache_mode=force_generic_plan"

@@ -16,16 +16,13 @@ from typing import Any
 from psycopg2 import sql
 from psycopg2.extensions import cursor as Cursor
 
+from jobs.defaults import RAW_MAX_SPAN, REROLL
 from jobs.store.db import Connection
-from jobs.store.rollups import REROLL
 from jobs.store.spans import spans_relation
 from jobs.store.timegrid import DAY, EPOCH, HOUR, floor
 
 # Bucket widths a person reads easily, in seconds: 1 s up to a week.
 _NICE_WIDTHS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800)
-# The longest range history reads from raw rows: RAW_RETENTION_DAYS is at least a day, and a day of checks
-# a minute still downsamples cheaply. Longer ranges read hourly rollups.
-RAW_MAX_SPAN = timedelta(hours=24)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 
 Rolling up is one transaction under an advisory lock and an upsert, so running it twice, even at once, leaves
 the same rows; pruning deletes in bounded batches and never a raw row whose hour a roll-up may still need.
+Results stored late (a cycle that ran long, results replayed after an outage) land in hours already rolled
+up: the last REROLL of them is rolled up again each run; older rollups never change.
 """
 
 from __future__ import annotations
@@ -11,15 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from jobs.defaults import PRUNE_BATCH, REROLL
 from jobs.store.db import ROLLUP_LOCK_KEY, Connection
 from jobs.store.timegrid import DAY, EPOCH, HOUR, floor
-
-# Hours already rolled up are rolled up again for this long, to take in results stored late (a cycle that ran
-# long, or results replayed after an outage); rollups older than that never change. Pruning keeps the raw
-# rows of this window.
-REROLL = timedelta(hours=24)
-# Rows deleted per statement: each delete is short, so it never holds locks or the WAL for long.
-PRUNE_BATCH = 5000
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from dashapp.reader import QUIET_S, Reader, Unavailable
+from dashapp.reader import Reader, Unavailable
 from jobs import buffer
+from jobs.defaults import WEB_QUIET_S as QUIET_S
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.settings import load
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port
