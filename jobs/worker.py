@@ -12,11 +12,15 @@ from typing import Any
 from rq.job import Job
 from rq.worker import SimpleWorker
 
-from jobs.defaults import ABANDONED_AFTER_TIMEOUT_S
+from jobs.defaults import ABANDONED_AFTER_TIMEOUT_S, SUPERVISE_BACKOFF_MAX_S
 from jobs.startup import load_or_exit
 
 
 class ProbeWorker(SimpleWorker):
+    # Waiting for a job, RQ reconnects to a lost Valkey by itself, doubling its wait up to 60 s; capped like the
+    # supervisor's restarts, cycles resume within that cap of Valkey's return whichever path noticed the outage.
+    max_connection_wait_time = SUPERVISE_BACKOFF_MAX_S
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # RQ's maintenance (which finds abandoned jobs) runs between jobs; cycles come once an interval.

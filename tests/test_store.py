@@ -12,6 +12,8 @@ import pytest
 from jobs import store
 from jobs.result import ProbeResult, Status
 from jobs.settings import load
+from jobs.store.schema import MigrateOnce
+from sandbox.embedded import free_port
 from tests.conftest import ROOT
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -220,3 +222,17 @@ def test_bucket_width_is_a_readable_step_within_max_points(span, max_points, wid
 def test_bucket_width_refuses_fewer_than_two_points() -> None:
     with pytest.raises(ValueError, match="max_points"):
         store.bucket_width(T0, T0 + timedelta(hours=1), 1)
+
+
+def test_migrate_once_applies_once_per_database_and_after_a_failure_waits_out_retry_s(db_url: str) -> None:
+    once = MigrateOnce()  # a process's own instance, so no other test's migrations count
+    pg = load({"DATABASE_URL": db_url}).postgres
+    assert once(pg, 10) == [path.name for _, path in store.migration_files()]
+    assert once(pg, 10) == [], "a second call in the same process applies nothing and opens no connection"
+
+    nowhere = load({"DATABASE_URL": f"postgresql://monitor:pw@127.0.0.1:{free_port()}/monitor"}).postgres
+    with pytest.raises(psycopg2.OperationalError):
+        once(nowhere, 2)
+    assert once(nowhere, 2, retry_s=60) == [], "within retry_s of a failure it is not tried again"
+    with pytest.raises(psycopg2.OperationalError):
+        once(nowhere, 2, retry_s=0)

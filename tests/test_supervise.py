@@ -7,6 +7,7 @@ from __future__ import annotations
 from itertools import accumulate
 
 from jobs.supervise import backoff_s, failures_after
+from jobs.worker import ProbeWorker
 
 # The README's promise, written out rather than computed, so a change of rule shows here.
 SEQUENCE_S = [1, 2, 4, 8, 16, 30, 30, 30]
@@ -31,3 +32,8 @@ def test_a_run_of_a_minute_or_more_starts_the_backoff_over() -> None:
     assert delays([1, 1, 1, 60, 1, 1]) == [1, 2, 4, 1, 2, 4]
     assert delays([1] * 7 + [3600, 1]) == [*SEQUENCE_S[:7], 1, 2]
     assert delays([59.9, 59.9]) == [1, 2]
+
+
+def test_an_idle_worker_reconnects_to_valkey_within_the_same_cap() -> None:
+    # RQ's own reconnect loop (a worker waiting for a job) doubles up to 60 s unless capped.
+    assert ProbeWorker.max_connection_wait_time == backoff_s(100) == 30
