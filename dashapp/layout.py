@@ -72,6 +72,12 @@ def status_row(view: ServiceView, uptime_24h: float | None, now: datetime) -> ht
     )
 
 
+def status_summary(views: list[ServiceView]) -> str:
+    """One sentence of every service's status word, for the page's polite live region: it changes only when a
+    status does, so a screen reader announces changes rather than the whole table on every refresh."""
+    return "; ".join(f"{v.name}: {v.word}" for v in views) + "."
+
+
 def status_table() -> dbc.Table:
     head = html.Thead(
         html.Tr(
@@ -154,15 +160,18 @@ def detail_panel(view: ServiceView, recent: list[ProbeResult], now: datetime) ->
     return parts
 
 
+def rq_link(rq_on: bool) -> html.A | html.Span:
+    """Where to look further. Built once with the page, outside what refreshes replace: a link re-rendered
+    every refresh would take the keyboard focus away from whoever is on it."""
+    if rq_on:
+        return html.A("RQ job dashboard", href="/rq/")
+    return html.Span("RQ job dashboard off (set RQ_DASHBOARD_USERNAME/PASSWORD)", className="text-muted")
+
+
 def health_line(
-    health: WorkerHealth | None, last_cycle: datetime | None, now: datetime, problem: str | None, rq_on: bool
+    health: WorkerHealth | None, last_cycle: datetime | None, now: datetime, problem: str | None
 ) -> list[Any]:
-    """Workers online, queue depth, last finished cycle, failed jobs and where to look further."""
-    rq = (
-        html.A("RQ job dashboard", href="/rq/")
-        if rq_on
-        else html.Span("RQ job dashboard off (set RQ_DASHBOARD_USERNAME/PASSWORD)", className="text-muted")
-    )
+    """Workers online, queue depth, last finished cycle and failed jobs."""
     if health is None:
         head: list[Any] = [
             dbc.Badge("workers unknown", color="secondary", className="me-2"),
@@ -181,7 +190,7 @@ def health_line(
                 className="me-3" + (" text-danger" if health.failed_jobs else ""),
             ),
         ]
-    return [*head, html.Span(["last cycle ", when(last_cycle, now)], className="me-3"), rq]
+    return [*head, html.Span(["last cycle ", when(last_cycle, now)], className="me-3")]
 
 
 def chart_card(service: str) -> dbc.Col:
@@ -228,6 +237,7 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
     )
     ranges = dbc.RadioItems(
         id="range",
+        name="range",  # one radio group: a single tab stop, arrows move through the choices
         options=[{"label": r, "value": r} for r in CHART_RANGES],
         value=DEFAULT_RANGE,
         inline=True,
@@ -250,8 +260,17 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
                 dbc.Container(
                     [
                         dbc.Alert(id="store-alert", color="warning", is_open=False),
+                        html.Div(
+                            id="status-summary",
+                            role="status",
+                            className="visually-hidden",
+                            **{"aria-live": "polite", "aria-atomic": "true"},
+                        ),
                         status_table(),
-                        html.Div(id="worker-health", className="worker-health small mb-4"),
+                        html.Div(
+                            [html.Span(id="worker-health"), rq_link(bool(settings.rq_dashboard_username))],
+                            className="worker-health small mb-4",
+                        ),
                         html.H2("Details", className="h5"),
                         details,
                         html.Div(
