@@ -84,12 +84,11 @@ def register(app: dash.Dash, reader: Reader, settings: Settings) -> None:
         Output("store-alert", "children"),
         Output("store-alert", "is_open"),
         Input("refresh", "n_intervals"),
-        State("status-summary", "children"),
     )
-    def refresh_board(_tick: int | None, said: str | None) -> tuple[Any, ...]:
-        rows, summary, *rest = board_outputs(reader, settings)
-        # Left alone unless a status changed, so the live region speaks only then.
-        return (rows, no_update if summary == said else summary, *rest)
+    def refresh_board(_tick: int | None) -> tuple[Any, ...]:
+        # The status summary is plain text: the same text again leaves its DOM node, and so the live region,
+        # untouched (a component there would be re-created, and re-read, on every refresh).
+        return board_outputs(reader, settings)
 
     @app.callback(
         *[Output(f"chart-{s}", "figure") for s in services],
