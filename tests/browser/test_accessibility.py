@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from axe_selenium_python import Axe
@@ -22,7 +23,6 @@ from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE
 from jobs import settings as settings_module
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.settings import Settings
-from sandbox.embedded import free_port
 from tests.browser.board_support import DRAG_ZOOM, count, texts
 from tests.web_support import LATEST, seed_history, write_cycle
 
@@ -31,16 +31,48 @@ WAIT_S = 20
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 
+def wait_for_board(duo) -> None:
+    wait = WebDriverWait(duo.driver, WAIT_S)
+    wait.until(lambda _: count(duo, "#status-rows tr") == len(SERVICE_NAMES))
+    wait.until(lambda _: count(duo, ".chart .main-svg") >= len(SERVICE_NAMES))
+
+
+def open_every_panel(duo) -> None:
+    wait_for_board(duo)
+    wait = WebDriverWait(duo.driver, WAIT_S)
+    for opened in range(1, len(SERVICE_NAMES) + 1):
+        # Clicked from script: the page grows as panels open, so a pointer click could land on what moved in.
+        duo.driver.execute_script("document.querySelector('#details .accordion-button.collapsed').click()")
+        wait.until(lambda _, opened=opened: count(duo, "#details .accordion-button:not(.collapsed)") == opened)
+    wait.until(lambda _: count(duo, "#details .collapsing") == 0)
+
+
+def choose_range(duo, span: str) -> None:
+    choice = f"_dbcprivate_radioitems_range_input_{span}"
+    duo.driver.execute_script("document.getElementById(arguments[0]).click()", choice)
+    caption = "return document.querySelector('#uptime-postgres').textContent"
+    WebDriverWait(duo.driver, WAIT_S).until(
+        lambda _: (
+            duo.driver.execute_script(caption).endswith(f"over {span}")
+            or "unavailable" in duo.driver.execute_script(caption)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class PageState:
-    """One state of one page to check: its settings, what is stored first, and the chart ranges to visit."""
+    """One state of one page to check: its settings and what is stored first, the page's path, how to bring
+    it to the state to check (wait for it, open what is collapsed), and the views to check in turn (each one a
+    value `choose` sets on the page's controls: for the board, a chart range)."""
 
     name: str
     seed: Callable[[Settings, datetime], None] | None = seed_history
     unset: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     path: str = "/"
-    ranges: tuple[str, ...] = (DEFAULT_RANGE,)
+    ready: Callable[[Any], None] = open_every_panel
+    views: tuple[str, ...] = (DEFAULT_RANGE,)
+    choose: Callable[[Any, str], None] = choose_range
 
 
 def _stale(settings: Settings, now: datetime) -> None:
@@ -49,12 +81,11 @@ def _stale(settings: Settings, now: datetime) -> None:
 
 STATES = [
     # Up, degraded, down and not configured side by side, on every chart range.
-    PageState("every status", ranges=tuple(CHART_RANGES)),
+    PageState("every status", views=CHART_RANGES),
     PageState("stale", seed=_stale),
     PageState("nothing stored, Valkey not configured", seed=None, unset=("VALKEY_URL",)),
-    PageState(
-        "results store unreachable", seed=None, env={"DATABASE_URL": f"postgresql://x:y@127.0.0.1:{free_port()}/x"}
-    ),
+    # Nothing listens on port 1: every read is refused at once.
+    PageState("results store unreachable", seed=None, env={"DATABASE_URL": "postgresql://x:y@127.0.0.1:1/x"}),
 ]
 
 
@@ -91,45 +122,17 @@ def start(duo, base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, state:
     return settings
 
 
-def wait_for_board(duo) -> None:
-    wait = WebDriverWait(duo.driver, WAIT_S)
-    wait.until(lambda _: count(duo, "#status-rows tr") == len(SERVICE_NAMES))
-    wait.until(lambda _: count(duo, ".chart .main-svg") >= len(SERVICE_NAMES))
-
-
-def open_every_panel(duo) -> None:
-    wait = WebDriverWait(duo.driver, WAIT_S)
-    for opened in range(1, len(SERVICE_NAMES) + 1):
-        # Clicked from script: the page grows as panels open, so a pointer click could land on what moved in.
-        duo.driver.execute_script("document.querySelector('#details .accordion-button.collapsed').click()")
-        wait.until(lambda _, opened=opened: count(duo, "#details .accordion-button:not(.collapsed)") == opened)
-    wait.until(lambda _: count(duo, "#details .collapsing") == 0)
-
-
-def choose_range(duo, span: str) -> None:
-    choice = f"_dbcprivate_radioitems_range_input_{span}"
-    duo.driver.execute_script("document.getElementById(arguments[0]).click()", choice)
-    caption = "return document.querySelector('#uptime-postgres').textContent"
-    WebDriverWait(duo.driver, WAIT_S).until(
-        lambda _: (
-            duo.driver.execute_script(caption).endswith(f"over {span}")
-            or "unavailable" in duo.driver.execute_script(caption)
-        )
-    )
-
-
 @pytest.mark.parametrize("state", STATES, ids=[s.name for s in STATES])
 def test_no_axe_violations(dash_duo, base_env, monkeypatch, state: PageState) -> None:
     start(dash_duo, base_env, monkeypatch, state)
-    wait_for_board(dash_duo)
-    open_every_panel(dash_duo)
+    state.ready(dash_duo)
     found = {}
-    for span in state.ranges:
-        choose_range(dash_duo, span)
+    for view in state.views:
+        state.choose(dash_duo, view)
         violations = axe_violations(dash_duo.driver)
         if violations:
-            found[span] = describe(violations)
-    report = "\n".join(f"range {span}:\n{text}" for span, text in found.items())
+            found[view] = describe(violations)
+    report = "\n".join(f"view {view}:\n{text}" for view, text in found.items())
     assert not found, f"axe-core found violations on '{state.name}':\n{report}"
     # Nothing the page did was refused by its CSP or failed in the console.
     assert dash_duo.get_logs() == []
