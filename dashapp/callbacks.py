@@ -13,7 +13,7 @@ from dash import Input, Output, State, ctx, html, no_update
 from dashapp import snapshot
 from dashapp.figures import apply_zoom, latency_figure, remember_zoom, uptime_of
 from dashapp.formats import percent
-from dashapp.layout import detail_panel, health_line, status_row
+from dashapp.layout import detail_panel, health_line, status_row, status_summary
 from dashapp.ranges import RANGES, chart_range
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import board
@@ -23,7 +23,8 @@ from jobs.settings import Settings
 
 
 def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
-    """Status rows, the four detail panels, the worker health line, probe locations and the store alert."""
+    """Status rows, the status summary, the four detail panels, the worker health line, probe locations and
+    the store alert."""
     now = utcnow()
     recent: dict[str, list] = {}
     last_cycle = None
@@ -44,8 +45,8 @@ def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
     rows = [status_row(v, snap.uptime_24h.get(v.service), now) for v in snap.views]
     details = [detail_panel(v, recent.get(v.service, []), now) for v in snap.views]
     locations = ", ".join(snap.locations) or settings.location
-    health_children = health_line(health, last_cycle, now, problem, bool(settings.rq_dashboard_username))
-    return (rows, *details, health_children, locations, alert, alert is not None)
+    health_children = health_line(health, last_cycle, now, problem)
+    return (rows, status_summary(snap.views), *details, health_children, locations, alert, alert is not None)
 
 
 def chart_outputs(reader: Reader, span: str, zoom: dict[str, Any] | None = None) -> tuple[Any, ...]:
@@ -76,6 +77,7 @@ def register(app: dash.Dash, reader: Reader, settings: Settings) -> None:
 
     @app.callback(
         Output("status-rows", "children"),
+        Output("status-summary", "children"),
         *[Output(f"detail-{s}", "children") for s in services],
         Output("worker-health", "children"),
         Output("locations", "children"),
@@ -84,6 +86,8 @@ def register(app: dash.Dash, reader: Reader, settings: Settings) -> None:
         Input("refresh", "n_intervals"),
     )
     def refresh_board(_tick: int | None) -> tuple[Any, ...]:
+        # The status summary is plain text: the same text again leaves its DOM node, and so the live region,
+        # untouched (a component there would be re-created, and re-read, on every refresh).
         return board_outputs(reader, settings)
 
     @app.callback(

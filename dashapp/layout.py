@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import dcc, hooks, html
 
 from dashapp.formats import NO_VALUE, milliseconds, percent
 from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE
@@ -20,6 +20,15 @@ PRODUCT = "Hybrid Integration Monitor"
 COLUMNS = ("Service", "Status", "Endpoint / FQDN", "Last Updated", "Latency (last)", "Uptime (24 h)")
 # Columns a phone can live without; they stay in the per-service detail.
 NARROW_HIDDEN = {"Latency (last)", "Uptime (24 h)"}
+LANGUAGE = "en"
+
+
+@hooks.index()
+def page_shell(index: str) -> str:
+    """Dash's HTML shell, made accessible: the page's language, and Dash's script holder as a plain block
+    rather than a second <footer> (the page has its own footer landmark)."""
+    index = index.replace("<html>", f'<html lang="{LANGUAGE}">', 1)
+    return index.replace("<footer>", "<div>", 1).replace("</footer>", "</div>", 1)
 
 
 def status_badge(view: ServiceView) -> dbc.Badge:
@@ -63,6 +72,12 @@ def status_row(view: ServiceView, uptime_24h: float | None, now: datetime) -> ht
     )
 
 
+def status_summary(views: list[ServiceView]) -> str:
+    """One sentence of every service's status word, for the page's polite live region: it changes only when a
+    status does, so a screen reader announces changes rather than the whole table on every refresh."""
+    return "; ".join(f"{v.name}: {v.word}" for v in views) + "."
+
+
 def status_table() -> dbc.Table:
     head = html.Thead(
         html.Tr(
@@ -73,7 +88,11 @@ def status_table() -> dbc.Table:
         )
     )
     return dbc.Table(
-        [head, html.Tbody(id="status-rows")], id="status-table", hover=True, responsive=True, className="align-middle"
+        [html.Caption("Services", className="visually-hidden"), head, html.Tbody(id="status-rows")],
+        id="status-table",
+        hover=True,
+        responsive=True,
+        className="align-middle",
     )
 
 
@@ -104,6 +123,11 @@ def certificate_days(detail: dict[str, Any]) -> Any:
     return detail.get("cert_days_left")
 
 
+def subheading(text: str) -> html.H3:
+    """A heading inside a detail panel: one level under the accordion's headers, in a small type."""
+    return html.H3(text, className="h6")
+
+
 def detail_panel(view: ServiceView, recent: list[ProbeResult], now: datetime) -> list[Any]:
     result = view.result
     if result is None:
@@ -128,22 +152,26 @@ def detail_panel(view: ServiceView, recent: list[ProbeResult], now: datetime) ->
     if days is not None:
         parts.append(html.P([html.Strong("Client certificate: "), f"{days} days left"], className="mb-2"))
     if result.phases:
-        parts += [html.H6("Phases of the last check"), _facts({k: milliseconds(v) for k, v in result.phases.items()})]
+        phases = {k: milliseconds(v) for k, v in result.phases.items()}
+        parts += [subheading("Phases of the last check"), _facts(phases)]
     if result.detail:
-        parts += [html.H6("Facts"), _facts(result.detail)]
-    parts += [html.H6("Recent checks"), check_strip(recent)]
+        parts += [subheading("Facts"), _facts(result.detail)]
+    parts += [subheading("Recent checks"), check_strip(recent)]
     return parts
 
 
+def rq_link(rq_on: bool) -> html.A | html.Span:
+    """Where to look further. Built once with the page, outside what refreshes replace: a link re-rendered
+    every refresh would take the keyboard focus away from whoever is on it."""
+    if rq_on:
+        return html.A("RQ job dashboard", href="/rq/")
+    return html.Span("RQ job dashboard off (set RQ_DASHBOARD_USERNAME/PASSWORD)", className="text-muted")
+
+
 def health_line(
-    health: WorkerHealth | None, last_cycle: datetime | None, now: datetime, problem: str | None, rq_on: bool
+    health: WorkerHealth | None, last_cycle: datetime | None, now: datetime, problem: str | None
 ) -> list[Any]:
-    """Workers online, queue depth, last finished cycle, failed jobs and where to look further."""
-    rq = (
-        html.A("RQ job dashboard", href="/rq/")
-        if rq_on
-        else html.Span("RQ job dashboard off (set RQ_DASHBOARD_USERNAME/PASSWORD)", className="text-muted")
-    )
+    """Workers online, queue depth, last finished cycle and failed jobs."""
     if health is None:
         head: list[Any] = [
             dbc.Badge("workers unknown", color="secondary", className="me-2"),
@@ -162,13 +190,13 @@ def health_line(
                 className="me-3" + (" text-danger" if health.failed_jobs else ""),
             ),
         ]
-    return [*head, html.Span(["last cycle ", when(last_cycle, now)], className="me-3"), rq]
+    return [*head, html.Span(["last cycle ", when(last_cycle, now)], className="me-3")]
 
 
 def chart_card(service: str) -> dbc.Col:
     header = dbc.CardHeader(
         [
-            html.Span(SERVICE_NAMES[service], className="fw-semibold"),
+            html.H3(SERVICE_NAMES[service], className="h6 d-inline fw-semibold mb-0"),
             html.Span(id=f"uptime-{service}", className="float-end small"),
         ]
     )
@@ -187,9 +215,9 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
     header = dbc.Navbar(
         dbc.Container(
             [
-                html.Span(
+                html.H1(
                     [html.Img(src=asset_url("favicon.svg"), height="28", className="me-2", alt=""), PRODUCT],
-                    className="navbar-brand",
+                    className="navbar-brand fw-normal mb-0",
                 ),
                 html.Div(
                     [
@@ -209,6 +237,7 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
     )
     ranges = dbc.RadioItems(
         id="range",
+        name="range",  # one radio group: a single tab stop, arrows move through the choices
         options=[{"label": r, "value": r} for r in CHART_RANGES],
         value=DEFAULT_RANGE,
         inline=True,
@@ -223,32 +252,42 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
         always_open=True,
         start_collapsed=True,
     )
+    # Landmarks (header, main, footer) hold everything a screen reader user may jump to.
     return html.Div(
         [
-            header,
-            dbc.Container(
-                [
-                    dbc.Alert(id="store-alert", color="warning", is_open=False),
-                    status_table(),
-                    html.Div(id="worker-health", className="worker-health small mb-4"),
-                    html.H5("Details"),
-                    details,
-                    html.Div(
-                        [html.H5("Latency", className="me-3 mb-0"), ranges],
-                        className="d-flex flex-wrap align-items-center mt-4 mb-2 gap-2",
-                    ),
-                    dbc.Row([chart_card(s) for s in SERVICE_NAMES]),
-                    html.Footer(
-                        [
-                            "JSON: ",
-                            html.A("/api/status", href="/api/status"),
-                            " · ",
-                            html.A("/metrics", href="/metrics"),
-                        ],
-                        className="small text-muted my-3",
-                    ),
-                ],
-                fluid=True,
+            html.Header(header),
+            html.Main(
+                dbc.Container(
+                    [
+                        dbc.Alert(id="store-alert", color="warning", is_open=False),
+                        html.Div(
+                            id="status-summary",
+                            role="status",
+                            className="visually-hidden",
+                            **{"aria-live": "polite", "aria-atomic": "true"},
+                        ),
+                        status_table(),
+                        html.Div(
+                            [html.Span(id="worker-health"), rq_link(bool(settings.rq_dashboard_username))],
+                            className="worker-health small mb-4",
+                        ),
+                        html.H2("Details", className="h5"),
+                        details,
+                        html.Div(
+                            [html.H2("Latency", className="h5 me-3 mb-0"), ranges],
+                            className="d-flex flex-wrap align-items-center mt-4 mb-2 gap-2",
+                        ),
+                        dbc.Row([chart_card(s) for s in SERVICE_NAMES]),
+                    ],
+                    fluid=True,
+                )
+            ),
+            html.Footer(
+                dbc.Container(
+                    ["JSON: ", html.A("/api/status", href="/api/status"), " · ", html.A("/metrics", href="/metrics")],
+                    fluid=True,
+                    className="small text-muted my-3",
+                )
             ),
             dcc.Interval(id="refresh", interval=settings.dash_refresh_s * 1000),
             # Each chart's zoom, by service, so a refresh redraws the data inside the user's zoom.

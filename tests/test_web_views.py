@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from dashapp.badge import badge_svg
 from dashapp.figures import failed_checks, latency_figure, uptime_of
-from dashapp.layout import certificate_days, check_strip, detail_panel, health_line, status_row
+from dashapp.layout import certificate_days, check_strip, detail_panel, health_line, rq_link, status_row
 from dashapp.ranges import BadInput, one_value
 from dashapp.reader import WorkerHealth
 from dashapp.status import ago, board, utc_text, view
@@ -197,11 +197,12 @@ def test_check_strip_is_oldest_first_with_titles() -> None:
 
 
 def test_health_line_counts_and_rq_link() -> None:
-    text = text_of(health_line(WorkerHealth(2, 0, 1), NOW - timedelta(seconds=5), NOW, None, rq_on=True))
-    assert "2 workers online" in text and "queue depth 0" in text and "1 failed job" in text
-    assert "RQ job dashboard" in text and "5 s ago" in text
-    off = text_of(health_line(None, None, NOW, "Valkey: connection refused", rq_on=False))
+    text = text_of(health_line(WorkerHealth(2, 0, 1), NOW - timedelta(seconds=5), NOW, None))
+    assert "2 workers online" in text and "queue depth 0" in text and "1 failed job" in text and "5 s ago" in text
+    off = text_of(health_line(None, None, NOW, "Valkey: connection refused"))
     assert "workers unknown" in off and "Valkey: connection refused" in off and "never" in off
+    assert rq_link(rq_on=True).href == "/rq/" and text_of(rq_link(rq_on=True)) == "RQ job dashboard"
+    assert "RQ job dashboard off" in text_of(rq_link(rq_on=False))
 
 
 # -- input validation and badge -----------------------------------------------------------------------------

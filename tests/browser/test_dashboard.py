@@ -11,18 +11,10 @@ from dashapp.factory import PLOTLY_BUNDLE, PLOTLY_BUNDLE_VERSION, create_app
 from dashapp.status import utc_text
 from jobs import settings as settings_module
 from jobs.result import SERVICE_NAMES, utcnow
+from tests.browser.board_support import DRAG_ZOOM, texts
 from tests.web_support import ENDPOINTS, seed_history, write_cycle
 
 WAIT_S = 15
-DRAG_ZOOM = """
-const area = document.querySelector(arguments[0] + ' .nsewdrag');
-const box = area.getBoundingClientRect();
-const y = box.top + box.height / 2, from = box.left + box.width * 0.3, to = box.left + box.width * 0.7;
-const fire = (type, x, target) => target.dispatchEvent(new MouseEvent(type, {
-    bubbles: true, cancelable: true, view: window, clientX: x, clientY: y, button: 0, buttons: 1}));
-fire('mousemove', from, area); fire('mousedown', from, area);
-fire('mousemove', from + 20, document); fire('mousemove', to, document); fire('mouseup', to, document);
-"""
 GRAPH = "return document.querySelector('#chart-postgres .js-plotly-plot')"
 REFRESH_S = 2
 # When each refresh tick's board request left the page: dash-renderer calls window.fetch for every callback.
@@ -53,12 +45,6 @@ def dashboard(dash_duo, base_env: dict[str, str], monkeypatch: pytest.MonkeyPatc
     dash_duo.start_server(create_app(settings))
     dash_duo.wait_for_text_to_equal("#row-postgres .status-badge", "up", timeout=WAIT_S)
     return dash_duo, settings
-
-
-def texts(duo, selector: str, attribute: str = "textContent") -> list[str]:
-    """Read in one go: the board re-renders every second, so held element references go stale."""
-    script = "return Array.from(document.querySelectorAll(arguments[0])).map(e => e[arguments[1]]);"
-    return duo.driver.execute_script(script, selector, attribute)
 
 
 def plot(duo, expression: str):
