@@ -124,3 +124,23 @@ def _start(directory: Path, key_type: KeyType) -> AwsSandbox:
         }
     )
     return sandbox
+
+
+def serve(directory: Path) -> None:
+    """Run the sandbox in this process until stdin closes, after printing its environment as one JSON line: a
+    benchmark runs it so, in a process of its own, so the servers' work does not share the measured process's
+    interpreter (as under `make run`, where the launcher runs it apart from the worker)."""
+    import sys
+
+    env, stop = start_sandbox(directory)
+    try:
+        print(json.dumps(env), flush=True)
+        sys.stdin.read()
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(Path(sys.argv[1]))

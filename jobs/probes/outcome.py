@@ -48,3 +48,17 @@ def result_of_check(
         detail=detail,
         error=error,
     )
+
+
+# The detail entry holding what a check spent on our own work (signing, building requests, parsing answers).
+OUR_OVERHEAD = "our_overhead_ms"
+
+
+def result_on_the_wire(
+    service: str, settings: Settings, endpoint: str, timer: Timer, detail: dict[str, Any], error: str | None
+) -> ProbeResult:
+    """`result_of_check` for a probe whose phases are its requests' times on the wire: the latency is their sum,
+    and the rest of the check's time, our own work, is reported apart as OUR_OVERHEAD."""
+    latency = round(sum(timer.phases.values()), 3)
+    overhead = round(max(0.0, timer.elapsed_ms() - latency), 3)
+    return result_of_check(service, settings, endpoint, timer, {**detail, OUR_OVERHEAD: overhead}, error, latency)
