@@ -13,7 +13,7 @@ from dashapp.formats import NO_VALUE, milliseconds, percent
 from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE
 from dashapp.reader import WorkerHealth
 from dashapp.status import ServiceView, ago, utc_text
-from jobs.result import SERVICE_NAMES, ProbeResult
+from jobs.result import OUR_OVERHEAD, SERVICE_NAMES, ProbeResult
 from jobs.settings import Settings
 
 PRODUCT = "Hybrid Integration Monitor"
@@ -129,8 +129,14 @@ def detail_panel(view: ServiceView, recent: list[ProbeResult], now: datetime) ->
         parts.append(html.P([html.Strong("Client certificate: "), f"{days} days left"], className="mb-2"))
     if result.phases:
         parts += [html.H6("Phases of the last check"), _facts({k: milliseconds(v) for k, v in result.phases.items()})]
-    if result.detail:
-        parts += [html.H6("Facts"), _facts(result.detail)]
+    facts = {k: v for k, v in result.detail.items() if k != OUR_OVERHEAD}
+    if OUR_OVERHEAD in result.detail:
+        overhead = milliseconds(result.detail[OUR_OVERHEAD])
+        parts.append(
+            html.P([html.Strong("Our overhead: "), f"{overhead} (signing, building requests; not in the latency)"])
+        )
+    if facts:
+        parts += [html.H6("Facts"), _facts(facts)]
     parts += [html.H6("Recent checks"), check_strip(recent)]
     return parts
 

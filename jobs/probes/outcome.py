@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.result import ProbeResult, Status, Timer, utcnow
+from jobs.result import OUR_OVERHEAD, ProbeResult, Status, Timer, utcnow
 from jobs.settings import Settings
 
 
@@ -48,10 +48,6 @@ def result_of_check(
         detail=detail,
         error=error,
     )
-
-
-# The detail entry holding what a check spent on our own work (signing, building requests, parsing answers).
-OUR_OVERHEAD = "our_overhead_ms"
 
 
 def result_on_the_wire(

@@ -18,8 +18,7 @@ from jobs import settings as settings_module
 from jobs import store
 from jobs.cycle import run_probes
 from jobs.probes import roles_anywhere, secrets_manager
-from jobs.probes.outcome import OUR_OVERHEAD
-from jobs.result import Status
+from jobs.result import OUR_OVERHEAD, Status
 from sandbox.aws import PROFILE_ARN, REGION, ROLE_ARN, SECRET_NAME, TRUST_ANCHOR_ARN, AwsSandbox
 from sandbox.pki import Pem, make_ca, make_client_cert
 from sandbox.rolesanywhere import Config, Profile, RolesAnywhereEmulator
