@@ -6,6 +6,8 @@ import json
 import math
 import platform
 import secrets
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -109,3 +111,25 @@ def embedded_valkey(directory: Path) -> Iterator[EmbeddedValkey]:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def aws_sandbox_process(directory: Path) -> Iterator[tuple[dict[str, str], int]]:
+    """The local AWS sandbox in a process of its own (`python -m sandbox.aws`); yields the app's environment and
+    the process id."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.aws", str(directory)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        if not line:
+            raise RuntimeError("the AWS sandbox did not start (see its messages above)")
+        yield json.loads(line), process.pid
+    finally:
+        if process.stdin:
+            process.stdin.close()
+        process.wait(timeout=30)
