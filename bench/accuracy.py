@@ -28,13 +28,12 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.httpsession import URLLib3Session
 from iam_rolesanywhere_session import IAMRolesAnywhereSigner
 
-from bench.common import aws_sandbox_process, embedded_postgres, embedded_valkey, percentile, save, scratch, table
-from jobs import store
+from bench.common import percentile, probe_stack, save, table
 from jobs.aws_session import timeouts
 from jobs.cycle import run_probes
-from jobs.probes import PROBES, prepare
-from jobs.result import OUR_OVERHEAD, SERVICE_NAMES, Status
-from jobs.settings import AwsSettings, Settings, load
+from jobs.probes import PROBES
+from jobs.result import OUR_OVERHEAD, SERVICE_NAMES
+from jobs.settings import AwsSettings, Settings
 from jobs.store import connect_kwargs
 
 
@@ -138,20 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30, help="rounds (default 30)")
     args = parser.parse_args(argv)
 
-    with (
-        scratch() as directory,
-        embedded_postgres(directory) as pg,
-        embedded_valkey(directory) as valkey,
-        aws_sandbox_process(directory / "sandbox") as (aws_env, sandbox_pid),
-    ):
-        settings = load({"DATABASE_URL": pg.url, "VALKEY_URL": valkey.url, "PROBE_TIMEOUT_S": "5", **aws_env})
+    with probe_stack() as stack:
+        settings = stack.settings
         assert settings.aws is not None
-        store.migrate_once(settings.postgres, 10)
-        prepare(settings)  # as the worker does when it starts
-        warm = run_probes(settings)  # first use: imports, TLS contexts, the process's AWS credentials
-        down = [r.service for r in warm if r.status is not Status.UP]
-        if down:
-            print(f"warning: not up after warm-up: {', '.join(down)}", file=sys.stderr)
         bare_aws = BareAws(settings.aws, settings.probe_timeout_s)
         bare: dict[str, list[float]] = {"postgres": [], "valkey": [], "create_session": [], "ra_both": [], "sm": []}
         reported: dict[str, list[float]] = {s: [] for s in PROBES}
@@ -161,10 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         network = {s: PROBES[s] for s in ("postgres", "valkey")}
         network_only: dict[str, list[float]] = {s: [] for s in network}
         cpu: dict[str, list[float]] = {"this process": [], "AWS sandbox": []}
-        sandbox = psutil.Process(sandbox_pid)
+        sandbox = psutil.Process(stack.sandbox_pid)
         for _ in range(args.rounds):
             bare["postgres"].append(bare_postgres(settings))
-            bare["valkey"].append(bare_valkey(valkey.url))
+            bare["valkey"].append(bare_valkey(stack.valkey_url))
             aws = bare_aws.round_trips()
             bare["create_session"].append(aws["create_session"])
             bare["ra_both"].append(aws["create_session"] + aws["get_caller_identity"])

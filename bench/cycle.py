@@ -17,12 +17,9 @@ from datetime import UTC, datetime
 import psycopg2
 import redis
 
-from bench.common import aws_sandbox_process, embedded_postgres, embedded_valkey, percentile, save, scratch, table
-from jobs import store
+from bench.common import percentile, probe_stack, save, table
 from jobs.cycle import persist, run_probes
 from jobs.probes import PROBES
-from jobs.result import Status
-from jobs.settings import load
 
 
 def _ms(started: float) -> float:
@@ -72,18 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30, help="rounds (default 30)")
     args = parser.parse_args(argv)
 
-    with (
-        scratch() as directory,
-        embedded_postgres(directory) as pg,
-        embedded_valkey(directory) as valkey,
-        aws_sandbox_process(directory / "sandbox") as (aws_env, _),
-    ):
-        settings = load({"DATABASE_URL": pg.url, "VALKEY_URL": valkey.url, "PROBE_TIMEOUT_S": "5", **aws_env})
-        store.migrate_once(settings.postgres, 10)
-        warm = run_probes(settings)  # first use: imports, TLS contexts, credentials cache
-        down = [r.service for r in warm if r.status is not Status.UP]
-        if down:
-            print(f"warning: not up after warm-up: {', '.join(down)}", file=sys.stderr)
+    with probe_stack() as stack:
+        settings = stack.settings
         alone: dict[str, list[float]] = {s: [] for s in PROBES}
         reported: dict[str, list[float]] = {s: [] for s in PROBES}
         cycle_ms, stored_ms, ratios, stored_ratios = [], [], [], []
@@ -105,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             stored_ms.append(_ms(started))
             ratios.append(cycle_ms[-1] / slowest)
             stored_ratios.append(stored_ms[-1] / slowest)
-        bare = bare_round_trips(pg.url, valkey.url, args.rounds * 3)
+        bare = bare_round_trips(stack.pg_url, stack.valkey_url, args.rounds * 3)
 
     median = statistics.median
     bare_fresh = {"postgres": median(bare["pg_select1_fresh"]), "valkey": median(bare["valkey_ping_fresh"])}

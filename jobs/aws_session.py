@@ -147,6 +147,10 @@ def roles_anywhere_session(aws: AwsSettings, timeout_s: float) -> IAMRolesAnywhe
     )
 
 
+# The credentials the current thread's check signs with (`signing_with`).
+_signing = threading.local()
+
+
 class _ThisThreadsCredentials(Credentials):
     """Credentials that are whatever the calling thread set with `signing_with`: one client, built once, signs
     each call with the credentials of the check making it."""
@@ -154,11 +158,9 @@ class _ThisThreadsCredentials(Credentials):
     def __init__(self) -> None:
         super().__init__("", "", method="this-check")
 
-    def get_frozen_credentials(self) -> ReadOnlyCredentials:
-        return _signing.credentials
-
-
-_signing = threading.local()
+    def get_frozen_credentials(self) -> ReadOnlyCredentials | None:
+        # None outside `signing_with`: botocore then refuses to send (NoCredentialsError).
+        return getattr(_signing, "credentials", None)
 
 
 class _ThisThreadsProvider(CredentialProvider):
