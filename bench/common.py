@@ -6,10 +6,13 @@ import json
 import math
 import platform
 import secrets
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,3 +112,57 @@ def embedded_valkey(directory: Path) -> Iterator[EmbeddedValkey]:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def aws_sandbox_process(directory: Path) -> Iterator[tuple[dict[str, str], int]]:
+    """The local AWS sandbox in a process of its own (`python -m sandbox.aws`); yields the app's environment and
+    the process id."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.aws", str(directory)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        if not line:
+            raise RuntimeError("the AWS sandbox did not start (see its messages above)")
+        yield json.loads(line), process.pid
+    finally:
+        if process.stdin:
+            process.stdin.close()
+        process.wait(timeout=30)
+
+
+@dataclass
+class ProbeStack:
+    settings: Any  # jobs.settings.Settings, imported when the stack starts
+    pg_url: str
+    valkey_url: str
+    sandbox_pid: int
+
+
+@contextmanager
+def probe_stack() -> Iterator[ProbeStack]:
+    """Everything the four probes check, on 127.0.0.1 in a scratch directory: embedded PostgreSQL (migrated) and
+    Valkey, the AWS sandbox in a process of its own; with the probes' settings for them, after one warm-up cycle
+    (imports, TLS contexts, the process's AWS credentials)."""
+    from jobs import store
+    from jobs.cycle import run_probes
+    from jobs.result import Status
+    from jobs.settings import load
+
+    with (
+        scratch() as directory,
+        embedded_postgres(directory) as pg,
+        embedded_valkey(directory) as valkey,
+        aws_sandbox_process(directory / "sandbox") as (aws_env, sandbox_pid),
+    ):
+        settings = load({"DATABASE_URL": pg.url, "VALKEY_URL": valkey.url, "PROBE_TIMEOUT_S": "5", **aws_env})
+        store.migrate_once(settings.postgres, 10)
+        down = [r.service for r in run_probes(settings) if r.status is not Status.UP]
+        if down:
+            print(f"warning: not up after warm-up: {', '.join(down)}", file=sys.stderr)
+        yield ProbeStack(settings, pg.url, valkey.url, sandbox_pid)

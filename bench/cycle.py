@@ -1,6 +1,7 @@
 """One probe cycle against local servers: `.venv/bin/python -m bench.cycle` (or `make bench-cycle`).
 
-Starts embedded PostgreSQL and Valkey and the local AWS sandbox, then, round after round, times the cycle
+Starts embedded PostgreSQL and Valkey and the local AWS sandbox (in a process of its own, as under `make run`),
+then, round after round, times the cycle
 (every probe at once, as `jobs.cycle.run_probes` runs them; and with its results stored, as the RQ job does)
 against each probe run alone, and each probe against a bare round trip to the same server.
 """
@@ -8,7 +9,6 @@ against each probe run alone, and each probe against a bare round trip to the sa
 from __future__ import annotations
 
 import argparse
-import logging
 import statistics
 import sys
 import time
@@ -17,13 +17,9 @@ from datetime import UTC, datetime
 import psycopg2
 import redis
 
-from bench.common import embedded_postgres, embedded_valkey, percentile, save, scratch, table
-from jobs import store
+from bench.common import percentile, probe_stack, save, table
 from jobs.cycle import persist, run_probes
 from jobs.probes import PROBES
-from jobs.result import Status
-from jobs.settings import load
-from sandbox.aws import start_sandbox
 
 
 def _ms(started: float) -> float:
@@ -72,41 +68,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cycle", description=__doc__)
     parser.add_argument("--rounds", type=int, default=30, help="rounds (default 30)")
     args = parser.parse_args(argv)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
 
-    with scratch() as directory, embedded_postgres(directory) as pg, embedded_valkey(directory) as valkey:
-        aws_env, stop_aws = start_sandbox(directory / "sandbox")
-        try:
-            settings = load({"DATABASE_URL": pg.url, "VALKEY_URL": valkey.url, "PROBE_TIMEOUT_S": "5", **aws_env})
-            store.migrate_once(settings.postgres, 10)
-            warm = run_probes(settings)  # first use: imports, TLS contexts, credentials cache
-            down = [r.service for r in warm if r.status is not Status.UP]
-            if down:
-                print(f"warning: not up after warm-up: {', '.join(down)}", file=sys.stderr)
-            alone: dict[str, list[float]] = {s: [] for s in PROBES}
-            reported: dict[str, list[float]] = {s: [] for s in PROBES}
-            cycle_ms, stored_ms, ratios, stored_ratios = [], [], [], []
-            for n in range(args.rounds):
-                slowest = 0.0
-                for service, probe in PROBES.items():
-                    started = time.perf_counter()
-                    result = probe(settings)
-                    took = _ms(started)
-                    alone[service].append(took)
-                    reported[service].append(result.latency_ms)
-                    slowest = max(slowest, took)
+    with probe_stack() as stack:
+        settings = stack.settings
+        alone: dict[str, list[float]] = {s: [] for s in PROBES}
+        reported: dict[str, list[float]] = {s: [] for s in PROBES}
+        cycle_ms, stored_ms, ratios, stored_ratios = [], [], [], []
+        for n in range(args.rounds):
+            slowest = 0.0
+            for service, probe in PROBES.items():
                 started = time.perf_counter()
-                run_probes(settings)
-                cycle_ms.append(_ms(started))
-                started = time.perf_counter()
-                results = run_probes(settings)
-                persist(settings, results, datetime.fromtimestamp(n * 60, UTC))  # a distinct slot per round
-                stored_ms.append(_ms(started))
-                ratios.append(cycle_ms[-1] / slowest)
-                stored_ratios.append(stored_ms[-1] / slowest)
-            bare = bare_round_trips(pg.url, valkey.url, args.rounds * 3)
-        finally:
-            stop_aws()
+                result = probe(settings)
+                took = _ms(started)
+                alone[service].append(took)
+                reported[service].append(result.latency_ms)
+                slowest = max(slowest, took)
+            started = time.perf_counter()
+            run_probes(settings)
+            cycle_ms.append(_ms(started))
+            started = time.perf_counter()
+            results = run_probes(settings)
+            persist(settings, results, datetime.fromtimestamp(n * 60, UTC))  # a distinct slot per round
+            stored_ms.append(_ms(started))
+            ratios.append(cycle_ms[-1] / slowest)
+            stored_ratios.append(stored_ms[-1] / slowest)
+        bare = bare_round_trips(stack.pg_url, stack.valkey_url, args.rounds * 3)
 
     median = statistics.median
     bare_fresh = {"postgres": median(bare["pg_select1_fresh"]), "valkey": median(bare["valkey_ping_fresh"])}

@@ -13,7 +13,7 @@ from dashapp.formats import NO_VALUE, milliseconds, percent
 from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE
 from dashapp.reader import WorkerHealth
 from dashapp.status import ServiceView, ago, utc_text
-from jobs.result import SERVICE_NAMES, ProbeResult
+from jobs.result import OUR_OVERHEAD, SERVICE_NAMES, ProbeResult
 from jobs.settings import Settings
 
 PRODUCT = "Hybrid Integration Monitor"
@@ -154,8 +154,14 @@ def detail_panel(view: ServiceView, recent: list[ProbeResult], now: datetime) ->
     if result.phases:
         phases = {k: milliseconds(v) for k, v in result.phases.items()}
         parts += [subheading("Phases of the last check"), _facts(phases)]
-    if result.detail:
-        parts += [subheading("Facts"), _facts(result.detail)]
+    facts = {k: v for k, v in result.detail.items() if k != OUR_OVERHEAD}
+    if OUR_OVERHEAD in result.detail:
+        overhead = milliseconds(result.detail[OUR_OVERHEAD])
+        parts.append(
+            html.P([html.Strong("Our overhead: "), f"{overhead} (signing, building requests; not in the latency)"])
+        )
+    if facts:
+        parts += [subheading("Facts"), _facts(facts)]
     parts += [subheading("Recent checks"), check_strip(recent)]
     return parts
 

@@ -1,5 +1,6 @@
 """What the two AWS probes share: an IAM Roles Anywhere session with bounded waits, botocore's client config,
-the per-process session whose credentials refresh themselves, error lines, and keeping secrets out of logs.
+the per-process session whose credentials refresh themselves, the clock of each request's round trip on the
+wire, error lines, and keeping secrets out of logs.
 
 No AWS keys exist anywhere: the certificate and its private key (bytes in memory) buy temporary credentials
 through CreateSession.
@@ -8,10 +9,17 @@ through CreateSession.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import boto3
+import botocore.session
+from botocore.client import BaseClient
 from botocore.config import Config
+from botocore.credentials import CredentialProvider, CredentialResolver, Credentials, ReadOnlyCredentials
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 from botocore.httpsession import URLLib3Session
 from iam_rolesanywhere_session import CredentialsRetrievalError, IAMRolesAnywhereSession
@@ -63,8 +71,50 @@ def client_config(timeout_s: float) -> Config:
     return Config(connect_timeout=connect, read_timeout=read, retries={"mode": "standard", "total_max_attempts": 1})
 
 
+# The round trip of the request the current thread has on the wire: (sent at, answered at or None).
+_wire = threading.local()
+
+
+def _sent(**_: object) -> None:
+    _wire.sent, _wire.answered = time.perf_counter(), None
+
+
+def _answered(**_: object) -> None:
+    _wire.answered = time.perf_counter()
+
+
+@contextmanager
+def round_trip(phases: dict[str, float], name: str) -> Iterator[None]:
+    """Record as phase `name` the time the request made inside took on the wire: from its first byte sent (signed
+    and serialised) to its response read whole (before parsing), so our own CPU work around it, and the waits
+    for the interpreter it holds, stay out. A request that failed counts until the failure; none sent, 0."""
+    _wire.sent = _wire.answered = None
+    try:
+        yield
+    finally:
+        sent, answered = _wire.sent, _wire.answered or time.perf_counter()
+        phases[name] = 0.0 if sent is None else round((answered - sent) * 1000, 3)
+
+
+def timed_on_the_wire(client: BaseClient) -> BaseClient:
+    """`client`, its requests timed by `round_trip` (botocore's events just before sending and before parsing)."""
+    client.meta.events.register("before-send", _sent)
+    client.meta.events.register("before-parse", _answered)
+    return client
+
+
+class _TimedURLLib3Session(URLLib3Session):
+    """botocore's HTTP session for the library's CreateSession, timed by `round_trip` (it reads the body whole)."""
+
+    def send(self, request):  # type: ignore[no-untyped-def]
+        _sent()
+        response = super().send(request)
+        _answered()
+        return response
+
+
 class _BoundedRolesAnywhereSession(IAMRolesAnywhereSession):
-    """`IAMRolesAnywhereSession` whose CreateSession request has connect/read timeouts.
+    """`IAMRolesAnywhereSession` whose CreateSession request has connect/read timeouts and is timed on the wire.
 
     The library sends CreateSession through a botocore `URLLib3Session` it builds in `__init__` without a timeout
     (so botocore's default of 60 s applies) and offers no argument to change that. We replace that one object
@@ -73,13 +123,16 @@ class _BoundedRolesAnywhereSession(IAMRolesAnywhereSession):
 
     def __init__(self, *, timeout_s: float, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kwargs)
-        self._session = URLLib3Session(
+        self._session = _TimedURLLib3Session(
             verify=self.verify, proxies=self.proxies, proxies_config=self.proxies_config, timeout=timeouts(timeout_s)
         )
 
 
+@lru_cache(maxsize=4)
 def roles_anywhere_session(aws: AwsSettings, timeout_s: float) -> IAMRolesAnywhereSession:
-    """A new Roles Anywhere session; nothing is sent until credentials are asked for."""
+    """One Roles Anywhere session per settings and process, so the certificate and the private key are parsed
+    once (the key stays in memory). Nothing is sent until credentials are asked for; each
+    `get_refreshable_credentials().get_frozen_credentials()` is a new CreateSession."""
     return _BoundedRolesAnywhereSession(
         timeout_s=timeout_s,
         profile_arn=aws.profile_arn,
@@ -92,6 +145,58 @@ def roles_anywhere_session(aws: AwsSettings, timeout_s: float) -> IAMRolesAnywhe
         endpoint=aws.rolesanywhere_endpoint,
         verify=aws.ca_bundle or True,
     )
+
+
+# The credentials the current thread's check signs with (`signing_with`).
+_signing = threading.local()
+
+
+class _ThisThreadsCredentials(Credentials):
+    """Credentials that are whatever the calling thread set with `signing_with`: one client, built once, signs
+    each call with the credentials of the check making it."""
+
+    def __init__(self) -> None:
+        super().__init__("", "", method="this-check")
+
+    def get_frozen_credentials(self) -> ReadOnlyCredentials | None:
+        # None outside `signing_with`: botocore then refuses to send (NoCredentialsError).
+        return getattr(_signing, "credentials", None)
+
+
+class _ThisThreadsProvider(CredentialProvider):
+    METHOD = "this-check"
+    CANONICAL_NAME = "custom-this-check"
+
+    def load(self) -> Credentials:
+        return _ThisThreadsCredentials()
+
+
+@contextmanager
+def signing_with(credentials: ReadOnlyCredentials) -> Iterator[None]:
+    """Within, clients from `client_for_given_credentials` sign this thread's calls with `credentials`."""
+    _signing.credentials = credentials
+    try:
+        yield
+    finally:
+        _signing.credentials = None
+
+
+@lru_cache(maxsize=8)
+def client_for_given_credentials(
+    service: str, aws: AwsSettings, endpoint_url: str | None, timeout_s: float
+) -> BaseClient:
+    """One client per service, settings and process (its service model loaded once), timed on the wire, signing
+    with the credentials given by `signing_with`; clients are thread-safe."""
+    session = botocore.session.get_session()
+    session.register_component("credential_provider", CredentialResolver([_ThisThreadsProvider()]))
+    client = session.create_client(
+        service,
+        region_name=aws.region,
+        endpoint_url=endpoint_url,
+        verify=aws.ca_bundle or None,
+        config=client_config(timeout_s),
+    )
+    return timed_on_the_wire(client)
 
 
 @lru_cache(maxsize=4)

@@ -31,6 +31,9 @@ MIGRATE_RETRY_S = 30.0  # after a failed migration on first contact, the web tri
 
 # The worker and the scheduler (jobs/).
 DEADLINE_GRACE_S = 0.25  # the cycle waits this long past PROBE_TIMEOUT_S, so a probe's own timeout message wins
+# Python's thread switch interval while probes run (its default is 5 ms): a probe whose answer has arrived waits
+# at most about this long for the interpreter while another probe does CPU work, and so for each round trip.
+PROBE_SWITCH_INTERVAL_S = 0.001
 MAINTENANCE_TIMEOUT_S = 120.0  # bound on each statement of the hourly roll-up and prune
 PRUNE_BATCH = 5000  # rows deleted per statement when pruning, so no delete holds locks or the WAL for long
 REROLL = timedelta(hours=24)  # rolled-up hours are rolled up again this long, to take in late results

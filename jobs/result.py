@@ -27,6 +27,10 @@ SERVICE_NAMES: dict[str, str] = {
     "secrets_manager": "AWS Secrets Manager",
 }
 
+# The detail entry holding what a check spent on our own work (signing, building requests, parsing answers),
+# which is not in its latency.
+OUR_OVERHEAD = "our_overhead_ms"
+
 
 @dataclass(frozen=True)
 class ProbeResult:

@@ -5,7 +5,8 @@ returns the running sandbox itself (for the tests). The env points the app at th
 would use for any AWS-compatible endpoint (botocore's `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_CA_BUNDLE`, plus
 `AWS_ENDPOINT_URL_ROLESANYWHERE`). The app's probes get no AWS keys: only the certificate and key, as in
 production. The dummy keys below are used solely by the sandbox itself to talk to moto and are passed to
-boto3 explicitly, never through the environment. Development only: the product never imports this module.
+boto3 explicitly, never through the environment. `python -m sandbox.aws DIR` runs it in a process of its own
+(the benchmarks do). Development only: the product never imports this module.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import base64
 import json
 import logging
 import secrets
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,3 +126,19 @@ def _start(directory: Path, key_type: KeyType) -> AwsSandbox:
         }
     )
     return sandbox
+
+
+def serve(directory: Path) -> None:
+    """Run the sandbox in this process until stdin closes, after printing its environment as one JSON line: a
+    benchmark runs it so, in a process of its own, so the servers' work does not share the measured process's
+    interpreter (as under `make run`, where the launcher runs it apart from the worker)."""
+    env, stop = start_sandbox(directory)
+    try:
+        print(json.dumps(env), flush=True)
+        sys.stdin.read()
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]))

@@ -21,9 +21,11 @@ from rq.job import Job
 
 from jobs import cycle, store, tasks
 from jobs.probes import PROBES
+from jobs.probes.outcome import not_configured
 from jobs.result import SERVICE_NAMES, Status
 from jobs.settings import load
 from tests.conftest import ROOT, WORKING
+from tests.phases import assert_phases_account_for_latency
 
 SLOT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -242,3 +244,30 @@ def test_migrate_command_applies_then_reports_up_to_date(base_env: dict[str, str
     unreachable = run_jobs(["migrate"], {**base_env, "DATABASE_URL": "postgresql://u:pw@127.0.0.1:9/x"})
     assert unreachable.returncode == 1
     assert unreachable.stderr == "error: connection refused by 127.0.0.1:9\n"
+
+
+def test_a_probe_burning_cpu_does_not_show_in_the_network_probes_phases(migrated_env: dict[str, str]) -> None:
+    """A probe that keeps the interpreter busy for a whole second (pure Python: it lets go only when Python's
+    switch interval forces it) beside the PostgreSQL and Valkey probes: they finish while it burns, and their
+    phases stay far below that second, since they wait for the interpreter only briefly after each answer."""
+    settings = load({**migrated_env, "PROBE_INTERVAL_S": "60", "PROBE_TIMEOUT_S": "5"})
+    burn_s = 1.0
+    burned: dict[str, datetime] = {}
+
+    def burner(_settings):
+        burned["from"] = datetime.now(UTC)
+        end = time.perf_counter() + burn_s
+        while time.perf_counter() < end:
+            pass
+        burned["until"] = datetime.now(UTC)
+        return not_configured("burner", _settings, "burns CPU")
+
+    # The burner first, so it is burning when the network probes start.
+    probes = {"burner": burner, "postgres": PROBES["postgres"], "valkey": PROBES["valkey"]}
+    by_service = {r.service: r for r in cycle.run_probes(settings, probes)}
+    for service in ("postgres", "valkey"):
+        result = by_service[service]
+        assert result.status in WORKING, result.error
+        assert burned["from"] < result.checked_at < burned["until"], "the check did not run during the burn"
+        assert_phases_account_for_latency(result)
+        assert result.latency_ms < burn_s * 1000 / 4, result.phases

@@ -15,7 +15,7 @@ from dashapp.layout import certificate_days, check_strip, detail_panel, health_l
 from dashapp.ranges import BadInput, one_value
 from dashapp.reader import WorkerHealth
 from dashapp.status import ago, board, utc_text, view
-from jobs.result import SERVICE_NAMES, ProbeResult, Status
+from jobs.result import OUR_OVERHEAD, SERVICE_NAMES, ProbeResult, Status
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -185,6 +185,14 @@ def test_detail_panel_shows_phases_error_certificate_and_facts() -> None:
     ):
         assert expected in text
     assert certificate_days({"tls": True}) is None
+
+
+def test_detail_panel_shows_our_overhead_apart_from_the_phases_and_facts() -> None:
+    checked = result(**{OUR_OVERHEAD: 6.5, "account": "123456789012"})
+    text = text_of(detail_panel(view("postgres", checked, NOW, 60), [checked], NOW))
+    assert "Our overhead:  6.5 ms (signing, building requests; not in the latency)" in text
+    assert text.count("6.5 ms") == 1  # not again among the facts
+    assert "123456789012" in text
 
 
 def test_check_strip_is_oldest_first_with_titles() -> None:

@@ -1,11 +1,13 @@
 """The probe of each service, in display order. A service without a module here is reported not_configured.
 
 Each module exposes SERVICE (its id in jobs.result.SERVICE_NAMES) and probe(settings) -> ProbeResult, which
-never raises. Adding a probe is one import and one entry below.
+never raises. Adding a probe is one import and one entry below. A probe with CPU-bound set-up (parsing keys,
+loading service models, building clients) also exposes prepare(settings), which `prepare` runs.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from jobs.probes import postgres, roles_anywhere, secrets_manager, valkey
@@ -21,3 +23,15 @@ PROBES: dict[str, Probe] = {
         key=lambda module: list(SERVICE_NAMES).index(module.SERVICE),
     )
 }
+
+log = logging.getLogger(__name__)
+
+
+def prepare(settings: Settings) -> None:
+    """Every probe's CPU-bound set-up, done once per settings and process and reused by every cycle. Run before
+    the probes start, so that no probe's timer runs while another one's set-up holds the interpreter."""
+    for module in (roles_anywhere, secrets_manager):
+        try:
+            module.prepare(settings)
+        except Exception as exc:  # the probe meets the same failure and reports it as its row's error
+            log.debug("could not prepare the %s probe: %s", module.SERVICE, type(exc).__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.result import ProbeResult, Status, Timer, utcnow
+from jobs.result import OUR_OVERHEAD, ProbeResult, Status, Timer, utcnow
 from jobs.settings import Settings
 
 
@@ -48,3 +48,13 @@ def result_of_check(
         detail=detail,
         error=error,
     )
+
+
+def result_on_the_wire(
+    service: str, settings: Settings, endpoint: str, timer: Timer, detail: dict[str, Any], error: str | None
+) -> ProbeResult:
+    """`result_of_check` for a probe whose phases are its requests' times on the wire: the latency is their sum,
+    and the rest of the check's time, our own work, is reported apart as OUR_OVERHEAD."""
+    latency = round(sum(timer.phases.values()), 3)
+    overhead = round(max(0.0, timer.elapsed_ms() - latency), 3)
+    return result_of_check(service, settings, endpoint, timer, {**detail, OUR_OVERHEAD: overhead}, error, latency)

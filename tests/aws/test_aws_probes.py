@@ -15,12 +15,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from jobs import settings as settings_module
+from jobs import store
+from jobs.cycle import run_probes
 from jobs.probes import roles_anywhere, secrets_manager
-from jobs.result import Status
+from jobs.result import OUR_OVERHEAD, Status
 from sandbox.aws import PROFILE_ARN, REGION, ROLE_ARN, SECRET_NAME, TRUST_ANCHOR_ARN, AwsSandbox
 from sandbox.pki import Pem, make_ca, make_client_cert
 from sandbox.rolesanywhere import Config, Profile, RolesAnywhereEmulator
 from tests.conftest import WORKING
+from tests.phases import PHASES, assert_phases_account_for_latency
 
 
 def with_client_cert(env: dict[str, str], pem: Pem) -> dict[str, str]:
@@ -46,7 +49,7 @@ def test_both_probes_up(aws_sandbox: AwsSandbox, aws_env: dict[str, str], key_ty
 
     assert ra.status is Status.UP, ra.error
     assert ra.endpoint == f"127.0.0.1:{aws_sandbox.emulator.port}"
-    assert set(ra.phases) == {"create_session", "get_caller_identity"}
+    assert_phases_account_for_latency(ra)
     assert ra.detail["assumed_role_arn"].startswith("arn:aws:sts::123456789012:assumed-role/hybrid-monitor-probe/")
     assert ra.detail["account"] == "123456789012"
     assert ra.detail["cert_subject_cn"] == "hybrid-monitor-workload"
@@ -55,7 +58,9 @@ def test_both_probes_up(aws_sandbox: AwsSandbox, aws_env: dict[str, str], key_ty
 
     assert sm.status is Status.UP, sm.error
     assert sm.endpoint == aws_sandbox.moto_url.removeprefix("http://")
-    assert set(sm.phases) == {"credentials", "get_secret"}
+    assert_phases_account_for_latency(sm)
+    # Our own work (the first run: building the clients, then signing) is reported apart from the latency.
+    assert ra.detail[OUR_OVERHEAD] > 0 and sm.detail.pop(OUR_OVERHEAD) > 0
     secret = aws_sandbox.client("secretsmanager").get_secret_value(SecretId=SECRET_NAME)
     assert sm.detail == {
         "secret_arn": secret["ARN"],
@@ -245,3 +250,21 @@ def test_the_client_chain_is_sent_to_roles_anywhere(aws_sandbox: AwsSandbox, aws
         assert emulator.sessions_issued == 1
     finally:
         emulator.stop()
+
+
+def test_every_probe_of_a_full_cycle_accounts_for_its_latency(
+    base_env: dict[str, str], aws_env: dict[str, str]
+) -> None:
+    """All four probes at once, as the worker runs them: each one's phases are its latency, and the AWS probes'
+    own work (signing, building requests, reading answers) is reported apart."""
+    settings = settings_module.load({**base_env, **aws_env, "PROBE_INTERVAL_S": "60", "PROBE_TIMEOUT_S": "10"})
+    conn = store.connect(settings.postgres, 5)
+    store.migrate(conn)
+    conn.close()
+    for _ in range(2):  # the first cycle builds the clients, the second reuses them
+        results = run_probes(settings)
+        assert [r.service for r in results] == list(PHASES)
+        for result in results:
+            assert result.status in WORKING, (result.service, result.error)
+            assert_phases_account_for_latency(result)
+        assert all(r.detail[OUR_OVERHEAD] >= 0 for r in results if r.service in ("roles_anywhere", "secrets_manager"))

@@ -1,0 +1,23 @@
+"""What every probe's phases must be: the named steps of its check, which account for its reported latency."""
+
+from __future__ import annotations
+
+from jobs.result import ProbeResult
+
+# Each probe's phases, in the order its check runs them.
+PHASES = {
+    "postgres": ["connect", "write", "read", "cleanup"],
+    "valkey": ["connect", "ping", "write", "read"],
+    "roles_anywhere": ["create_session", "get_caller_identity"],
+    "secrets_manager": ["credentials", "get_secret"],
+}
+
+
+def assert_phases_account_for_latency(result: ProbeResult) -> None:
+    """The probe's phases are all there, none negative, and together at most its latency and at least 90 % of
+    it: the latency is the service's named steps, not time nobody can place."""
+    assert list(result.phases) == PHASES[result.service], result.phases
+    assert all(ms >= 0 for ms in result.phases.values()), result.phases
+    total = sum(result.phases.values())
+    assert total <= result.latency_ms + 0.001, (total, result.latency_ms)  # phases are rounded to a microsecond
+    assert total >= 0.9 * result.latency_ms, (total, result.latency_ms, result.phases)
