@@ -118,8 +118,8 @@ class Reader:
         """A pooled connection (store.Pool) in autocommit mode. After the server sent nothing for a whole
         bound, reads fail at once for the quiet period."""
         self._postgres()
+        self._quiet.check()  # before migrating too: a quiet period never waits on PostgreSQL
         self._migrate_lazily()
-        self._quiet.check()
         try:
             with self._pool.connection() as conn:
                 yield conn

@@ -24,7 +24,6 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from jobs.defaults import LATEST_TTL_INTERVALS as LATEST_TTL_INTERVALS  # the cycle reads it here
 from jobs.defaults import PENDING_MAX
 from jobs.result import ProbeResult
 from jobs.settings import ValkeySettings

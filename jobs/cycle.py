@@ -17,7 +17,7 @@ import redis
 import rq
 
 from jobs import buffer, store
-from jobs.defaults import DEADLINE_GRACE_S, PROBE_SWITCH_INTERVAL_S
+from jobs.defaults import DEADLINE_GRACE_S, LATEST_TTL_INTERVALS, PROBE_SWITCH_INTERVAL_S
 from jobs.probes import PROBES, Probe, prepare
 from jobs.result import SERVICE_NAMES, ProbeResult, Status, one_line, utcnow
 from jobs.settings import PostgresSettings, Settings, load
@@ -77,6 +77,7 @@ def run_probes(settings: Settings, probes: Mapping[str, Probe] = PROBES) -> list
     `not_configured`."""
     timeout_s = settings.probe_timeout_s
     prepare(settings)  # CPU-bound set-up first: none of it may run while a probe's timer does
+    # The worker runs one cycle at a time; two overlapping calls in one process would restore each other's value.
     usual = sys.getswitchinterval()
     sys.setswitchinterval(PROBE_SWITCH_INTERVAL_S)
     try:
@@ -160,7 +161,7 @@ def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> s
     try:
         if valkey is not None:
             try:
-                buffer.cache_latest(valkey, results, buffer.LATEST_TTL_INTERVALS * settings.probe_interval_s)
+                buffer.cache_latest(valkey, results, LATEST_TTL_INTERVALS * settings.probe_interval_s)
             except redis.RedisError as exc:
                 log.warning("could not cache the latest results in Valkey: %s", one_line(exc, *settings.secrets()))
         pg = settings.postgres

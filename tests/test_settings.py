@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import subprocess
+import sys
 
 import pytest
 from cryptography import x509
@@ -12,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from jobs.settings import SettingsError, load
+from tests.conftest import ROOT
 
 SECRET = "s3cr3t-pass-word"
 
@@ -227,11 +230,6 @@ def test_retention_and_log_level_defaults_and_values() -> None:
 @pytest.mark.parametrize(("level", "logged"), [(None, True), ("WARNING", False)])
 def test_log_level_sets_what_a_process_logs(db_url: str, level: str | None, logged: bool) -> None:
     """`python -m jobs run-once` logs each slot's results at INFO: shown by default, not at WARNING."""
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url} | ({"LOG_LEVEL": level} if level else {})
     done = subprocess.run(
         [sys.executable, "-m", "jobs", "run-once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120

@@ -16,13 +16,10 @@ from jobs.settings import Settings
 
 Probe = Callable[[Settings], ProbeResult]
 
-PROBES: dict[str, Probe] = {
-    module.SERVICE: module.probe
-    for module in sorted(
-        (postgres, valkey, roles_anywhere, secrets_manager),
-        key=lambda module: list(SERVICE_NAMES).index(module.SERVICE),
-    )
-}
+_MODULES = sorted(
+    (postgres, valkey, roles_anywhere, secrets_manager), key=lambda module: list(SERVICE_NAMES).index(module.SERVICE)
+)
+PROBES: dict[str, Probe] = {module.SERVICE: module.probe for module in _MODULES}
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +27,9 @@ log = logging.getLogger(__name__)
 def prepare(settings: Settings) -> None:
     """Every probe's CPU-bound set-up, done once per settings and process and reused by every cycle. Run before
     the probes start, so that no probe's timer runs while another one's set-up holds the interpreter."""
-    for module in (roles_anywhere, secrets_manager):
+    for module in _MODULES:
+        if not hasattr(module, "prepare"):
+            continue
         try:
             module.prepare(settings)
         except Exception as exc:  # the probe meets the same failure and reports it as its row's error

@@ -11,12 +11,10 @@ web still starts and shows that row as "not configured" with the reason. No mess
 """
 
 # Re-exported: callers import every name from `jobs.settings`.
-from jobs.defaults import WEB_THREADS as WEB_THREADS
 from jobs.settings.aws import AwsSettings as AwsSettings
 from jobs.settings.general import Settings as Settings
 from jobs.settings.general import load as load
 from jobs.settings.parse import SettingsError as SettingsError
-from jobs.settings.postgres import SSL_MODES as SSL_MODES
 from jobs.settings.postgres import PostgresSettings as PostgresSettings
 from jobs.settings.spaces import SpacesSettings as SpacesSettings
 from jobs.settings.spaces import load_spaces as load_spaces

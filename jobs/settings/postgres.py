@@ -29,7 +29,7 @@ class PostgresSettings:
 def read(env: Mapping[str, str]) -> PostgresSettings | None:
     """PostgreSQL's settings; None when neither DATABASE_URL nor PGHOST is set."""
     url = text(env, "DATABASE_URL")
-    sslmode, sslmode_from = text(env, "PGSSLMODE"), "PGSSLMODE: expected"
+    sslmode, sslmode_from = text(env, "PGSSLMODE"), "PGSSLMODE"
     if url:
         expected = "postgresql://user:password@host:port/dbname"
         parts = split(url, "DATABASE_URL", expected)
@@ -37,7 +37,7 @@ def read(env: Mapping[str, str]) -> PostgresSettings | None:
             raise SettingsError(f"DATABASE_URL: expected {expected}")
         query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
         if query.get("sslmode"):
-            sslmode_from = "DATABASE_URL: expected sslmode"
+            sslmode_from = "DATABASE_URL"
         settings = PostgresSettings(
             host=parts.hostname,
             port=url_port(parts, "DATABASE_URL", 5432),
@@ -58,5 +58,6 @@ def read(env: Mapping[str, str]) -> PostgresSettings | None:
     else:
         return None
     if settings.sslmode not in SSL_MODES:
-        raise SettingsError(f"{sslmode_from} one of {', '.join(SSL_MODES)}, got {shown(settings.sslmode)}")
+        what = "expected sslmode" if sslmode_from == "DATABASE_URL" else "expected"
+        raise SettingsError(f"{sslmode_from}: {what} one of {', '.join(SSL_MODES)}, got {shown(settings.sslmode)}")
     return settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 import time
@@ -67,10 +66,12 @@ class MigrateOnce:
     def __call__(self, pg: PostgresSettings, timeout_s: float, *, wait: bool = True, retry_s: float = 0.0) -> list[str]:
         """The names of the migrations applied now to `pg`'s database; none when this process brought it up
         to date before, when another thread is migrating and `wait` is False, or when this database's last
-        failure is less than `retry_s` ago (so callers that must not wait again skip it). Raises what
+        failure is less than `retry_s` ago (so callers that must not wait again skip it; a failure is remembered
+        only by such callers, so the web's start leaves its first request free to try at once). Raises what
         connecting or migrating raised (psycopg2.Error when the database does not answer)."""
         key = (pg.host, pg.port, pg.dbname)
-        if key in self._done or time.monotonic() < self._failed_at.get(key, -math.inf) + retry_s:
+        failed_at = self._failed_at.get(key)
+        if key in self._done or (failed_at is not None and time.monotonic() < failed_at + retry_s):
             return []
         if not self._lock.acquire(blocking=wait):
             return []
@@ -84,7 +85,8 @@ class MigrateOnce:
                 conn.close()
             self._done.add(key)
         except Exception:
-            self._failed_at[key] = time.monotonic()
+            if retry_s > 0:  # a caller that retries at once (the web's start) leaves the next try to the next caller
+                self._failed_at[key] = time.monotonic()
             raise
         finally:
             self._lock.release()

@@ -267,4 +267,5 @@ def test_every_probe_of_a_full_cycle_accounts_for_its_latency(
         for result in results:
             assert result.status in WORKING, (result.service, result.error)
             assert_phases_account_for_latency(result)
-        assert all(r.detail[OUR_OVERHEAD] >= 0 for r in results if r.service in ("roles_anywhere", "secrets_manager"))
+        # Signing is ours in every cycle, not only the first one that built the clients.
+        assert all(r.detail[OUR_OVERHEAD] > 0 for r in results if r.service in ("roles_anywhere", "secrets_manager"))

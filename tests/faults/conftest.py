@@ -34,7 +34,10 @@ FAST = {"PROBE_INTERVAL_S": "2", "PROBE_TIMEOUT_S": "1", "PROBE_LOCATION": "test
 @pytest.fixture
 def own_pg(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
     """A PostgreSQL server this test alone uses, so it may stop, restart and freeze it."""
-    server = EmbeddedPostgres(tmp_path / "pg", free_port(), secrets.token_hex(8))
+    # A database name of its own: the test process migrates each (host, port, database) once, and a port can
+    # come round again for another test's server.
+    name = f"monitor_{secrets.token_hex(4)}"
+    server = EmbeddedPostgres(tmp_path / "pg", free_port(), secrets.token_hex(8), dbname=name)
     server.start()
     yield server
     if server.process is not None:
