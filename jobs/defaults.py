@@ -14,6 +14,9 @@ CERT_WARN_DAYS = 30  # Roles Anywhere is degraded when the client certificate ex
 RAW_RETENTION_DAYS = 14  # days raw results are kept
 ROLLUP_RETENTION_DAYS = 400  # days hourly rollups are kept
 WEB_CONCURRENCY = 1  # gunicorn worker processes of the web
+ALERT_OPEN_FAILURES = 3  # an incident opens when this many of a service's last ALERT_OPEN_WINDOW checks failed
+ALERT_OPEN_WINDOW = 5
+ALERT_RESOLVE_CHECKS = 2  # an open incident resolves after this many checks in a row that worked
 
 # The web (dashapp/).
 # gunicorn threads per web process, and so the web's PostgreSQL connections per process (dashapp/reader.py).
