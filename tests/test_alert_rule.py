@@ -15,8 +15,8 @@ U, G, D, N = Status.UP, Status.DEGRADED, Status.DOWN, Status.NOT_CONFIGURED
 
 
 def play(checks: list[Status], rule: AlertSettings = RULE) -> list[tuple[int, Action, Level]]:
-    """Feed checks oldest first, one per cycle, deciding after each as the cycle does: (index, action, level)
-    of every change."""
+    """Feed checks oldest first, one per cycle, deciding after each as the cycle does (on the checks since
+    the last incident ended): (index, action, level) of every change."""
     changes, open_level, seen = [], None, []
     for i, status in enumerate(checks):
         seen.insert(0, status)
@@ -24,6 +24,8 @@ def play(checks: list[Status], rule: AlertSettings = RULE) -> list[tuple[int, Ac
         if change is not None:
             changes.append((i, change.action, change.level))
             open_level = None if change.action is Action.RESOLVE else change.level
+            if change.action is Action.RESOLVE:
+                seen = seen[: rule.resolve_checks]
     return changes
 
 
@@ -41,6 +43,11 @@ def play(checks: list[Status], rule: AlertSettings = RULE) -> list[tuple[int, Ac
             [D, D, D, U, D, U, U, U],
             [(2, Action.OPEN, Level.CRITICAL), (6, Action.RESOLVE, Level.CRITICAL)],
             id="2 good in a row resolve, one does not",
+        ),
+        pytest.param(
+            [D, D, D, U, U, D, U, D, U, U],
+            [(2, Action.OPEN, Level.CRITICAL), (4, Action.RESOLVE, Level.CRITICAL)],
+            id="the failures of a resolved incident do not open the next",
         ),
         pytest.param(
             [G, G, G, U, U], [(2, Action.OPEN, Level.WARNING), (4, Action.RESOLVE, Level.WARNING)], id="degraded warns"

@@ -4,8 +4,10 @@ what caused it.
 A check fails at level `critical` when it is `down` and at level `warning` when it is `down` or `degraded`.
 An incident opens when `open_failures` of the last `open_window` checks failed at a level (critical before
 warning); an open warning becomes critical by the same rule; an open incident resolves after
-`resolve_checks` checks in a row that were `up`. `not_configured` says nothing about the service, so such
-checks are left out of the window (a stale board is the web's view, never a stored check).
+`resolve_checks` checks in a row that were `up`. The checks given are those since the service's last
+incident ended, so the failures one incident was opened for never open the next. `not_configured` says
+nothing about the service, so such checks are left out of the window (a stale board is the web's view,
+never a stored check).
 """
 
 from __future__ import annotations

@@ -33,6 +33,14 @@ Retention (rollups.py)
 - roll_up(conn, now): roll finished hours (and whole days) up; how many rollup rows changed.
 - prune(conn, now, raw_days, rollup_days): delete expired raw rows and rollups (Pruned).
 
+Incidents (incidents.py)
+- recent_checks(cur, location, services, limit): each service's newest counted checks since its last incident.
+- transaction(conn): a cursor in one transaction (committed at the end of the block, rolled back on error).
+- open_incidents(cur, location): the open incidents by service.
+- open_incident / escalate_incident / resolve_incident(cur, ...): conditional changes; whether this call made them.
+- count_failed_checks(cur, ids): set failed checks and worst status from the stored checks (idempotent).
+- incidents(conn, ids): incidents by id (Incident).
+
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
 """
 
@@ -47,6 +55,18 @@ from jobs.store.history import (
     history_json,
     uptime,
     uptimes,
+)
+from jobs.store.incidents import (
+    Check,
+    Incident,
+    count_failed_checks,
+    escalate_incident,
+    incidents,
+    open_incident,
+    open_incidents,
+    recent_checks,
+    resolve_incident,
+    transaction,
 )
 from jobs.store.pool import Pool, PoolBusy
 from jobs.store.results import (
@@ -68,8 +88,10 @@ __all__ = [
     "HOUR",
     "RAW_MAX_SPAN",
     "REROLL",
+    "Check",
     "Connection",
     "HistoryPoint",
+    "Incident",
     "Pool",
     "PoolBusy",
     "Pruned",
@@ -81,21 +103,29 @@ __all__ = [
     "ceil",
     "connect",
     "connect_kwargs",
+    "count_failed_checks",
     "describe_error",
+    "escalate_incident",
     "failed_check_counts",
     "floor",
     "history",
     "history_json",
+    "incidents",
     "last_cycle_at",
     "latest_and_uptimes",
     "latest_results",
     "migrate",
     "migrate_once",
     "migration_files",
+    "open_incident",
+    "open_incidents",
     "prune",
+    "recent_checks",
     "recent_results",
+    "resolve_incident",
     "roll_up",
     "spans_by_source",
+    "transaction",
     "uptime",
     "uptimes",
     "write_results",
