@@ -1,14 +1,16 @@
 """Deciding incidents after a cycle is stored: the rule (`rule.decide`) on each service's recent stored
-checks, applied with conditional statements in one transaction, so any number of workers may decide the
-same cycle and each incident still opens and resolves once."""
+checks, applied with conditional statements in one transaction with the notifications they call for (the
+outbox), so any number of workers may decide the same cycle and each incident still opens, resolves and is
+told of once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from jobs import store
 from jobs.alerting.rule import Action, Level, decide, root_cause
-from jobs.result import ProbeResult, Status
+from jobs.result import ProbeResult, Status, utcnow
 from jobs.settings import AlertSettings
 from jobs.store.incidents import Check
 
@@ -29,9 +31,17 @@ def _first_failure(recent: list[Check], level: Level, window: int) -> Check:
     return [c for c in recent[:window] if c.status in _FAILS_AT[level]][-1]
 
 
-def decide_incidents(conn: store.Connection, location: str, results: list[ProbeResult], rule: AlertSettings) -> Decided:
+def decide_incidents(
+    conn: store.Connection,
+    location: str,
+    results: list[ProbeResult],
+    rule: AlertSettings,
+    channels: Sequence[tuple[str, str]] = (),
+) -> Decided:
     """Open, escalate and resolve the incidents of the services in `results` (a stored cycle at `location`)
-    from their stored checks. Raises psycopg2.Error; then nothing changed."""
+    from their stored checks, and in the same transaction add to the outbox one firing per channel ((key,
+    masked URL)) for those opened or escalated, and one resolved per channel a firing of those resolved went
+    to. Raises psycopg2.Error; then nothing changed."""
     services = [r.service for r in results]
     limit = max(rule.open_window, rule.resolve_checks)
     latest = {r.service: r.status for r in results}
@@ -61,4 +71,7 @@ def decide_incidents(conn: store.Connection, location: str, results: list[ProbeR
             elif store.resolve_incident(cur, incident.id, recent[rule.resolve_checks - 1].checked_at):
                 decided.resolved.append(incident.id)
         store.count_failed_checks(cur, [i.id for i in current.values()] + decided.opened)
+        now = utcnow()
+        store.add_firing(cur, decided.opened + decided.escalated, channels, now)
+        store.add_resolved(cur, decided.resolved, now)
     return decided

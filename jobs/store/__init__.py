@@ -41,6 +41,12 @@ Incidents (incidents.py)
 - count_failed_checks(cur, ids): set failed checks and worst status from the stored checks (idempotent).
 - incidents(conn, ids): incidents by id (Incident).
 
+The notification outbox (outbox.py)
+- add_firing(cur, incident_ids, channels, now) / add_resolved(cur, incident_ids, now): one delivery per channel.
+- next_due(conn): when the earliest pending delivery is due.
+- claim(cur, now): lock the oldest due delivery (Delivery), in order per channel, skipping those held.
+- record_attempt(cur, delivery, at, outcome, error, retry_at) / attempts(conn): every attempt (Attempt).
+
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
 """
 
@@ -68,6 +74,7 @@ from jobs.store.incidents import (
     resolve_incident,
     transaction,
 )
+from jobs.store.outbox import Attempt, Delivery, add_firing, add_resolved, attempts, claim, next_due, record_attempt
 from jobs.store.pool import Pool, PoolBusy
 from jobs.store.results import (
     failed_check_counts,
@@ -88,8 +95,10 @@ __all__ = [
     "HOUR",
     "RAW_MAX_SPAN",
     "REROLL",
+    "Attempt",
     "Check",
     "Connection",
+    "Delivery",
     "HistoryPoint",
     "Incident",
     "Pool",
@@ -99,8 +108,12 @@ __all__ = [
     "SettledJson",
     "SettledKey",
     "Span",
+    "add_firing",
+    "add_resolved",
+    "attempts",
     "bucket_width",
     "ceil",
+    "claim",
     "connect",
     "connect_kwargs",
     "count_failed_checks",
@@ -117,11 +130,13 @@ __all__ = [
     "migrate",
     "migrate_once",
     "migration_files",
+    "next_due",
     "open_incident",
     "open_incidents",
     "prune",
     "recent_checks",
     "recent_results",
+    "record_attempt",
     "resolve_incident",
     "roll_up",
     "spans_by_source",
