@@ -40,12 +40,15 @@ Incidents (incidents.py)
 - open_incident / escalate_incident / resolve_incident(cur, ...): conditional changes; whether this call made them.
 - count_failed_checks(cur, ids): set failed checks and worst status from the stored checks (idempotent).
 - incidents(conn, ids): incidents by id (Incident).
+- incident_history(conn, service, since, limit): incidents open at or after `since`, newest first.
+- open_incident_counts(conn): open incidents per service.
 
 The notification outbox (outbox.py)
 - add_firing(cur, incident_ids, channels, now) / add_resolved(cur, incident_ids, now): one delivery per channel.
 - next_due(conn): when the earliest pending delivery is due.
 - claim(cur, now): lock the oldest due delivery (Delivery), in order per channel, skipping those held.
 - record_attempt(cur, delivery, at, outcome, error, retry_at) / attempts(conn): every attempt (Attempt).
+- attempt_counts(conn): (sent, failed) attempts per masked channel (Prometheus counters).
 
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
 """
@@ -67,14 +70,26 @@ from jobs.store.incidents import (
     Incident,
     count_failed_checks,
     escalate_incident,
+    incident_history,
     incidents,
     open_incident,
+    open_incident_counts,
     open_incidents,
     recent_checks,
     resolve_incident,
     transaction,
 )
-from jobs.store.outbox import Attempt, Delivery, add_firing, add_resolved, attempts, claim, next_due, record_attempt
+from jobs.store.outbox import (
+    Attempt,
+    Delivery,
+    add_firing,
+    add_resolved,
+    attempt_counts,
+    attempts,
+    claim,
+    next_due,
+    record_attempt,
+)
 from jobs.store.pool import Pool, PoolBusy
 from jobs.store.results import (
     failed_check_counts,
@@ -110,6 +125,7 @@ __all__ = [
     "Span",
     "add_firing",
     "add_resolved",
+    "attempt_counts",
     "attempts",
     "bucket_width",
     "ceil",
@@ -123,6 +139,7 @@ __all__ = [
     "floor",
     "history",
     "history_json",
+    "incident_history",
     "incidents",
     "last_cycle_at",
     "latest_and_uptimes",
@@ -132,6 +149,7 @@ __all__ = [
     "migration_files",
     "next_due",
     "open_incident",
+    "open_incident_counts",
     "open_incidents",
     "prune",
     "recent_checks",

@@ -151,3 +151,22 @@ def incidents(conn: Connection, ids: list[int]) -> list[Incident]:
             (ids,),
         )
         return [_incident(row) for row in cur.fetchall()]
+
+
+def incident_history(conn: Connection, service: str | None, since: datetime, limit: int) -> list[Incident]:
+    """Incidents open at or after `since` (of one service, or all), newest first, at most `limit`."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT id, service, location, level, started_at, ended_at, first_error, worst_status, checks_failed,"
+            " root_cause FROM incidents WHERE (%s::text IS NULL OR service = %s)"
+            " AND (ended_at IS NULL OR ended_at >= %s) ORDER BY started_at DESC, id DESC LIMIT %s",
+            (service, service, since, limit),
+        )
+        return [_incident(row) for row in cur.fetchall()]
+
+
+def open_incident_counts(conn: Connection) -> dict[str, int]:
+    """Open incidents per service (every location); services without one are absent."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT service, count(*) FROM incidents WHERE ended_at IS NULL GROUP BY service")
+        return {service: int(n) for service, n in cur.fetchall()}

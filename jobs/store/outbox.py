@@ -104,3 +104,14 @@ def attempts(conn: Connection) -> list[Attempt]:
     with conn.cursor() as cur:
         cur.execute("SELECT delivery_id, attempted_at, channel, outcome, error FROM alert_attempts ORDER BY id")
         return [Attempt(d, at.astimezone(UTC), ch, out, err) for d, at, ch, out, err in cur.fetchall()]
+
+
+def attempt_counts(conn: Connection) -> dict[str, tuple[int, int]]:
+    """(sent, failed) attempts per channel (masked URL) since the outbox began; they never decrease (attempts
+    are kept), so Prometheus can use them as counters. A given-up attempt counts as failed."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT channel, count(*) FILTER (WHERE outcome = 'sent'), count(*) FILTER (WHERE outcome <> 'sent')"
+            " FROM alert_attempts GROUP BY channel"
+        )
+        return {channel: (int(sent), int(failed)) for channel, sent, failed in cur.fetchall()}
