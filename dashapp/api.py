@@ -11,12 +11,13 @@ from werkzeug.exceptions import HTTPException
 from dashapp import snapshot
 from dashapp.badge import badge_svg
 from dashapp.formats import percent
-from dashapp.ranges import RANGES, BadInput, one_value, shown
+from dashapp.ranges import RANGES, BadInput, one_value, shown, since
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import HEX, STALE
-from jobs.defaults import MAX_POINTS
+from jobs.defaults import MAX_INCIDENTS, MAX_POINTS
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import Settings
+from jobs.store import Incident
 
 # Paths whose errors are answered in JSON rather than Dash's or Flask's HTML.
 JSON_PREFIXES = ("/api/", "/badge/", "/healthz", "/readyz", "/metrics", "/_dash-")
@@ -33,6 +34,26 @@ def json_with_raw_member(fields: dict[str, Any], name: str, raw_json: str) -> Re
     encoded (by PostgreSQL), spliced in rather than parsed and encoded again."""
     head = json.dumps(fields, separators=(",", ":"))
     return Response(f'{head[:-1]},"{name}":{raw_json}}}\n', mimetype="application/json")
+
+
+def incident_json(incident: Incident) -> dict[str, Any]:
+    """An incident as /api/incidents gives it."""
+    duration = incident.duration
+    return {
+        "id": incident.id,
+        "service": incident.service,
+        "name": SERVICE_NAMES.get(incident.service, incident.service),
+        "location": incident.location,
+        "level": incident.level,
+        "open": incident.ended_at is None,
+        "started_at": incident.started_at.isoformat(),
+        "ended_at": incident.ended_at.isoformat() if incident.ended_at else None,
+        "duration_s": duration.total_seconds() if duration is not None else None,
+        "first_error": incident.first_error,
+        "worst_status": incident.worst_status,
+        "checks_failed": incident.checks_failed,
+        "root_cause": incident.root_cause,
+    }
 
 
 def blueprint(reader: Reader, settings: Settings) -> Blueprint:
@@ -82,11 +103,19 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
             {"service": service, "range": span, "start": start.isoformat(), "end": end.isoformat()}, "points", points
         )
 
+    @api.get("/api/incidents")
+    def incidents() -> Response:
+        service = one_value(request.args, "service", SERVICE_NAMES, required=False)
+        start = since(request.args, utcnow())
+        rows = reader.incident_history(service, start, MAX_INCIDENTS)
+        return jsonify(service=service, since=start.isoformat(), incidents=[incident_json(i) for i in rows])
+
     # Without these, Dash's catch-all page route would answer unknown API paths with the HTML page.
     @api.get("/api/", defaults={"rest": ""})
     @api.get("/api/<path:rest>")
     def unknown(rest: str) -> Response:
-        return error(f"no such API path {shown('/api/' + rest)}; accepted: GET /api/status, GET /api/history", 404)
+        accepted = "GET /api/status, GET /api/history, GET /api/incidents"
+        return error(f"no such API path {shown('/api/' + rest)}; accepted: {accepted}", 404)
 
     @api.get("/healthz")
     def healthz() -> Response:

@@ -30,6 +30,7 @@ class StoreCollector(Collector):
         try:
             snap = snapshot.read_board(self.reader, self.settings)
             failed = self.reader.failed_check_counts()
+            open_incidents, notifications = self.reader.alert_counts()
         except Unavailable:
             store_up.add_metric([], 0)
             yield store_up
@@ -59,6 +60,24 @@ class StoreCollector(Collector):
             if snap.uptime_24h.get(view.service) is not None:
                 uptime.add_metric(service, snap.uptime_24h[view.service])
         yield from (up, latency, checked, stale, uptime, failures)
+        yield from self._alerting(snap.views, open_incidents, notifications)
+
+    @staticmethod
+    def _alerting(
+        views: list[snapshot.ServiceView], open_incidents: dict[str, int], notifications: dict[str, tuple[int, int]]
+    ) -> Iterator[Metric]:
+        incidents = GaugeMetricFamily(f"{PREFIX}_open_incidents", "Open incidents of the service", labels=["service"])
+        for view in views:
+            incidents.add_metric([view.service], open_incidents.get(view.service, 0))
+        channel = ["channel"]  # the Apprise URL, masked
+        sent = CounterMetricFamily(f"{PREFIX}_notifications_sent", "Notifications a channel took", labels=channel)
+        failed = CounterMetricFamily(
+            f"{PREFIX}_notifications_failed", "Notification attempts that failed (or were given up)", labels=channel
+        )
+        for name, (ok, bad) in sorted(notifications.items()):
+            sent.add_metric([name], ok)
+            failed.add_metric([name], bad)
+        yield from (incidents, sent, failed)
 
 
 def blueprint(reader: Reader, settings: Settings) -> Blueprint:

@@ -148,6 +148,15 @@ class Reader:
         with self.connection() as conn:
             return store.failed_check_counts(conn)
 
+    def incident_history(self, service: str | None, since: datetime, limit: int) -> list[store.Incident]:
+        with self.connection() as conn:
+            return store.incident_history(conn, service, since, limit)
+
+    def alert_counts(self) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
+        """Open incidents per service, and (sent, failed) notification attempts per masked channel."""
+        with self.connection() as conn:
+            return store.open_incident_counts(conn), store.attempt_counts(conn)
+
     def last_cycle_at(self) -> datetime | None:
         with self.connection() as conn:
             return store.last_cycle_at(conn)

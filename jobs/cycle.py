@@ -17,6 +17,7 @@ import redis
 import rq
 
 from jobs import buffer, store
+from jobs.alerting.after_cycle import after_stored
 from jobs.defaults import DEADLINE_GRACE_S, LATEST_TTL_INTERVALS, PROBE_SWITCH_INTERVAL_S
 from jobs.probes import PROBES, Probe, prepare
 from jobs.result import SERVICE_NAMES, ProbeResult, Status, one_line, utcnow
@@ -198,14 +199,16 @@ def _migrate_before_probing(settings: Settings) -> None:
 
 def probe_and_store(settings: Settings, slot: datetime) -> tuple[list[ProbeResult], str | None]:
     """The cycle: probe every service at once, cache the results for the web, store them (or keep them in
-    Valkey until PostgreSQL takes them). Returns the results and why they were not stored (None when they
-    were)."""
+    Valkey until PostgreSQL takes them), then decide incidents from the stored checks. Returns the results
+    and why they were not stored (None when they were)."""
     _migrate_before_probing(settings)
     results = run_probes(settings)
     not_stored = persist(settings, results, slot)
     log.info("slot %s: %s", slot.isoformat(), " ".join(f"{r.service}={r.status.value}" for r in results))
     if not_stored:
         log.warning("results of slot %s not stored: %s", slot.isoformat(), not_stored)
+    else:
+        after_stored(settings, results)
     return results, not_stored
 
 

@@ -14,6 +14,9 @@ CERT_WARN_DAYS = 30  # Roles Anywhere is degraded when the client certificate ex
 RAW_RETENTION_DAYS = 14  # days raw results are kept
 ROLLUP_RETENTION_DAYS = 400  # days hourly rollups are kept
 WEB_CONCURRENCY = 1  # gunicorn worker processes of the web
+ALERT_OPEN_FAILURES = 3  # an incident opens when this many of a service's last ALERT_OPEN_WINDOW checks failed
+ALERT_OPEN_WINDOW = 5
+ALERT_RESOLVE_CHECKS = 2  # an open incident resolves after this many checks in a row that worked
 
 # The web (dashapp/).
 # gunicorn threads per web process, and so the web's PostgreSQL connections per process (dashapp/reader.py).
@@ -23,6 +26,7 @@ WEB_THREADS = 3
 WEB_WORKER_TIMEOUT_S = 30  # gunicorn restarts a web worker silent for this long
 MAX_BODY_BYTES = 256 * 1024  # largest request body; Dash's callback payloads are a few KB, more is abuse
 MAX_POINTS = 500  # points per chart series and per /api/history answer, at most
+MAX_INCIDENTS = 1000  # incidents per /api/incidents answer, at most (newest first)
 STALE_AFTER_INTERVALS = 2.5  # a result older than this many probe intervals means the worker stopped reporting
 WEB_READ_TIMEOUT_S = 2.0  # bound on every wait the web does on PostgreSQL or Valkey, well under gunicorn's
 WEB_QUIET_S = 5.0  # after PostgreSQL sent nothing for a whole bound, the web does not ask it for this long
@@ -49,6 +53,10 @@ RQ_VALKEY_TIMEOUT_MIN_S = 5.0  # least bound on RQ's Valkey waits (connect, read
 # A killed cycle's registry entry expires this long after the job's timeout: time for RQ's bookkeeping after a
 # job hit its timeout (each Valkey call is bounded by a few seconds).
 ABANDONED_AFTER_TIMEOUT_S = 10
+ALERT_RETRY_FIRST_S = 15.0  # a delivery that failed is tried again this much later, the wait doubling each time
+ALERT_RETRY_MAX_S = 600.0  # ... up to this long between attempts
+ALERT_GIVE_UP_AFTER = timedelta(hours=24)  # a delivery still failing this long after it was added is given up
+ALERT_SENDER_BUDGET_S = 120.0  # a sender job claims no new delivery after this long (the next job goes on)
 SUPERVISE_BACKOFF_FIRST_S = 1.0  # first wait before `jobs.supervise` restarts a command that exited
 SUPERVISE_BACKOFF_MAX_S = 30.0  # longest wait between restarts (the wait doubles from the first)
 SUPERVISE_HEALTHY_RUN_S = 60.0  # a run this long was healthy: the next failure starts the backoff again

@@ -1,6 +1,7 @@
-"""The RQ jobs `rq cron` enqueues, by the names RQ stores with each job: `jobs.tasks.run_cycle` (one probe
-cycle, `jobs.cycle.run_cycle`) and `jobs.tasks.run_maintenance` (the hourly roll-up and pruning,
-`jobs.maintenance.run_maintenance`).
+"""The RQ jobs, by the names RQ stores with each job: `jobs.tasks.run_cycle` (one probe cycle,
+`jobs.cycle.run_cycle`) and `jobs.tasks.run_maintenance` (the hourly roll-up and pruning,
+`jobs.maintenance.run_maintenance`), which `rq cron` enqueues on `probes`, and `jobs.tasks.send_alerts`
+(`jobs.alerting.sender.run_sender`), which a cycle enqueues on `alerts` when a notification is due.
 
 `rq cron` needs a function to name each job, not to run it: importing the real ones would load every probe
 (boto3, psycopg2 and the rest) into the scheduler, for nothing. These import them when a worker calls them.
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# The queue both jobs go to, which the worker listens on (Procfile) and the web reports on.
+# The queue the probe cycles and maintenance go to, which the worker listens on (Procfile) and the web reports on.
 QUEUE = "probes"
+# The sender's queue, served by its own worker (Procfile's `alerter`), so sending never delays a cycle.
+ALERTS_QUEUE = "alerts"
 
 
 def run_cycle() -> dict[str, Any]:
@@ -24,3 +27,9 @@ def run_maintenance() -> dict[str, Any]:
     from jobs.maintenance import run_maintenance
 
     return run_maintenance()
+
+
+def send_alerts() -> dict[str, Any]:
+    from jobs.alerting.sender import run_sender
+
+    return run_sender()

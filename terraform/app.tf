@@ -27,10 +27,12 @@ locals {
     { key = "SECRETS_MANAGER_WRITE", value = tostring(var.secrets_manager_write_check), type = "GENERAL" },
     { key = "IAM_CLIENT_CERT", value = base64encode(local.client_certificate_pem), type = "SECRET" },
     { key = "IAM_CLIENT_KEY", value = base64encode(local.client_private_key_pem), type = "SECRET" },
+    { key = "ALERT_URLS", value = var.alert_urls, type = "SECRET" },
   ]
   # The Procfile's commands (tests/test_deploy_consistency.py checks they match).
   procfile = {
     worker    = "python -m jobs.supervise rq worker --config jobs.rq_config --worker-class jobs.worker.ProbeWorker probes"
+    alerter   = "python -m jobs.supervise rq worker --config jobs.rq_config --worker-class jobs.worker.ProbeWorker alerts"
     scheduler = "python -m jobs.supervise rq cron --config jobs.rq_config jobs.schedule"
   }
 }
@@ -113,6 +115,28 @@ resource "digitalocean_app" "this" {
           type  = env.value.type
           scope = "RUN_TIME"
         }
+      }
+    }
+
+    # Sends the notifications the worker's cycles queue (the `alerts` queue), so sending never delays a cycle.
+    worker {
+      name               = "alerter"
+      dockerfile_path    = "Dockerfile"
+      run_command        = local.procfile.alerter
+      instance_count     = 1
+      instance_size_slug = "apps-s-1vcpu-0.5gb"
+
+      github {
+        repo           = var.github_repo
+        branch         = var.github_branch
+        deploy_on_push = true
+      }
+
+      env {
+        key   = "ALERT_URLS"
+        value = var.alert_urls
+        type  = "SECRET"
+        scope = "RUN_TIME"
       }
     }
 

@@ -194,6 +194,13 @@ variable "rq_dashboard_password" {
   }
 }
 
+variable "alert_urls" {
+  description = "Apprise URLs (space- or comma-separated) that incident notifications go to; empty: incidents are recorded, nobody is told."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
 variable "waf_rate_limit" {
   description = "Requests per 5 minutes from one IP before the WAF blocks it."
   type        = number

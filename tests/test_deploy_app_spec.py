@@ -104,6 +104,7 @@ def test_components_match_the_procfile() -> None:
     workers = {w["name"]: w for w in SPEC["workers"]}
     assert web["health_check"]["http_path"] == "/healthz"
     assert workers["worker"]["run_command"] == procfile["worker"]
+    assert workers["alerter"]["run_command"] == procfile["alerter"]
     assert workers["scheduler"]["run_command"] == procfile["scheduler"]
     assert workers["scheduler"]["instance_count"] == 1, "two schedulers would enqueue every cycle twice"
 
@@ -114,7 +115,7 @@ def test_databases_and_secrets() -> None:
     envs = {e["key"]: e for c in [SPEC, *SPEC["services"], *SPEC["workers"]] for e in c.get("envs", [])}
     assert envs["DATABASE_URL"]["value"] == "${pg.DATABASE_URL}"
     assert envs["VALKEY_URL"]["value"] == "${valkey.DATABASE_URL}"
-    for secret in ("IAM_CLIENT_CERT", "IAM_CLIENT_KEY", "RQ_DASHBOARD_PASSWORD"):
+    for secret in ("IAM_CLIENT_CERT", "IAM_CLIENT_KEY", "RQ_DASHBOARD_PASSWORD", "ALERT_URLS"):
         assert envs[secret].get("type") == "SECRET", secret
         assert "value" not in envs[secret] or envs[secret]["value"].startswith("EV["), f"{secret} in clear text"
     assert {a["rule"] for a in SPEC["alerts"]} >= {"DEPLOYMENT_FAILED", "DOMAIN_FAILED"}

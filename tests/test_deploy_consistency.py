@@ -37,6 +37,9 @@ NOT_DEPLOYED = {
     "WEB_CONCURRENCY": "the default (1 process, 3 threads) suits the instance size; set it when resizing",
     "RAW_RETENTION_DAYS": "the default is the production value",
     "ROLLUP_RETENTION_DAYS": "the default is the production value",
+    "ALERT_OPEN_FAILURES": "the default (3 of 5) is the production value",
+    "ALERT_OPEN_WINDOW": "the default (3 of 5) is the production value",
+    "ALERT_RESOLVE_CHECKS": "the default (2 in a row) is the production value",
     "SPACES_BUCKET": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_REGION": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_ACCESS_KEY_ID": "publish-assets runs from CI or an operator's shell, not in the app",
@@ -113,5 +116,5 @@ def test_terraform_runs_the_procfile_commands() -> None:
     parsed = hcl2.loads((TERRAFORM / "app.tf").read_text())
     commands = next(block["procfile"] for block in parsed["locals"] if "procfile" in block)
     assert {name: _unquote(command) for name, command in commands.items()} == {
-        name: procfile[name] for name in ("worker", "scheduler")
+        name: procfile[name] for name in ("worker", "alerter", "scheduler")
     }

@@ -66,13 +66,13 @@ def _stored_checks(db_url: str) -> int:
 
 
 def _rq_worker(project: Path) -> psutil.Process | None:
-    """The `rq worker` the supervisor runs (not the supervisor itself)."""
+    """The probes' `rq worker` the supervisor runs (not the supervisor itself, nor the alerts' worker)."""
     for proc in processes_under(project):
         try:
             cmdline = proc.cmdline()
         except psutil.NoSuchProcess:
             continue
-        if "--worker-class" in cmdline and "jobs.supervise" not in cmdline:
+        if "--worker-class" in cmdline and "jobs.supervise" not in cmdline and cmdline[-1] == "probes":
             return proc
     return None
 

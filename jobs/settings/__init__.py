@@ -5,12 +5,14 @@ settings are absent or wrong is left unconfigured (`None`) and the reason kept i
 web still starts and shows that row as "not configured" with the reason. No message ever holds a secret.
 
 - `general`: `Settings` (everything a process reads) and `load`; the probing cadence, the web, retention.
+- `alerting`: when incidents open and resolve, and where notifications go.
 - `postgres`, `valkey`, `aws`: each service's settings, left unconfigured with a reason when wrong.
 - `spaces`: the Spaces bucket `python -m dashapp publish-assets` uploads to (`load_spaces`).
 - `parse`: reading one variable, and `SettingsError`.
 """
 
 # Re-exported: callers import every name from `jobs.settings`.
+from jobs.settings.alerting import AlertSettings as AlertSettings
 from jobs.settings.aws import AwsSettings as AwsSettings
 from jobs.settings.general import Settings as Settings
 from jobs.settings.general import load as load

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from jobs import defaults
-from jobs.settings import aws, postgres, valkey
+from jobs.settings import alerting, aws, postgres, valkey
+from jobs.settings.alerting import AlertSettings
 from jobs.settings.aws import AwsSettings
 from jobs.settings.parse import SettingsError, port, seconds, shown, split, text, whole
 from jobs.settings.postgres import PostgresSettings
@@ -41,13 +42,15 @@ class Settings:
     raw_retention_days: int = defaults.RAW_RETENTION_DAYS
     rollup_retention_days: int = defaults.ROLLUP_RETENTION_DAYS
     log_level: str = "INFO"
+    alerting: AlertSettings = field(default_factory=AlertSettings)
 
     def secrets(self) -> tuple[str, ...]:
-        """Every password the settings hold, for scrubbing messages (`jobs.result.one_line`)."""
+        """Every password (and alert URL) the settings hold, for scrubbing messages (`jobs.result.one_line`)."""
         values = (
             self.postgres.password if self.postgres else None,
             self.valkey.password if self.valkey else None,
             self.rq_dashboard_password,
+            *self.alerting.urls,
         )
         return tuple(v for v in values if v)
 
@@ -133,4 +136,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             env, "ROLLUP_RETENTION_DAYS", max(defaults.ROLLUP_RETENTION_DAYS, raw_days), raw_days, 3650
         ),
         log_level=log_level,
+        alerting=alerting.read(env),
     )

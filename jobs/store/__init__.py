@@ -33,6 +33,23 @@ Retention (rollups.py)
 - roll_up(conn, now): roll finished hours (and whole days) up; how many rollup rows changed.
 - prune(conn, now, raw_days, rollup_days): delete expired raw rows and rollups (Pruned).
 
+Incidents (incidents.py)
+- recent_checks(cur, location, services, limit): each service's newest counted checks since its last incident.
+- transaction(conn): a cursor in one transaction (committed at the end of the block, rolled back on error).
+- open_incidents(cur, location): the open incidents by service.
+- open_incident / escalate_incident / resolve_incident(cur, ...): conditional changes; whether this call made them.
+- count_failed_checks(cur, ids): set failed checks and worst status from the stored checks (idempotent).
+- incidents(conn, ids): incidents by id (Incident).
+- incident_history(conn, service, since, limit): incidents open at or after `since`, newest first.
+- open_incident_counts(conn): open incidents per service.
+
+The notification outbox (outbox.py)
+- add_firing(cur, incident_ids, channels, now) / add_resolved(cur, incident_ids, now): one delivery per channel.
+- next_due(conn): when the earliest pending delivery is due.
+- claim(cur, now): lock the oldest due delivery (Delivery), in order per channel, skipping those held.
+- record_attempt(cur, delivery, at, outcome, error, retry_at) / attempts(conn): every attempt (Attempt).
+- attempt_counts(conn): (sent, failed) attempts per masked channel (Prometheus counters).
+
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
 """
 
@@ -47,6 +64,31 @@ from jobs.store.history import (
     history_json,
     uptime,
     uptimes,
+)
+from jobs.store.incidents import (
+    Check,
+    Incident,
+    count_failed_checks,
+    escalate_incident,
+    incident_history,
+    incidents,
+    open_incident,
+    open_incident_counts,
+    open_incidents,
+    recent_checks,
+    resolve_incident,
+    transaction,
+)
+from jobs.store.outbox import (
+    Attempt,
+    Delivery,
+    add_firing,
+    add_resolved,
+    attempt_counts,
+    attempts,
+    claim,
+    next_due,
+    record_attempt,
 )
 from jobs.store.pool import Pool, PoolBusy
 from jobs.store.results import (
@@ -68,8 +110,12 @@ __all__ = [
     "HOUR",
     "RAW_MAX_SPAN",
     "REROLL",
+    "Attempt",
+    "Check",
     "Connection",
+    "Delivery",
     "HistoryPoint",
+    "Incident",
     "Pool",
     "PoolBusy",
     "Pruned",
@@ -77,25 +123,42 @@ __all__ = [
     "SettledJson",
     "SettledKey",
     "Span",
+    "add_firing",
+    "add_resolved",
+    "attempt_counts",
+    "attempts",
     "bucket_width",
     "ceil",
+    "claim",
     "connect",
     "connect_kwargs",
+    "count_failed_checks",
     "describe_error",
+    "escalate_incident",
     "failed_check_counts",
     "floor",
     "history",
     "history_json",
+    "incident_history",
+    "incidents",
     "last_cycle_at",
     "latest_and_uptimes",
     "latest_results",
     "migrate",
     "migrate_once",
     "migration_files",
+    "next_due",
+    "open_incident",
+    "open_incident_counts",
+    "open_incidents",
     "prune",
+    "recent_checks",
     "recent_results",
+    "record_attempt",
+    "resolve_incident",
     "roll_up",
     "spans_by_source",
+    "transaction",
     "uptime",
     "uptimes",
     "write_results",

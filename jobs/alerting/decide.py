@@ -1,0 +1,77 @@
+"""Deciding incidents after a cycle is stored: the rule (`rule.decide`) on each service's recent stored
+checks, applied with conditional statements in one transaction with the notifications they call for (the
+outbox), so any number of workers may decide the same cycle and each incident still opens, resolves and is
+told of once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from jobs import store
+from jobs.alerting.rule import Action, Level, decide, root_cause
+from jobs.result import ProbeResult, Status, utcnow
+from jobs.settings import AlertSettings
+from jobs.store.incidents import Check
+
+_FAILS_AT = {Level.CRITICAL: {Status.DOWN}, Level.WARNING: {Status.DOWN, Status.DEGRADED}}
+
+
+@dataclass
+class Decided:
+    """The incidents this call changed (ids); another worker's changes are not in it."""
+
+    opened: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+
+
+def _first_failure(recent: list[Check], level: Level, window: int) -> Check:
+    """The oldest check in the rule's window that failed at `level`: where the incident starts."""
+    return [c for c in recent[:window] if c.status in _FAILS_AT[level]][-1]
+
+
+def decide_incidents(
+    conn: store.Connection,
+    location: str,
+    results: list[ProbeResult],
+    rule: AlertSettings,
+    channels: Sequence[tuple[str, str]] = (),
+) -> Decided:
+    """Open, escalate and resolve the incidents of the services in `results` (a stored cycle at `location`)
+    from their stored checks, and in the same transaction add to the outbox one firing per channel ((key,
+    masked URL)) for those opened or escalated, and one resolved per channel a firing of those resolved went
+    to. Raises psycopg2.Error; then nothing changed."""
+    services = [r.service for r in results]
+    limit = max(rule.open_window, rule.resolve_checks)
+    latest = {r.service: r.status for r in results}
+    decided = Decided()
+    with store.transaction(conn) as cur:
+        # Open incidents first, then the checks since each service's last one ended: an incident another
+        # worker resolves in between is then either still open here (resolving it again changes nothing) or
+        # ended before the checks are read (so its failures cannot open another).
+        current = store.open_incidents(cur, location)
+        checks = store.recent_checks(cur, location, services, limit)
+        for service, recent in checks.items():
+            incident = current.get(service)
+            change = decide([c.status for c in recent], Level(incident.level) if incident else None, rule)
+            if change is None:
+                continue
+            if change.action is Action.OPEN:
+                first = _first_failure(recent, change.level, rule.open_window)
+                cause = root_cause(service, first.error or recent[0].error, latest)
+                opened = store.open_incident(cur, service, location, change.level, first.checked_at, first.error, cause)
+                if opened is not None:
+                    decided.opened.append(opened)
+            elif incident is None:
+                continue
+            elif change.action is Action.ESCALATE:
+                if store.escalate_incident(cur, incident.id, change.level):
+                    decided.escalated.append(incident.id)
+            elif store.resolve_incident(cur, incident.id, recent[rule.resolve_checks - 1].checked_at):
+                decided.resolved.append(incident.id)
+        store.count_failed_checks(cur, [i.id for i in current.values()] + decided.opened)
+        now = utcnow()
+        store.add_firing(cur, decided.opened + decided.escalated, channels, now)
+        store.add_resolved(cur, decided.resolved, now)
+    return decided

@@ -1,0 +1,105 @@
+"""The sender: the RQ job on the `alerts` queue that delivers what the outbox holds. Each delivery is claimed
+in its own transaction (FOR UPDATE SKIP LOCKED), sent, and its attempt recorded before the commit, so two
+senders never send one delivery at once; a failure is tried again with a doubling wait for up to a day."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg2
+
+from jobs import defaults, store
+from jobs.alerting import channels as channels_
+from jobs.alerting import messages
+from jobs.alerting.channels import Channel
+from jobs.result import one_line, utcnow
+from jobs.settings import load
+
+log = logging.getLogger(__name__)
+
+
+def retry_delay(failures: int) -> timedelta:
+    """The wait after a delivery's `failures`-th failed attempt."""
+    first, most = defaults.ALERT_RETRY_FIRST_S, defaults.ALERT_RETRY_MAX_S
+    return timedelta(seconds=min(most, first * 2 ** min(failures - 1, 30)))
+
+
+@dataclass
+class Sent:
+    sent: int = 0
+    failed: int = 0
+    gave_up: int = 0
+
+
+def _outcome(delivery: store.Delivery, error: str | None, now: datetime) -> tuple[str, datetime | None]:
+    """The attempt's outcome and, for a failure, when to try again."""
+    if error is None:
+        return "sent", None
+    if now - delivery.created_at >= defaults.ALERT_GIVE_UP_AFTER:
+        return "gave_up", None
+    return "failed", now + retry_delay(delivery.attempts + 1)
+
+
+def send_due(
+    conn: store.Connection,
+    channels: list[Channel],
+    clock: Callable[[], datetime] = utcnow,
+    budget_s: float = defaults.ALERT_SENDER_BUDGET_S,
+) -> Sent:
+    """Send every delivery due now, one at a time, until none is due or `budget_s` is spent. Raises
+    psycopg2.Error (the delivery being sent then stays pending, and is sent again: at least once)."""
+    by_key = {c.key: c for c in channels}
+    done = Sent()
+    started = time.monotonic()
+    while time.monotonic() - started < budget_s:
+        with store.transaction(conn) as cur:
+            delivery = store.claim(cur, clock())
+            if delivery is None:
+                return done
+            channel = by_key.get(delivery.channel_key)
+            if channel is None:
+                error = "this channel is no longer in ALERT_URLS"
+                store.record_attempt(cur, delivery, clock(), "gave_up", error, None)
+                done.gave_up += 1
+                continue
+            incidents = store.incidents(conn, delivery.incident_ids)
+            title, body, kind = (messages.firing if delivery.kind == "firing" else messages.resolved)(incidents)
+            error = channels_.send(channel, title, body, kind)
+            now = clock()
+            outcome, retry_at = _outcome(delivery, error, now)
+            store.record_attempt(cur, delivery, now, outcome, error, retry_at)
+        if outcome == "sent":
+            done.sent += 1
+        else:
+            log.warning("%s to %s %s: %s", delivery.kind, delivery.channel, outcome.replace("_", " "), error)
+            done.failed += outcome == "failed"
+            done.gave_up += outcome == "gave_up"
+    return done
+
+
+def run_sender() -> dict[str, Any]:
+    """The RQ job: send what is due. Returns counts only (RQ keeps them in Valkey)."""
+    settings = load()
+    pg = settings.postgres
+    if pg is None:
+        return {"sent": 0, "failed": 0, "gave_up": 0}
+    channels, problems = channels_.parse(settings.alerting.urls)
+    for problem in problems:
+        log.error("%s", problem)
+    try:
+        conn = store.connect(pg, settings.probe_timeout_s)
+        try:
+            done = send_due(conn, channels)
+        finally:
+            conn.close()
+    except psycopg2.Error as exc:
+        log.warning(
+            "could not send alerts: %s", one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
+        )
+        raise
+    return {"sent": done.sent, "failed": done.failed, "gave_up": done.gave_up}

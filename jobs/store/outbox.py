@@ -1,0 +1,117 @@
+"""The notification outbox: deliveries added with the incident changes they tell of, claimed by senders
+(FOR UPDATE SKIP LOCKED, so two senders never hold the same one), and every attempt recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from psycopg2.extensions import cursor as Cursor
+
+from jobs.store.db import Connection
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    kind: str
+    incident_ids: list[int]
+    channel_key: str
+    channel: str
+    created_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Attempt:
+    delivery_id: int
+    attempted_at: datetime
+    channel: str
+    outcome: str
+    error: str | None
+
+
+def add_firing(cur: Cursor, incident_ids: Sequence[int], channels: Sequence[tuple[str, str]], now: datetime) -> None:
+    """One firing delivery per channel ((key, masked URL)) telling of all `incident_ids`."""
+    if not incident_ids:
+        return
+    for key, masked in channels:
+        cur.execute(
+            "INSERT INTO alert_deliveries (kind, incident_ids, channel_key, channel, created_at, next_attempt_at)"
+            " VALUES ('firing', %s, %s, %s, %s, %s)",
+            (list(incident_ids), key, masked, now, now),
+        )
+
+
+def add_resolved(cur: Cursor, incident_ids: Sequence[int], now: datetime) -> None:
+    """One resolved delivery per channel a firing of any of `incident_ids` went to, telling of those."""
+    if not incident_ids:
+        return
+    cur.execute(
+        "INSERT INTO alert_deliveries (kind, incident_ids, channel_key, channel, created_at, next_attempt_at)"
+        " SELECT 'resolved', array_agg(DISTINCT i ORDER BY i), d.channel_key, min(d.channel), %s, %s"
+        " FROM alert_deliveries d CROSS JOIN unnest(d.incident_ids) AS i"
+        " WHERE d.kind = 'firing' AND i = ANY(%s) GROUP BY d.channel_key",
+        (now, now, list(incident_ids)),
+    )
+
+
+def next_due(conn: Connection) -> datetime | None:
+    """When the earliest pending delivery is due (None: nothing pending)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT min(next_attempt_at) FROM alert_deliveries WHERE sent_at IS NULL AND gave_up_at IS NULL")
+        row = cur.fetchone()
+    return None if row is None or row[0] is None else row[0].astimezone(UTC)
+
+
+def claim(cur: Cursor, now: datetime) -> Delivery | None:
+    """Lock the oldest due delivery no other sender holds, whose channel has no older one pending (a channel
+    gets its messages in order: a resolved never overtakes its firing). None when there is none."""
+    cur.execute(
+        "SELECT id, kind, incident_ids, channel_key, channel, created_at, attempts FROM alert_deliveries d"
+        " WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= %s"
+        " AND NOT EXISTS (SELECT 1 FROM alert_deliveries e WHERE e.channel_key = d.channel_key AND e.id < d.id"
+        "  AND e.sent_at IS NULL AND e.gave_up_at IS NULL)"
+        " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        (now,),
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    id_, kind, ids, key, channel, created_at, attempts = row
+    return Delivery(id_, kind, list(ids), key, channel, created_at.astimezone(UTC), attempts)
+
+
+def record_attempt(
+    cur: Cursor, delivery: Delivery, at: datetime, outcome: str, error: str | None, retry_at: datetime | None
+) -> None:
+    """Record one attempt: `sent`, `failed` (tried again at `retry_at`) or `gave_up`."""
+    cur.execute(
+        "INSERT INTO alert_attempts (delivery_id, attempted_at, channel, outcome, error) VALUES (%s, %s, %s, %s, %s)",
+        (delivery.id, at, delivery.channel, outcome, error),
+    )
+    cur.execute(
+        "UPDATE alert_deliveries SET attempts = attempts + 1, last_error = %s,"
+        " sent_at = CASE WHEN %s = 'sent' THEN %s END, gave_up_at = CASE WHEN %s = 'gave_up' THEN %s END,"
+        " next_attempt_at = coalesce(%s, next_attempt_at) WHERE id = %s",
+        (error, outcome, at, outcome, at, retry_at, delivery.id),
+    )
+
+
+def attempts(conn: Connection) -> list[Attempt]:
+    """Every recorded attempt, oldest first."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT delivery_id, attempted_at, channel, outcome, error FROM alert_attempts ORDER BY id")
+        return [Attempt(d, at.astimezone(UTC), ch, out, err) for d, at, ch, out, err in cur.fetchall()]
+
+
+def attempt_counts(conn: Connection) -> dict[str, tuple[int, int]]:
+    """(sent, failed) attempts per channel (masked URL) since the outbox began; they never decrease (attempts
+    are kept), so Prometheus can use them as counters. A given-up attempt counts as failed."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT channel, count(*) FILTER (WHERE outcome = 'sent'), count(*) FILTER (WHERE outcome <> 'sent')"
+            " FROM alert_attempts GROUP BY channel"
+        )
+        return {channel: (int(sent), int(failed)) for channel, sent, failed in cur.fetchall()}
