@@ -8,6 +8,7 @@ Connecting (db.py, pool.py, schema.py)
 - connect_kwargs(pg, timeout_s): the psycopg2.connect() arguments behind it (for a probe's own connection).
 - Pool(pg, size, timeout_s).connection(): the web's pooled connections; PoolBusy when all stay in use.
 - describe_error(message, endpoint): a driver error as one actionable line.
+- transaction(conn): a cursor in one transaction (committed at the end of the block, rolled back on error).
 - ServerSilent: the error of a server that sent nothing for a whole bound (frozen, or firewalled).
 - migrate(conn): apply the migrations not yet applied; their names.
 - migrate_once(pg, timeout_s, wait=, retry_s=): `migrate` once per process and database.
@@ -35,7 +36,6 @@ Retention (rollups.py)
 
 Incidents (incidents.py)
 - recent_checks(cur, location, services, limit): each service's newest counted checks since its last incident.
-- transaction(conn): a cursor in one transaction (committed at the end of the block, rolled back on error).
 - open_incidents(cur, location): the open incidents by service.
 - open_incident / escalate_incident / resolve_incident(cur, ...): conditional changes; whether this call made them.
 - count_failed_checks(cur, ids): set failed checks and worst status from the stored checks (idempotent).
@@ -53,7 +53,7 @@ The notification outbox (outbox.py)
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
 """
 
-from jobs.store.db import Connection, ServerSilent, connect, connect_kwargs, describe_error
+from jobs.store.db import Connection, ServerSilent, connect, connect_kwargs, describe_error, transaction
 from jobs.store.history import (
     RAW_MAX_SPAN,
     HistoryPoint,
@@ -77,7 +77,6 @@ from jobs.store.incidents import (
     open_incidents,
     recent_checks,
     resolve_incident,
-    transaction,
 )
 from jobs.store.outbox import (
     Attempt,

@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import re
 import select
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg2
@@ -145,3 +146,16 @@ def install_wait() -> None:
     """Make `wait` psycopg2's wait callback for this process (idempotent)."""
     if psycopg2.extensions.get_wait_callback() is not wait:
         psycopg2.extensions.set_wait_callback(wait)
+
+
+@contextmanager
+def transaction(conn: Connection) -> Iterator[Cursor]:
+    """A cursor inside one transaction on an autocommit connection: committed when the block ends, rolled
+    back if it raises."""
+    conn.autocommit = False
+    try:
+        with conn, conn.cursor() as cur:
+            yield cur
+    finally:
+        if not conn.closed:
+            conn.autocommit = True

@@ -3,8 +3,6 @@ with conditional statements, so that of two workers deciding the same cycle exac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,19 +46,6 @@ def _incident(row: tuple[Any, ...]) -> Incident:
     values[4] = values[4].astimezone(UTC)
     values[5] = values[5].astimezone(UTC) if values[5] is not None else None
     return Incident(*values)
-
-
-@contextmanager
-def transaction(conn: Connection) -> Iterator[Cursor]:
-    """A cursor inside one transaction on an autocommit connection: committed when the block ends, rolled
-    back if it raises."""
-    conn.autocommit = False
-    try:
-        with conn, conn.cursor() as cur:
-            yield cur
-    finally:
-        if not conn.closed:
-            conn.autocommit = True
 
 
 def recent_checks(cur: Cursor, location: str, services: list[str], limit: int) -> dict[str, list[Check]]:

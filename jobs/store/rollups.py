@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jobs.defaults import PRUNE_BATCH, REROLL
-from jobs.store.db import ROLLUP_LOCK_KEY, Connection
+from jobs.store.db import ROLLUP_LOCK_KEY, Connection, transaction
 from jobs.store.timegrid import DAY, EPOCH, HOUR, floor
 
 
@@ -29,65 +29,60 @@ def roll_up(conn: Connection, now: datetime) -> int:
     of those already done; then the days of those hours, up to the last whole day. Returns how many rollup
     rows (hourly and daily) were added or changed."""
     until = floor(now, HOUR)
-    conn.autocommit = False
-    try:
-        with conn, conn.cursor() as cur:  # one transaction: commits on success, rolls back on error
-            # A second run waits here, then finds the hours done and changes nothing.
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK_KEY,))
-            # '-infinity' (nothing rolled up yet) minus REROLL is still '-infinity': the first run reads all.
-            cur.execute("SELECT rolled_until - %s FROM probe_rollup_state", (REROLL,))
-            (since,) = cur.fetchone()
-            cur.execute(
-                "INSERT INTO probe_rollups AS r"
-                " (service, hour, location, checks, up_checks,"
-                "  latency_ms_min, latency_ms_p50, latency_ms_p95, latency_ms_max)"
-                " SELECT service, date_bin('1 hour', checked_at, %(origin)s) AS hour, location, count(*),"
-                "  count(*) FILTER (WHERE worked),"
-                "  min(latency_ms) FILTER (WHERE worked),"
-                "  percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE worked),"
-                "  percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE worked),"
-                "  max(latency_ms) FILTER (WHERE worked)"
-                " FROM (SELECT service, checked_at, location, latency_ms, status IN ('up', 'degraded') AS worked"
-                "  FROM probe_results WHERE checked_at >= %(since)s AND checked_at < %(until)s"
-                "  AND status <> 'not_configured') checks"
-                " GROUP BY service, hour, location"
-                " ON CONFLICT (service, hour, location) DO UPDATE SET"
-                "  checks = EXCLUDED.checks, up_checks = EXCLUDED.up_checks,"
-                "  latency_ms_min = EXCLUDED.latency_ms_min, latency_ms_p50 = EXCLUDED.latency_ms_p50,"
-                "  latency_ms_p95 = EXCLUDED.latency_ms_p95, latency_ms_max = EXCLUDED.latency_ms_max"
-                # An hour that has not changed is not rewritten: no dead rows for nothing.
-                " WHERE (r.checks, r.up_checks, r.latency_ms_min, r.latency_ms_p50, r.latency_ms_p95,"
-                "  r.latency_ms_max) IS DISTINCT FROM (EXCLUDED.checks, EXCLUDED.up_checks,"
-                "  EXCLUDED.latency_ms_min, EXCLUDED.latency_ms_p50, EXCLUDED.latency_ms_p95, EXCLUDED.latency_ms_max)",
-                {"origin": EPOCH, "since": since, "until": until},
-            )
-            changed = cur.rowcount
-            # The days whose hours were just (re)written, up to the last whole day: summed from their hours.
-            cur.execute(
-                "INSERT INTO probe_rollups_daily AS d"
-                " (service, day, location, checks, up_checks,"
-                "  latency_ms_min, latency_ms_p50, latency_ms_p95, latency_ms_max)"
-                " SELECT service, date_bin('1 day', hour, %(origin)s) AS day, location, sum(checks), sum(up_checks),"
-                "  min(latency_ms_min),"
-                "  sum(latency_ms_p50 * up_checks) / nullif(sum(up_checks), 0),"
-                "  sum(latency_ms_p95 * up_checks) / nullif(sum(up_checks), 0),"
-                "  max(latency_ms_max)"
-                " FROM probe_rollups WHERE hour >= %(since)s AND hour < %(until)s"
-                " GROUP BY service, day, location"
-                " ON CONFLICT (service, day, location) DO UPDATE SET"
-                "  checks = EXCLUDED.checks, up_checks = EXCLUDED.up_checks,"
-                "  latency_ms_min = EXCLUDED.latency_ms_min, latency_ms_p50 = EXCLUDED.latency_ms_p50,"
-                "  latency_ms_p95 = EXCLUDED.latency_ms_p95, latency_ms_max = EXCLUDED.latency_ms_max"
-                " WHERE (d.checks, d.up_checks, d.latency_ms_min, d.latency_ms_p50, d.latency_ms_p95,"
-                "  d.latency_ms_max) IS DISTINCT FROM (EXCLUDED.checks, EXCLUDED.up_checks,"
-                "  EXCLUDED.latency_ms_min, EXCLUDED.latency_ms_p50, EXCLUDED.latency_ms_p95, EXCLUDED.latency_ms_max)",
-                {"origin": EPOCH, "since": floor(since, DAY), "until": floor(until, DAY)},
-            )
-            changed += cur.rowcount
-            cur.execute("UPDATE probe_rollup_state SET rolled_until = greatest(rolled_until, %s)", (until,))
-    finally:
-        if not conn.closed:
-            conn.autocommit = True
+    with transaction(conn) as cur:
+        # A second run waits here, then finds the hours done and changes nothing.
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK_KEY,))
+        # '-infinity' (nothing rolled up yet) minus REROLL is still '-infinity': the first run reads all.
+        cur.execute("SELECT rolled_until - %s FROM probe_rollup_state", (REROLL,))
+        (since,) = cur.fetchone()
+        cur.execute(
+            "INSERT INTO probe_rollups AS r"
+            " (service, hour, location, checks, up_checks,"
+            "  latency_ms_min, latency_ms_p50, latency_ms_p95, latency_ms_max)"
+            " SELECT service, date_bin('1 hour', checked_at, %(origin)s) AS hour, location, count(*),"
+            "  count(*) FILTER (WHERE worked),"
+            "  min(latency_ms) FILTER (WHERE worked),"
+            "  percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE worked),"
+            "  percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE worked),"
+            "  max(latency_ms) FILTER (WHERE worked)"
+            " FROM (SELECT service, checked_at, location, latency_ms, status IN ('up', 'degraded') AS worked"
+            "  FROM probe_results WHERE checked_at >= %(since)s AND checked_at < %(until)s"
+            "  AND status <> 'not_configured') checks"
+            " GROUP BY service, hour, location"
+            " ON CONFLICT (service, hour, location) DO UPDATE SET"
+            "  checks = EXCLUDED.checks, up_checks = EXCLUDED.up_checks,"
+            "  latency_ms_min = EXCLUDED.latency_ms_min, latency_ms_p50 = EXCLUDED.latency_ms_p50,"
+            "  latency_ms_p95 = EXCLUDED.latency_ms_p95, latency_ms_max = EXCLUDED.latency_ms_max"
+            # An hour that has not changed is not rewritten: no dead rows for nothing.
+            " WHERE (r.checks, r.up_checks, r.latency_ms_min, r.latency_ms_p50, r.latency_ms_p95,"
+            "  r.latency_ms_max) IS DISTINCT FROM (EXCLUDED.checks, EXCLUDED.up_checks,"
+            "  EXCLUDED.latency_ms_min, EXCLUDED.latency_ms_p50, EXCLUDED.latency_ms_p95, EXCLUDED.latency_ms_max)",
+            {"origin": EPOCH, "since": since, "until": until},
+        )
+        changed = cur.rowcount
+        # The days whose hours were just (re)written, up to the last whole day: summed from their hours.
+        cur.execute(
+            "INSERT INTO probe_rollups_daily AS d"
+            " (service, day, location, checks, up_checks,"
+            "  latency_ms_min, latency_ms_p50, latency_ms_p95, latency_ms_max)"
+            " SELECT service, date_bin('1 day', hour, %(origin)s) AS day, location, sum(checks), sum(up_checks),"
+            "  min(latency_ms_min),"
+            "  sum(latency_ms_p50 * up_checks) / nullif(sum(up_checks), 0),"
+            "  sum(latency_ms_p95 * up_checks) / nullif(sum(up_checks), 0),"
+            "  max(latency_ms_max)"
+            " FROM probe_rollups WHERE hour >= %(since)s AND hour < %(until)s"
+            " GROUP BY service, day, location"
+            " ON CONFLICT (service, day, location) DO UPDATE SET"
+            "  checks = EXCLUDED.checks, up_checks = EXCLUDED.up_checks,"
+            "  latency_ms_min = EXCLUDED.latency_ms_min, latency_ms_p50 = EXCLUDED.latency_ms_p50,"
+            "  latency_ms_p95 = EXCLUDED.latency_ms_p95, latency_ms_max = EXCLUDED.latency_ms_max"
+            " WHERE (d.checks, d.up_checks, d.latency_ms_min, d.latency_ms_p50, d.latency_ms_p95,"
+            "  d.latency_ms_max) IS DISTINCT FROM (EXCLUDED.checks, EXCLUDED.up_checks,"
+            "  EXCLUDED.latency_ms_min, EXCLUDED.latency_ms_p50, EXCLUDED.latency_ms_p95, EXCLUDED.latency_ms_max)",
+            {"origin": EPOCH, "since": floor(since, DAY), "until": floor(until, DAY)},
+        )
+        changed += cur.rowcount
+        cur.execute("UPDATE probe_rollup_state SET rolled_until = greatest(rolled_until, %s)", (until,))
     return changed
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from jobs.settings import PostgresSettings
-from jobs.store.db import MIGRATION_LOCK_KEY, Connection, connect
+from jobs.store.db import MIGRATION_LOCK_KEY, Connection, connect, transaction
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +32,20 @@ def migrate(conn: Connection) -> list[str]:
     """Apply the migrations not yet applied, in one transaction under an advisory lock, so a web and a
     worker starting at once never apply one twice. Returns the names of those applied now."""
     applied_now: list[str] = []
-    conn.autocommit = False
-    try:
-        with conn, conn.cursor() as cur:  # commits on success, rolls back on any error
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            cur.execute("SELECT version FROM schema_migrations")
-            done = {row[0] for row in cur.fetchall()}
-            for version, path in migration_files():
-                if version in done:
-                    continue
-                cur.execute(path.read_text())
-                cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, path.name))
-                applied_now.append(path.name)
-    finally:
-        if not conn.closed:
-            conn.autocommit = True
+    with transaction(conn) as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cur.execute("SELECT version FROM schema_migrations")
+        done = {row[0] for row in cur.fetchall()}
+        for version, path in migration_files():
+            if version in done:
+                continue
+            cur.execute(path.read_text())
+            cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, path.name))
+            applied_now.append(path.name)
     return applied_now
 
 
