@@ -78,6 +78,7 @@ class Timer:
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
+        self.stopped: float | None = None
         self.phases: dict[str, float] = {}
 
     @contextmanager
@@ -88,8 +89,13 @@ class Timer:
         finally:
             self.phases[name] = round((time.perf_counter() - start) * 1000, 3)
 
+    def stop(self) -> None:
+        """The check is over: what follows (facts for the detail, closing) is no part of its time."""
+        self.stopped = time.perf_counter()
+
     def elapsed_ms(self) -> float:
-        return round((time.perf_counter() - self.started) * 1000, 3)
+        end = time.perf_counter() if self.stopped is None else self.stopped
+        return round((end - self.started) * 1000, 3)
 
 
 def utcnow() -> datetime:

@@ -249,7 +249,8 @@ def test_migrate_command_applies_then_reports_up_to_date(base_env: dict[str, str
 def test_a_probe_burning_cpu_does_not_show_in_the_network_probes_phases(migrated_env: dict[str, str]) -> None:
     """A probe that keeps the interpreter busy for a whole second (pure Python: it lets go only when Python's
     switch interval forces it) beside the PostgreSQL and Valkey probes: they finish while it burns, and their
-    phases stay far below that second, since they wait for the interpreter only briefly after each answer."""
+    phases stay far below that second, since they wait for the interpreter only briefly after each answer; the
+    waits between their steps are our overhead, not their latency."""
     settings = load({**migrated_env, "PROBE_INTERVAL_S": "60", "PROBE_TIMEOUT_S": "5"})
     burn_s = 1.0
     burned: dict[str, datetime] = {}

@@ -27,16 +27,14 @@ def not_configured(service: str, settings: Settings, hint: str) -> ProbeResult:
 
 
 def result_of_check(
-    service: str,
-    settings: Settings,
-    endpoint: str,
-    timer: Timer,
-    detail: dict[str, Any],
-    error: str | None,
-    latency_ms: float | None = None,
+    service: str, settings: Settings, endpoint: str, timer: Timer, detail: dict[str, Any], error: str | None
 ) -> ProbeResult:
-    """The result of a probe that ran: `down` with `error`, else up or degraded by its latency."""
-    latency = timer.elapsed_ms() if latency_ms is None else latency_ms
+    """The result of a probe that ran: `down` with `error`, else up or degraded by its latency.
+
+    The latency is the sum of the check's phases, each the time one step waited on the service; what the check
+    spent between them (our interpreter, other probes' threads holding it) is reported apart as OUR_OVERHEAD."""
+    latency = round(sum(timer.phases.values()), 3)
+    overhead = round(max(0.0, timer.elapsed_ms() - latency), 3)
     return ProbeResult(
         service=service,
         status=Status.DOWN if error else up_or_degraded(latency, settings.probe_timeout_s),
@@ -45,16 +43,6 @@ def result_of_check(
         checked_at=utcnow(),
         location=settings.location,
         phases=dict(timer.phases),
-        detail=detail,
+        detail={**detail, OUR_OVERHEAD: overhead},
         error=error,
     )
-
-
-def result_on_the_wire(
-    service: str, settings: Settings, endpoint: str, timer: Timer, detail: dict[str, Any], error: str | None
-) -> ProbeResult:
-    """`result_of_check` for a probe whose phases are its requests' times on the wire: the latency is their sum,
-    and the rest of the check's time, our own work, is reported apart as OUR_OVERHEAD."""
-    latency = round(sum(timer.phases.values()), 3)
-    overhead = round(max(0.0, timer.elapsed_ms() - latency), 3)
-    return result_of_check(service, settings, endpoint, timer, {**detail, OUR_OVERHEAD: overhead}, error, latency)

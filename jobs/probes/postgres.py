@@ -53,7 +53,6 @@ def probe(settings: Settings) -> ProbeResult:
     timer = Timer()
     detail: dict[str, object] = {}
     error: str | None = None
-    latency_ms: float | None = None
     doing = "connecting to"
     conn: Connection | None = None
     try:
@@ -78,7 +77,7 @@ def probe(settings: Settings) -> ProbeResult:
         with timer.phase("cleanup"):
             cur.execute("DELETE FROM probe_canary WHERE token = %s", (token,))
             _wait(conn, deadline)
-        latency_ms = timer.elapsed_ms()  # closing the connection is no part of the check
+        timer.stop()  # closing the connection is no part of the check
         if row is None or row[0] != token:
             error = f"the canary row written to {pg.endpoint} did not read back the same"
     except _Timeout:
@@ -90,4 +89,4 @@ def probe(settings: Settings) -> ProbeResult:
     finally:
         if conn is not None:
             conn.close()
-    return result_of_check(SERVICE, settings, pg.endpoint, timer, detail, error, latency_ms)
+    return result_of_check(SERVICE, settings, pg.endpoint, timer, detail, error)

@@ -22,7 +22,7 @@ from jobs.aws_session import (
     round_trip,
     signing_with,
 )
-from jobs.probes.outcome import not_configured, result_on_the_wire
+from jobs.probes.outcome import not_configured, result_of_check
 from jobs.result import ProbeResult, Status, Timer, utcnow
 from jobs.settings import Settings
 
@@ -78,7 +78,7 @@ def probe(settings: Settings) -> ProbeResult:
     except Exception as exc:  # a probe never raises: any failure is this row's error
         error = describe_error(exc, action, settings.probe_timeout_s)
 
-    result = result_on_the_wire(SERVICE, settings, aws.endpoint, timer, detail, error)
+    result = result_of_check(SERVICE, settings, aws.endpoint, timer, detail, error)
     days_left = detail.get("cert_days_left")
     if result.status is not Status.DOWN and days_left is not None and days_left < aws.cert_warn_days:
         warning = f"client certificate expires in {days_left} days (CERT_WARN_DAYS={aws.cert_warn_days}): renew it"

@@ -26,7 +26,7 @@ from jobs.aws_session import (
     shared_session,
     timed_on_the_wire,
 )
-from jobs.probes.outcome import not_configured, result_on_the_wire
+from jobs.probes.outcome import not_configured, result_of_check
 from jobs.result import ProbeResult, Timer, utcnow
 from jobs.settings import AwsSettings, Settings
 
@@ -96,7 +96,7 @@ def probe(settings: Settings) -> ProbeResult:
         error = str(exc)
     except Exception as exc:  # a probe never raises: any failure is this row's error
         error = describe_error(exc, action, timeout)
-    return result_on_the_wire(SERVICE, settings, endpoint, timer, detail, error)
+    return result_of_check(SERVICE, settings, endpoint, timer, detail, error)
 
 
 class _NoCredentials(Exception):
