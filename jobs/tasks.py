@@ -13,7 +13,8 @@ from typing import Any
 
 # The queue the probe cycles and maintenance go to, which the worker listens on (Procfile) and the web reports on.
 QUEUE = "probes"
-# The sender's queue, served by its own worker (Procfile's `alerter`), so sending never delays a cycle.
+# The sender's queue, served by a second RQ worker in the probe worker's process (jobs/worker.py), so
+# sending never delays a cycle.
 ALERTS_QUEUE = "alerts"
 
 

@@ -1,24 +1,36 @@
-"""The RQ worker class the Procfile runs (`rq worker --worker-class jobs.worker.ProbeWorker`).
+"""The RQ worker class the Procfile runs (`rq worker --worker-class jobs.worker.ProbeWorker probes`).
 
 RQ's SimpleWorker (each cycle runs in the worker's own process), tuned so that a cycle whose worker died
 mid-job (SIGKILL, out of memory) moves to the FailedJobRegistry at most the job's timeout +
 ABANDONED_AFTER_TIMEOUT_S + one probe interval after it started, instead of up to 11 minutes with RQ's defaults.
+
+The same process serves the `alerts` queue with a second RQ worker in a thread of its own: sending never waits
+behind a cycle nor a cycle behind sending, without a Python process more to keep in memory.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from typing import Any
 
+import redis
 from rq.job import Job
-from rq.worker import SimpleWorker
+from rq.timeouts import TimerDeathPenalty
+from rq.worker import SimpleWorker, WorkerStatus
 
-from jobs.defaults import ABANDONED_AFTER_TIMEOUT_S, SUPERVISE_BACKOFF_MAX_S
+from jobs.defaults import ABANDONED_AFTER_TIMEOUT_S, SENDER_SHUTDOWN_WAIT_S, SUPERVISE_BACKOFF_MAX_S
 from jobs.startup import load_or_exit
+from jobs.supervise import backoff_s, failures_after
+from jobs.tasks import ALERTS_QUEUE
+
+log = logging.getLogger(__name__)
 
 
-class ProbeWorker(SimpleWorker):
+class _TunedWorker(SimpleWorker):
     # Waiting for a job, RQ reconnects to a lost Valkey by itself, doubling its wait up to 60 s; capped like the
-    # supervisor's restarts, cycles resume within that cap of Valkey's return whichever path noticed the outage.
+    # supervisor's restarts, work resumes within that cap of Valkey's return whichever path noticed the outage.
     max_connection_wait_time = SUPERVISE_BACKOFF_MAX_S
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -32,3 +44,60 @@ class ProbeWorker(SimpleWorker):
         if job.timeout is None or job.timeout <= 0:  # no timeout: RQ's default
             return super().get_heartbeat_ttl(job, working_time)
         return int(job.timeout) + ABANDONED_AFTER_TIMEOUT_S
+
+
+class SenderWorker(_TunedWorker):
+    """The `alerts` queue's worker, run in a thread of the probe worker's process."""
+
+    # RQ's default death penalty is SIGALRM, which only the main thread receives.
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self) -> None:
+        """The probe worker, in the main thread, owns the process's signals and its shutdown."""
+
+    def procline(self, message: str) -> None:
+        """The process's title stays the probe worker's."""
+
+
+class ProbeWorker(_TunedWorker):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sender: SenderWorker | None = None
+        self._sender_thread: threading.Thread | None = None
+        self._sender_stopping = threading.Event()
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        # A worker started on `alerts` itself (a deployment that wants senders apart) needs no thread.
+        if ALERTS_QUEUE not in self.queue_names():
+            level = kwargs.get("logging_level") or "INFO"
+            self._sender_thread = threading.Thread(target=self._serve_alerts, args=(level,), daemon=True)
+            self._sender_thread.start()
+        return super().work(*args, **kwargs)
+
+    def _serve_alerts(self, logging_level: str) -> None:
+        """Run the sender's worker until the probe worker stops; one that quits (Valkey lost outside its wait for
+        a job) is started again after the supervisor's backoff."""
+        # A connection of its own: RQ lengthens its worker's socket timeout for the blocking dequeue.
+        pool = self.connection.connection_pool
+        connection = redis.Redis(connection_pool=type(pool)(**pool.connection_kwargs))
+        failures = 0
+        while not self._sender_stopping.is_set():
+            started = time.monotonic()
+            try:
+                self._sender = SenderWorker([ALERTS_QUEUE], connection=connection)
+                self._sender.work(logging_level=logging_level)
+            except Exception as exc:  # any failure is retried after a wait, never fatal to the probes
+                log.error("alerts worker stopped: %s", type(exc).__name__)
+            failures = failures_after(failures, time.monotonic() - started)
+            self._sender_stopping.wait(backoff_s(failures))
+
+    def teardown(self) -> None:
+        """Stop the sender's worker too, letting a delivery it is sending finish for a while (cut off, it stays
+        pending in the outbox and is sent again: at least once)."""
+        self._sender_stopping.set()
+        sender, thread = self._sender, self._sender_thread
+        if sender is not None and thread is not None:
+            sender._stop_requested = True
+            if sender.get_state() == WorkerStatus.BUSY:
+                thread.join(SENDER_SHUTDOWN_WAIT_S)
+        super().teardown()

@@ -32,7 +32,6 @@ locals {
   # The Procfile's commands (tests/test_deploy_consistency.py checks they match).
   procfile = {
     worker    = "python -m jobs.supervise rq worker --config jobs.rq_config --worker-class jobs.worker.ProbeWorker probes"
-    alerter   = "python -m jobs.supervise rq worker --config jobs.rq_config --worker-class jobs.worker.ProbeWorker alerts"
     scheduler = "python -m jobs.supervise rq cron --config jobs.rq_config jobs.schedule"
   }
 }
@@ -115,28 +114,6 @@ resource "digitalocean_app" "this" {
           type  = env.value.type
           scope = "RUN_TIME"
         }
-      }
-    }
-
-    # Sends the notifications the worker's cycles queue (the `alerts` queue), so sending never delays a cycle.
-    worker {
-      name               = "alerter"
-      dockerfile_path    = "Dockerfile"
-      run_command        = local.procfile.alerter
-      instance_count     = 1
-      instance_size_slug = "apps-s-1vcpu-0.5gb"
-
-      github {
-        repo           = var.github_repo
-        branch         = var.github_branch
-        deploy_on_push = true
-      }
-
-      env {
-        key   = "ALERT_URLS"
-        value = var.alert_urls
-        type  = "SECRET"
-        scope = "RUN_TIME"
       }
     }
 

@@ -103,8 +103,8 @@ def test_components_match_the_procfile() -> None:
     web = {s["name"]: s for s in SPEC["services"]}["web"]
     workers = {w["name"]: w for w in SPEC["workers"]}
     assert web["health_check"]["http_path"] == "/healthz"
+    assert set(workers) == {"worker", "scheduler"} and set(procfile) == {"web", "worker", "scheduler"}
     assert workers["worker"]["run_command"] == procfile["worker"]
-    assert workers["alerter"]["run_command"] == procfile["alerter"]
     assert workers["scheduler"]["run_command"] == procfile["scheduler"]
     assert workers["scheduler"]["instance_count"] == 1, "two schedulers would enqueue every cycle twice"
 

@@ -116,5 +116,5 @@ def test_terraform_runs_the_procfile_commands() -> None:
     parsed = hcl2.loads((TERRAFORM / "app.tf").read_text())
     commands = next(block["procfile"] for block in parsed["locals"] if "procfile" in block)
     assert {name: _unquote(command) for name, command in commands.items()} == {
-        name: procfile[name] for name in ("worker", "alerter", "scheduler")
+        name: procfile[name] for name in ("worker", "scheduler")
     }

@@ -66,7 +66,7 @@ def _stored_checks(db_url: str) -> int:
 
 
 def _rq_worker(project: Path) -> psutil.Process | None:
-    """The probes' `rq worker` the supervisor runs (not the supervisor itself, nor the alerts' worker)."""
+    """The probes' `rq worker` the supervisor runs (not the supervisor itself)."""
     for proc in processes_under(project):
         try:
             cmdline = proc.cmdline()

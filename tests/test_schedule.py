@@ -19,11 +19,16 @@ import redis
 from rq import Queue
 from rq.cron import CronJob, CronScheduler
 
-from jobs.result import SERVICE_NAMES, utcnow
+from jobs import store
+from jobs.alerting.after_cycle import after_stored
+from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.schedule import QUEUE
+from jobs.settings import load
 from tests.conftest import ROOT, WORKING
 from tests.rq_support import finished_cycles
 from tests.stack_support import wait_until
+from tests.test_alert_delivery import Receiver
+from tests.test_incidents import T0, check
 
 RQ = str(Path(sys.executable).with_name("rq"))
 SLOTS = 3
@@ -220,3 +225,36 @@ def test_the_scheduler_registers_both_jobs_and_a_cycle_not_started_within_its_in
     # before its cycle was enqueued); the backlog was dropped, not run late.
     assert min(by_slot) >= worker_started - timedelta(seconds=2 * interval), (worker_started, sorted(by_slot))
     connection.close()
+
+
+def test_the_probe_workers_process_sends_notifications_while_a_cycle_runs(
+    base_env: dict[str, str], processes: Processes, conn
+) -> None:
+    """The Procfile's one worker process serves `alerts` from a thread of its own: a notification goes out
+    while the `probes` queue's job still runs, and SIGTERM still stops the process once that job is done."""
+    receiver = Receiver().start()
+    try:
+        processes.env["ALERT_URLS"] = receiver.url
+        processes.start(
+            "worker", "worker", "--config", "jobs.rq_config", "--worker-class", "jobs.worker.ProbeWorker", QUEUE
+        )
+        connection = redis.Redis.from_url(base_env["VALKEY_URL"])
+        busy = Queue(QUEUE, connection=connection).enqueue("time.sleep", 6)
+        wait_until(lambda: busy.get_status(refresh=True) == "started", 30, "the probes queue's job to start")
+        # Three failed checks open an incident; storing the third enqueues the sender on `alerts`.
+        settings = load({**base_env, "PROBE_LOCATION": "test", "ALERT_URLS": receiver.url})
+        for minute in range(3):
+            results = [check("valkey", minute, Status.DOWN)]
+            store.write_results(conn, results, T0 + timedelta(minutes=minute))
+            after_stored(settings, results)
+        titles = wait_until(lambda: [m["title"] for m in receiver.received] or None, 15, "the firing notification")
+        assert titles == ["FIRING: Valkey (test) down"]
+        assert busy.get_status(refresh=True) == "started", "sent while the probes queue's job was running"
+        # Stopped, it finishes the running job as RQ does, then ends with its sender's thread.
+        worker = processes.running[0]
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(20) == 0
+        assert busy.get_status(refresh=True) == "finished"
+        connection.close()
+    finally:
+        receiver.stop()
