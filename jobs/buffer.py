@@ -25,7 +25,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from jobs.defaults import PENDING_MAX
-from jobs.result import ProbeResult
+from jobs.result import ProbeResult, Status
 from jobs.settings import ValkeySettings
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,15 @@ def client(vk: ValkeySettings, timeout_s: float) -> redis.Redis:
     )
 
 
+def client_unless_failing(
+    vk: ValkeySettings | None, timeout_s: float, results: list[ProbeResult]
+) -> redis.Redis | None:
+    """A client, unless Valkey is not configured or this cycle's Valkey probe found it failing: then waiting
+    on it again would only make the cycle longer."""
+    working = any(r.service == "valkey" and r.status in (Status.UP, Status.DEGRADED) for r in results)
+    return client(vk, timeout_s) if vk is not None and working else None
+
+
 def encode(results: list[ProbeResult], slot: datetime) -> str:
     return json.dumps({"slot": slot.isoformat(), "results": [r.to_dict() for r in results]}, sort_keys=True)
 
@@ -68,6 +77,17 @@ def push(conn: redis.Redis, results: list[ProbeResult], slot: datetime, limit: i
 
 def pending(conn: redis.Redis) -> int:
     return int(conn.llen(PENDING_KEY))
+
+
+def newest_pending(conn: redis.Redis, count: int) -> list[tuple[list[ProbeResult], datetime]]:
+    """The newest `count` pending cycles, newest first (an entry that cannot be read is skipped)."""
+    cycles = []
+    for entry in reversed(conn.lrange(PENDING_KEY, -count, -1)):
+        try:
+            cycles.append(decode(entry))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return cycles
 
 
 def _set_aside(conn: redis.Redis, entry: bytes, limit: int = PENDING_MAX) -> None:

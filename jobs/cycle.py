@@ -17,7 +17,7 @@ import redis
 import rq
 
 from jobs import buffer, store
-from jobs.alerting.after_cycle import after_stored
+from jobs.alerting.after_cycle import after_not_stored, after_stored
 from jobs.defaults import DEADLINE_GRACE_S, LATEST_TTL_INTERVALS, PROBE_SWITCH_INTERVAL_S
 from jobs.probes import PROBES, Probe, prepare
 from jobs.result import SERVICE_NAMES, ProbeResult, Status, one_line, utcnow
@@ -103,13 +103,6 @@ def run_probes(settings: Settings, probes: Mapping[str, Probe] = PROBES) -> list
     return results
 
 
-def _valkey(settings: Settings, results: list[ProbeResult]) -> redis.Redis | None:
-    """A client for the buffer and the cache, unless this cycle's Valkey probe found Valkey failing: then
-    waiting on it again would only make the cycle longer."""
-    working = any(r.service == "valkey" and r.status in (Status.UP, Status.DEGRADED) for r in results)
-    return buffer.client(settings.valkey, settings.probe_timeout_s) if settings.valkey and working else None
-
-
 def _reason(settings: Settings, pg: PostgresSettings, exc: psycopg2.Error) -> str:
     """Why PostgreSQL failed, in one line without secrets."""
     return one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
@@ -158,7 +151,7 @@ def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> s
     4. PostgreSQL failed and Valkey is not working: say why.
     5. Keep the results in Valkey, stored in order by a later cycle: say why, and how many cycles wait.
     6. Valkey could not keep them either: say both."""
-    valkey = _valkey(settings, results)
+    valkey = buffer.client_unless_failing(settings.valkey, settings.probe_timeout_s, results)
     try:
         if valkey is not None:
             try:
@@ -207,6 +200,7 @@ def probe_and_store(settings: Settings, slot: datetime) -> tuple[list[ProbeResul
     log.info("slot %s: %s", slot.isoformat(), " ".join(f"{r.service}={r.status.value}" for r in results))
     if not_stored:
         log.warning("results of slot %s not stored: %s", slot.isoformat(), not_stored)
+        after_not_stored(settings, results)
     else:
         after_stored(settings, results)
     return results, not_stored

@@ -1,7 +1,9 @@
 """The RQ jobs, by the names RQ stores with each job: `jobs.tasks.run_cycle` (one probe cycle,
 `jobs.cycle.run_cycle`) and `jobs.tasks.run_maintenance` (the hourly roll-up and pruning,
 `jobs.maintenance.run_maintenance`), which `rq cron` enqueues on `probes`, and `jobs.tasks.send_alerts`
-(`jobs.alerting.sender.run_sender`), which a cycle enqueues on `alerts` when a notification is due.
+(`jobs.alerting.sender.run_sender`), which a cycle enqueues on `alerts` when a notification is due, and
+`jobs.tasks.tell_postgres_down` (`jobs.alerting.without_postgres.send_firing`), which a cycle enqueues there
+when PostgreSQL's own outage opens while PostgreSQL cannot record it.
 
 `rq cron` needs a function to name each job, not to run it: importing the real ones would load every probe
 (boto3, psycopg2 and the rest) into the scheduler, for nothing. These import them when a worker calls them.
@@ -34,3 +36,9 @@ def send_alerts() -> dict[str, Any]:
     from jobs.alerting.sender import run_sender
 
     return run_sender()
+
+
+def tell_postgres_down(since: str, error: str | None) -> dict[str, Any]:
+    from jobs.alerting.without_postgres import send_firing
+
+    return send_firing(since, error)

@@ -20,6 +20,7 @@ from jobs.alerting import channels as channels_
 from jobs.alerting.after_cycle import after_stored
 from jobs.alerting.decide import decide_incidents
 from jobs.alerting.sender import retry_delay, send_due
+from jobs.cycle import probe_and_store
 from jobs.result import Status, utcnow
 from jobs.settings import AlertSettings, load
 from jobs.tasks import ALERTS_QUEUE
@@ -239,4 +240,53 @@ def test_the_cycle_enqueues_the_sender_on_its_own_queue_and_the_rq_job_sends(
     assert receiver.received == [], "the cycle itself sends nothing"
     rq.SimpleWorker([queue], connection=valkey).work(burst=True)
     assert [m["title"] for m in receiver.received] == ["FIRING: Valkey (test) down"]
+    valkey.close()
+
+
+def test_postgresql_down_still_alerts_once_and_its_incident_is_recorded_when_it_returns(
+    db_url: str, valkey_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL unreachable (a closed port) for three cycles: the firing goes out from the cycles kept in
+    Valkey, through the `alerts` queue. Back, the kept cycles are stored, the incident opens from them with
+    its firing recorded as sent (no second one), and its resolved goes out through the outbox."""
+    base = {"VALKEY_URL": valkey_url, "PROBE_LOCATION": "test", "ALERT_URLS": receiver.url, "PROBE_TIMEOUT_S": "2"}
+    down = load({**base, "DATABASE_URL": "postgresql://monitor:pw@127.0.0.1:9/monitor"})
+    back = load({**base, "DATABASE_URL": db_url})
+    for name, value in {**base, "DATABASE_URL": db_url}.items():
+        monkeypatch.setenv(name, value)  # what the RQ jobs load
+    valkey = redis.Redis.from_url(valkey_url)
+    alerts = rq.Queue(ALERTS_QUEUE, connection=valkey)
+
+    def work() -> None:
+        rq.SimpleWorker([alerts], connection=valkey).work(burst=True)
+
+    for minute in range(2):
+        assert probe_and_store(down, T0 + timedelta(minutes=minute))[1] is not None
+        work()
+    assert receiver.received == [], "two failed checks of five open nothing"
+    probe_and_store(down, T0 + timedelta(minutes=2))
+    work()
+    titles = [m["title"] for m in receiver.received]
+    assert titles == ["FIRING: PostgreSQL (test) down"]
+    probe_and_store(down, T0 + timedelta(minutes=3))
+    work()
+    assert len(receiver.received) == 1, "told once per outage"
+
+    for minute in (4, 5, 6):
+        assert probe_and_store(back, T0 + timedelta(minutes=minute))[1] is None
+        work()
+    titles = [m["title"] for m in receiver.received]
+    assert len(titles) == 2 and titles[1].startswith("RESOLVED: PostgreSQL (test) after "), titles
+    conn = store.connect(back.postgres, 10)
+    [incident] = store.incident_history(conn, "postgres", T0 - timedelta(days=1), 10)
+    attempts = store.attempts(conn)
+    conn.close()
+    assert (incident.level, incident.first_error, incident.checks_failed) == (
+        "critical",
+        "connection refused by 127.0.0.1:9",
+        4,
+    )
+    assert incident.ended_at is not None
+    # The firing told while PostgreSQL was away is in the log as sent, then the resolved.
+    assert [a.outcome for a in attempts] == ["sent", "sent"], attempts
     valkey.close()

@@ -2,7 +2,8 @@
 their notifications to the outbox), then, when a notification is due, enqueue the sender on the `alerts`
 queue, which its own worker serves, so sending never delays a probe cycle. A failure is logged and never
 fails the cycle; the next stored cycle decides again from the same checks, and enqueues the sender again
-while anything is due."""
+while anything is due. A cycle PostgreSQL could not take tells of PostgreSQL's own outage
+(`without_postgres`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import rq
 
 from jobs import buffer, store
 from jobs.alerting import channels as channels_
+from jobs.alerting import without_postgres
 from jobs.alerting.decide import decide_incidents
 from jobs.defaults import ALERT_SENDER_BUDGET_S
 from jobs.result import ProbeResult, one_line, utcnow
@@ -32,23 +34,58 @@ def after_stored(settings: Settings, results: list[ProbeResult]) -> None:
     channels, problems = channels_.parse(settings.alerting.urls) if settings.alerting.urls else ([], [])
     for problem in problems:
         log.error("%s", problem)
+    urls, timeout_s = settings.alerting.urls, settings.probe_timeout_s
+    valkey = buffer.client_unless_failing(settings.valkey, timeout_s, results) if urls else None
     try:
+        told = _told_while_postgres_was_down(settings, valkey)
         conn = store.connect(pg, settings.probe_timeout_s)
         try:
             decided = decide_incidents(
-                conn, settings.location, results, settings.alerting, [(c.key, c.masked) for c in channels]
+                conn,
+                settings.location,
+                results,
+                settings.alerting,
+                [(c.key, c.masked) for c in channels],
+                told={without_postgres.SERVICE: told},
             )
             due = store.next_due(conn)
         finally:
             conn.close()
+        if told and valkey is not None:
+            without_postgres.forget_told(valkey, settings.location)
     except psycopg2.Error as exc:
         reason = one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
         log.warning("could not decide incidents: %s", reason)
         return
+    except redis.RedisError as exc:
+        log.warning("could not read what was told while PostgreSQL was down: %s", one_line(exc, *settings.secrets()))
+        return
+    finally:
+        if valkey is not None:
+            valkey.close()
     if decided.opened or decided.escalated or decided.resolved:
         log.info("incidents opened %s, escalated %s, resolved %s", decided.opened, decided.escalated, decided.resolved)
     if due is not None and due <= utcnow():
         _enqueue_sender(settings)
+
+
+def _told_while_postgres_was_down(settings: Settings, valkey: redis.Redis | None) -> set[str]:
+    return without_postgres.told_channels(valkey, settings.location) if valkey is not None else set()
+
+
+def after_not_stored(settings: Settings, results: list[ProbeResult]) -> None:
+    """A cycle PostgreSQL could not take: its own outage is told from the cycles kept in Valkey."""
+    if not settings.alerting.urls:
+        return
+    valkey = buffer.client_unless_failing(settings.valkey, settings.probe_timeout_s, results)
+    if valkey is None:
+        return
+    try:
+        without_postgres.check_while_down(settings, valkey)
+    except redis.RedisError as exc:
+        log.warning("could not tell that PostgreSQL is down: %s", one_line(exc, *settings.secrets()))
+    finally:
+        valkey.close()
 
 
 def _enqueue_sender(settings: Settings) -> None:

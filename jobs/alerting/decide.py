@@ -5,7 +5,7 @@ told of once."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from jobs import store
@@ -37,15 +37,19 @@ def decide_incidents(
     results: list[ProbeResult],
     rule: AlertSettings,
     channels: Sequence[tuple[str, str]] = (),
+    told: Mapping[str, Collection[str]] | None = None,
 ) -> Decided:
     """Open, escalate and resolve the incidents of the services in `results` (a stored cycle at `location`)
     from their stored checks, and in the same transaction add to the outbox one firing per channel ((key,
     masked URL)) for those opened or escalated, and one resolved per channel a firing of those resolved went
-    to. Raises psycopg2.Error; then nothing changed."""
+    to. `told`: per service, the channels (keys) told of its incident already by another path (PostgreSQL's
+    own outage, told while it was unreachable): an incident of it opened now is recorded as sent to them.
+    Raises psycopg2.Error; then nothing changed."""
     services = [r.service for r in results]
     limit = max(rule.open_window, rule.resolve_checks)
     latest = {r.service: r.status for r in results}
     decided = Decided()
+    opened_for: dict[str, int] = {}
     with store.transaction(conn) as cur:
         # Open incidents first, then the checks since each service's last one ended: an incident another
         # worker resolves in between is then either still open here (resolving it again changes nothing) or
@@ -63,6 +67,7 @@ def decide_incidents(
                 opened = store.open_incident(cur, service, location, change.level, first.checked_at, first.error, cause)
                 if opened is not None:
                     decided.opened.append(opened)
+                    opened_for[service] = opened
             elif incident is None:
                 continue
             elif change.action is Action.ESCALATE:
@@ -72,6 +77,10 @@ def decide_incidents(
                 decided.resolved.append(incident.id)
         store.count_failed_checks(cur, [i.id for i in current.values()] + decided.opened)
         now = utcnow()
-        store.add_firing(cur, decided.opened + decided.escalated, channels, now)
+        told_of = {i: (told or {}).get(s, ()) for s, i in opened_for.items()}
+        apart = [i for i, keys in told_of.items() if keys]
+        for incident_id in apart:
+            store.add_firing(cur, [incident_id], channels, now, sent=told_of[incident_id])
+        store.add_firing(cur, [i for i in decided.opened + decided.escalated if i not in apart], channels, now)
         store.add_resolved(cur, decided.resolved, now)
     return decided

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,16 +32,30 @@ class Attempt:
     error: str | None
 
 
-def add_firing(cur: Cursor, incident_ids: Sequence[int], channels: Sequence[tuple[str, str]], now: datetime) -> None:
-    """One firing delivery per channel ((key, masked URL)) telling of all `incident_ids`."""
+def add_firing(
+    cur: Cursor,
+    incident_ids: Sequence[int],
+    channels: Sequence[tuple[str, str]],
+    now: datetime,
+    sent: Collection[str] = (),
+) -> None:
+    """One firing delivery per channel ((key, masked URL)) telling of all `incident_ids`; those to the channels
+    in `sent` (keys) are recorded as sent already, with their attempt."""
     if not incident_ids:
         return
     for key, masked in channels:
+        told = key in sent
         cur.execute(
-            "INSERT INTO alert_deliveries (kind, incident_ids, channel_key, channel, created_at, next_attempt_at)"
-            " VALUES ('firing', %s, %s, %s, %s, %s)",
-            (list(incident_ids), key, masked, now, now),
+            "INSERT INTO alert_deliveries"
+            " (kind, incident_ids, channel_key, channel, created_at, next_attempt_at, attempts, sent_at)"
+            " VALUES ('firing', %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (list(incident_ids), key, masked, now, now, int(told), now if told else None),
         )
+        if told:
+            cur.execute(
+                "INSERT INTO alert_attempts (delivery_id, attempted_at, channel, outcome) VALUES (%s, %s, %s, 'sent')",
+                (cur.fetchone()[0], now, masked),
+            )
 
 
 def add_resolved(cur: Cursor, incident_ids: Sequence[int], now: datetime) -> None:
