@@ -16,8 +16,9 @@ cron.register(
     run_cycle,
     QUEUE,
     interval=_settings.probe_interval_s,
-    # A cycle waits on at most five things each bounded by the probe timeout (migrating, probing, caching,
-    # storing, keeping in Valkey); one more of them and 5 s (imports on a worker's first job) are headroom.
+    # A cycle waits on at most six things each bounded by the probe timeout (migrating, probing, caching,
+    # storing or keeping in Valkey, deciding incidents, queueing notifications), and 5 s (imports on a worker's
+    # first job). A Valkey the cycle's probe found failing is not waited on again.
     # Kept this tight because a cycle its worker died in is only cleaned up after it (see jobs/worker.py).
     job_timeout=math.ceil(6 * _settings.probe_timeout_s) + 5,
     # A cycle not started within its interval is dropped: the next one measures the present instead.
