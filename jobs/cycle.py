@@ -111,14 +111,15 @@ def _reason(settings: Settings, pg: PostgresSettings, exc: psycopg2.Error) -> st
 def _write(
     settings: Settings, pg: PostgresSettings, results: list[ProbeResult], slot: datetime, valkey: redis.Redis | None
 ) -> None:
-    """Store this cycle after the cycles PostgreSQL missed, so rows arrive in slot order. Raises
-    psycopg2.Error.
+    """Store this cycle after the cycles PostgreSQL missed, so rows arrive in slot order, then decide incidents
+    on the same connections. Raises psycopg2.Error.
 
     1. Bring the schema up to date, once per process.
     2. With Valkey: store the cycles kept there, oldest first (one PostgreSQL refuses as data is set aside).
     3. If some are still pending, this cycle waits its turn behind them in Valkey: done.
     4. If Valkey failed meanwhile, the kept cycles stay there; go on.
-    5. Store this cycle."""
+    5. Store this cycle.
+    6. Decide incidents from the stored checks (a failure there is logged, and the cycle still stored)."""
     store.migrate_once(pg, settings.probe_timeout_s)
     conn = store.connect(pg, settings.probe_timeout_s)
     try:
@@ -137,19 +138,21 @@ def _write(
             except redis.RedisError as exc:
                 log.warning("Valkey unreachable, pending cycles stay there: %s", one_line(exc, *settings.secrets()))
         store.write_results(conn, results, slot)
+        after_stored(settings, results, conn, valkey)
     finally:
         conn.close()
 
 
 def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> str | None:
-    """Cache one cycle's results in Valkey for the web, and store them for their slot. Returns None when
-    stored (or queued behind older cycles), else why not (one line, no secret).
+    """Cache one cycle's results in Valkey for the web, store them for their slot and decide incidents.
+    Returns None when stored (or queued behind older cycles), else why not (one line, no secret).
 
     1. If this cycle found Valkey working, cache the results there as the latest; a failure is only logged.
     2. Without PostgreSQL settings, nothing is stored: say why.
-    3. Write the results (`_write`): stored.
+    3. Write the results and decide incidents (`_write`): stored.
     4. PostgreSQL failed and Valkey is not working: say why.
-    5. Keep the results in Valkey, stored in order by a later cycle: say why, and how many cycles wait.
+    5. Keep the results in Valkey, stored in order by a later cycle, and tell of PostgreSQL's own outage from
+       the cycles kept there: say why, and how many cycles wait.
     6. Valkey could not keep them either: say both."""
     valkey = buffer.client_unless_failing(settings.valkey, settings.probe_timeout_s, results)
     try:
@@ -170,6 +173,7 @@ def persist(settings: Settings, results: list[ProbeResult], slot: datetime) -> s
             return reason
         try:
             buffer.push(valkey, results, slot)
+            after_not_stored(settings, valkey)
             return f"{reason}; kept in Valkey until PostgreSQL returns ({buffer.pending(valkey)} cycle(s) pending)"
         except redis.RedisError as exc:
             return f"{reason}; Valkey could not keep them either: {one_line(exc, *settings.secrets())}"
@@ -192,17 +196,14 @@ def _migrate_before_probing(settings: Settings) -> None:
 
 def probe_and_store(settings: Settings, slot: datetime) -> tuple[list[ProbeResult], str | None]:
     """The cycle: probe every service at once, cache the results for the web, store them (or keep them in
-    Valkey until PostgreSQL takes them), then decide incidents from the stored checks. Returns the results
-    and why they were not stored (None when they were)."""
+    Valkey until PostgreSQL takes them) and decide incidents (`persist`). Returns the results and why they
+    were not stored (None when they were)."""
     _migrate_before_probing(settings)
     results = run_probes(settings)
     not_stored = persist(settings, results, slot)
     log.info("slot %s: %s", slot.isoformat(), " ".join(f"{r.service}={r.status.value}" for r in results))
     if not_stored:
         log.warning("results of slot %s not stored: %s", slot.isoformat(), not_stored)
-        after_not_stored(settings, results)
-    else:
-        after_stored(settings, results)
     return results, not_stored
 
 

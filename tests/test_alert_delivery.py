@@ -229,11 +229,11 @@ def test_the_cycle_enqueues_the_sender_on_its_own_queue_and_the_rq_job_sends(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = load()
+    valkey = redis.Redis.from_url(valkey_url)
     for minute in range(3):
         results = [check("valkey", minute, D)]
         store.write_results(conn, results, T0 + timedelta(minutes=minute))
-        after_stored(settings, results)
-    valkey = redis.Redis.from_url(valkey_url)
+        after_stored(settings, results, conn, valkey)
     queue = rq.Queue(ALERTS_QUEUE, connection=valkey)
     assert queue.count == 1, "one sender job waits on the alerts queue, none on the probes queue"
     assert rq.Queue("probes", connection=valkey).count == 0

@@ -246,7 +246,7 @@ def test_the_probe_workers_process_sends_notifications_while_a_cycle_runs(
         for minute in range(3):
             results = [check("valkey", minute, Status.DOWN)]
             store.write_results(conn, results, T0 + timedelta(minutes=minute))
-            after_stored(settings, results)
+            after_stored(settings, results, conn, connection)
         titles = wait_until(lambda: [m["title"] for m in receiver.received] or None, 15, "the firing notification")
         assert titles == ["FIRING: Valkey (test) down"]
         assert busy.get_status(refresh=True) == "started", "sent while the probes queue's job was running"

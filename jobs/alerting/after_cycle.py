@@ -13,7 +13,7 @@ import psycopg2
 import redis
 import rq
 
-from jobs import buffer, store
+from jobs import store
 from jobs.alerting import channels as channels_
 from jobs.alerting import without_postgres
 from jobs.alerting.decide import decide_incidents
@@ -25,32 +25,28 @@ from jobs.tasks import ALERTS_QUEUE, send_alerts
 log = logging.getLogger(__name__)
 
 
-def after_stored(settings: Settings, results: list[ProbeResult]) -> None:
-    """Decide the incidents of the services in `results`, a cycle just stored, and get due notifications
-    sent."""
+def after_stored(
+    settings: Settings, results: list[ProbeResult], conn: store.Connection, valkey: redis.Redis | None
+) -> None:
+    """Decide the incidents of the services in `results`, a cycle just stored, on the cycle's own connections
+    (`valkey`: None when the cycle found Valkey failing), and get due notifications sent."""
     pg = settings.postgres
     if pg is None or not results:
         return
     channels, problems = channels_.parse(settings.alerting.urls) if settings.alerting.urls else ([], [])
     for problem in problems:
         log.error("%s", problem)
-    urls, timeout_s = settings.alerting.urls, settings.probe_timeout_s
-    valkey = buffer.client_unless_failing(settings.valkey, timeout_s, results) if urls else None
     try:
-        told = _told_while_postgres_was_down(settings, valkey)
-        conn = store.connect(pg, settings.probe_timeout_s)
-        try:
-            decided = decide_incidents(
-                conn,
-                settings.location,
-                results,
-                settings.alerting,
-                [(c.key, c.masked) for c in channels],
-                told={without_postgres.SERVICE: told},
-            )
-            due = store.next_due(conn)
-        finally:
-            conn.close()
+        told = without_postgres.told_channels(valkey, settings.location) if valkey and channels else set()
+        decided = decide_incidents(
+            conn,
+            settings.location,
+            results,
+            settings.alerting,
+            [(c.key, c.masked) for c in channels],
+            told={without_postgres.SERVICE: told},
+        )
+        due = store.next_due(conn)
         if told and valkey is not None:
             without_postgres.forget_told(valkey, settings.location)
     except psycopg2.Error as exc:
@@ -60,41 +56,26 @@ def after_stored(settings: Settings, results: list[ProbeResult]) -> None:
     except redis.RedisError as exc:
         log.warning("could not read what was told while PostgreSQL was down: %s", one_line(exc, *settings.secrets()))
         return
-    finally:
-        if valkey is not None:
-            valkey.close()
     if decided.opened or decided.escalated or decided.resolved:
         log.info("incidents opened %s, escalated %s, resolved %s", decided.opened, decided.escalated, decided.resolved)
-    if due is not None and due <= utcnow():
-        _enqueue_sender(settings)
+    if due is not None and due <= utcnow() and valkey is not None:
+        _enqueue_sender(settings, valkey)
 
 
-def _told_while_postgres_was_down(settings: Settings, valkey: redis.Redis | None) -> set[str]:
-    return without_postgres.told_channels(valkey, settings.location) if valkey is not None else set()
-
-
-def after_not_stored(settings: Settings, results: list[ProbeResult]) -> None:
-    """A cycle PostgreSQL could not take: its own outage is told from the cycles kept in Valkey."""
+def after_not_stored(settings: Settings, valkey: redis.Redis) -> None:
+    """A cycle PostgreSQL could not take, kept in Valkey: its own outage is told from the cycles kept there."""
     if not settings.alerting.urls:
-        return
-    valkey = buffer.client_unless_failing(settings.valkey, settings.probe_timeout_s, results)
-    if valkey is None:
         return
     try:
         without_postgres.check_while_down(settings, valkey)
     except redis.RedisError as exc:
         log.warning("could not tell that PostgreSQL is down: %s", one_line(exc, *settings.secrets()))
-    finally:
-        valkey.close()
 
 
-def _enqueue_sender(settings: Settings) -> None:
+def _enqueue_sender(settings: Settings, valkey: redis.Redis) -> None:
     """Put a sender job on the `alerts` queue, unless one is already waiting there."""
-    if settings.valkey is None:
-        return
-    client = buffer.client(settings.valkey, settings.probe_timeout_s)
     try:
-        queue = rq.Queue(ALERTS_QUEUE, connection=client)
+        queue = rq.Queue(ALERTS_QUEUE, connection=valkey)
         if queue.count == 0:
             queue.enqueue(
                 send_alerts,
@@ -104,5 +85,3 @@ def _enqueue_sender(settings: Settings) -> None:
             )
     except redis.RedisError as exc:
         log.warning("could not enqueue the alert sender: %s", one_line(exc, *settings.secrets()))
-    finally:
-        client.close()
