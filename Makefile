@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy
+.PHONY: run test lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting
 
 # Create .venv and install both requirement files; a no-op while they are unchanged.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -60,6 +60,9 @@ bench-cycle: $(STAMP)
 
 bench-accuracy: $(STAMP)
 	@$(BIN)/python -m bench.accuracy
+
+bench-alerting: $(STAMP)
+	@$(BIN)/python -m bench.alerting
 
 clean:
 	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache
