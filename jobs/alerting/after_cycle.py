@@ -33,7 +33,7 @@ def after_stored(
     pg = settings.postgres
     if pg is None or not results:
         return
-    channels, problems = channels_.parse(settings.alerting.urls) if settings.alerting.urls else ([], [])
+    channels, problems = channels_.parse(settings.alerting.urls)
     for problem in problems:
         log.error("%s", problem)
     try:

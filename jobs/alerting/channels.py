@@ -4,6 +4,7 @@ errors come back through `send`, masked."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -40,9 +41,10 @@ def _masked(privacy_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" + ("/…" if parts.path.strip("/") else "")
 
 
-def parse(urls: tuple[str, ...]) -> tuple[list[Channel], list[str]]:
+@functools.lru_cache(maxsize=8)
+def parse(urls: tuple[str, ...]) -> tuple[tuple[Channel, ...], tuple[str, ...]]:
     """The channels Apprise can send to, and a one-line problem for each entry it cannot (naming its position
-    and scheme only), so one wrong URL does not silence the others."""
+    and scheme only), so one wrong URL does not silence the others. Kept per process: every cycle asks."""
     channels, problems = [], []
     for number, url in enumerate(urls, 1):
         plugin = apprise.Apprise.instantiate(url)
@@ -53,7 +55,7 @@ def parse(urls: tuple[str, ...]) -> tuple[list[Channel], list[str]]:
             continue
         key = hashlib.sha256(url.encode()).hexdigest()[:16]
         channels.append(Channel(key, _masked(plugin.url(privacy=True)), url))
-    return channels, problems
+    return tuple(channels), tuple(problems)
 
 
 def send(channel: Channel, title: str, body: str, notify_type: str) -> str | None:
