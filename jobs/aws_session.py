@@ -50,11 +50,22 @@ class _DropMessages(logging.Filter):
         return record.msg not in self.templates
 
 
+class _NoTraceback(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 def _install_log_filters() -> None:
     for name, templates in _SENSITIVE_DEBUG.items():
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropMessages) for f in logger.filters):
             logger.addFilter(_DropMessages(templates))
+    # A failed refresh is logged by botocore with its traceback every cycle; the probe's row already says why
+    # in one line.
+    refresh = logging.getLogger("botocore.credentials")
+    if not any(isinstance(f, _NoTraceback) for f in refresh.filters):
+        refresh.addFilter(_NoTraceback())
 
 
 _install_log_filters()

@@ -87,7 +87,7 @@ def test_secrets_manager_reuses_credentials(aws_sandbox: AwsSandbox, aws_env: di
     ],
 )
 def test_denied_create_session_makes_both_rows_down(
-    aws_sandbox: AwsSandbox, aws_env: dict[str, str], case: str, expected: str
+    aws_sandbox: AwsSandbox, aws_env: dict[str, str], case: str, expected: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     if case == "certificate from another CA":
         env = with_client_cert(aws_env, make_client_cert(make_ca("another CA")))
@@ -101,6 +101,9 @@ def test_denied_create_session_makes_both_rows_down(
     assert ra.error is not None and ra.error.startswith(expected)
     assert sm.status is Status.DOWN
     assert sm.error == f"no AWS credentials: IAM Roles Anywhere failed ({ra.error})"
+    # botocore logs the failed refresh; the rows already say why, so no traceback reaches the log.
+    refreshes = [r for r in caplog.records if r.name == "botocore.credentials"]
+    assert refreshes and not any(r.exc_info or r.exc_text for r in refreshes), refreshes
 
 
 def test_certificate_near_expiry_is_degraded(aws_sandbox: AwsSandbox, aws_env: dict[str, str]) -> None:
