@@ -25,7 +25,7 @@ import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from sandbox.faults import Faults, moto_middleware
+from sandbox.faults import Faults, for_sandbox, moto_middleware
 from sandbox.pki import KeyType, SandboxPki, ensure_pki
 from sandbox.rolesanywhere import Config, Profile, RolesAnywhereEmulator
 
@@ -107,7 +107,7 @@ def _start(directory: Path, key_type: KeyType) -> AwsSandbox:
     pki = ensure_pki(Path(directory), key_type)
     # werkzeug logs every request moto serves; in `make run` that is four lines a minute of noise.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    faults = Faults(Path(directory) / "faults")
+    faults = for_sandbox(Path(directory))
     faults.heal()
     moto = _MotoServer(faults)
     moto_url = moto.url

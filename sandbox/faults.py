@@ -46,6 +46,11 @@ class Faults:
             (self.directory / service).unlink(missing_ok=True)
 
 
+def for_sandbox(directory: Path) -> Faults:
+    """The faults of the sandbox whose state is in `directory`."""
+    return Faults(directory / "faults")
+
+
 def reason(service: str) -> str:
     return _HEAL.format(service=service)
 
