@@ -48,7 +48,9 @@ class _MotoServer:
 
     def __init__(self, faults: Faults):
         app = moto_middleware(DomainDispatcherApplication(create_backend_app), faults)
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, app, True, request_handler=MotoRequestHandler)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
 

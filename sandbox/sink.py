@@ -85,8 +85,7 @@ def email_notification(content: bytes, received: datetime) -> Notification:
     """An e-mail: its subject and its plain-text part (else its HTML part, as sent), with SMTP's CRLF line
     breaks as the webhook's."""
     message = email.message_from_bytes(content, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    part = message.get_body(preferencelist=("plain", "html"))
+    part = message.get_body(preferencelist=("plain", "html")) if isinstance(message, EmailMessage) else None
     body = part.get_content() if isinstance(part, EmailMessage) else ""
     return Notification(received, EMAIL, str(message["subject"] or ""), "\n".join(body.strip().splitlines()))
 

@@ -60,3 +60,11 @@ def test_the_state_left_by_a_crashed_make_run_is_not_a_running_one(project: Path
     done = sandbox_cli(project, "break", "roles_anywhere")
     assert done.returncode == 1 and "no `make run` is running" in done.stderr
     assert not (project / ".local" / "sandbox" / "faults").exists(), "nothing switched"
+
+
+def test_a_make_run_on_aws_settings_of_ones_own_has_no_sandbox_to_break(project: Path) -> None:
+    (project / ".local").mkdir()
+    mark_running(project / ".local", Running(os.getpid(), None, None))
+    done = sandbox_cli(project, "break", "secrets_manager")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == "sandbox: this `make run` uses the AWS endpoints of your settings, not the local sandbox\n"
