@@ -40,6 +40,8 @@ from sandbox.faults import Faults, reason
 log = logging.getLogger(__name__)
 
 SERVICE = "rolesanywhere"
+# Its name among the sandbox's breakable services (SERVICE is AWS's signing name).
+FAULT = "roles_anywhere"
 MAX_SKEW = timedelta(minutes=5)
 MIN_DURATION, MAX_DURATION = 900, 43200
 _AUTHORIZATION = re.compile(
@@ -298,8 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"message": f"No operation at {path}; CreateSession is POST /sessions"}, "UnknownOperation")
             return
         faults = self.server.faults
-        if faults is not None and faults.is_broken("roles_anywhere"):
-            message = f"The trust anchor is disabled ({reason('roles_anywhere')})"
+        if faults is not None and faults.is_broken(FAULT):
+            message = f"The trust anchor is disabled ({reason(FAULT)})"
             self._send(403, {"message": message}, "AccessDeniedException")
             return
         try:
