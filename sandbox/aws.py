@@ -16,13 +16,16 @@ import json
 import logging
 import secrets
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
+from sandbox.faults import Faults, for_sandbox, moto_middleware
 from sandbox.pki import KeyType, SandboxPki, ensure_pki
 from sandbox.rolesanywhere import Config, Profile, RolesAnywhereEmulator
 
@@ -40,15 +43,37 @@ def _b64(pem: bytes) -> str:
     return base64.b64encode(pem).decode()
 
 
+class _MotoServer:
+    """moto's server (as moto's ThreadedMotoServer runs it) behind the faults middleware, on a free port."""
+
+    def __init__(self, faults: Faults):
+        app = moto_middleware(DomainDispatcherApplication(create_backend_app), faults)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
 @dataclass
 class AwsSandbox:
-    """The running sandbox: `env` for the app, `stop()` to shut it down."""
+    """The running sandbox: `env` for the app, `stop()` to shut it down, `faults` to break its services."""
 
     env: dict[str, str]
     pki: SandboxPki
     moto_url: str
     emulator: RolesAnywhereEmulator
-    _moto: ThreadedMotoServer = field(repr=False)
+    faults: Faults
+    _moto: _MotoServer = field(repr=False)
 
     def client(self, service: str):  # type: ignore[no-untyped-def]
         """A boto3 client for moto with the sandbox's own dummy keys (seeding and tests, never the probes)."""
@@ -73,7 +98,8 @@ class AwsSandbox:
 def start_sandbox(directory: Path, key_type: KeyType = "rsa") -> tuple[dict[str, str], Callable[[], None]]:
     """Start the sandbox; return the environment for the app and the function that stops it.
 
-    `directory` (`.local/sandbox/` for `make run`) keeps the development PKI between runs.
+    `directory` (`.local/sandbox/` for `make run`) keeps the development PKI between runs, and the switches
+    of its broken services under `faults/` (cleared at start: a new sandbox starts healed).
     """
     sandbox = AwsSandbox.start(directory, key_type)
     return dict(sandbox.env), sandbox.stop
@@ -83,10 +109,10 @@ def _start(directory: Path, key_type: KeyType) -> AwsSandbox:
     pki = ensure_pki(Path(directory), key_type)
     # werkzeug logs every request moto serves; in `make run` that is four lines a minute of noise.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    moto_url = f"http://{host}:{port}"
+    faults = for_sandbox(Path(directory))
+    faults.heal()
+    moto = _MotoServer(faults)
+    moto_url = moto.url
     sts = boto3.client("sts", region_name=REGION, endpoint_url=moto_url, **_MOTO_KEYS)
 
     def assume_role(role_arn: str, session_name: str, source_identity: str, duration: int) -> dict:
@@ -99,8 +125,8 @@ def _start(directory: Path, key_type: KeyType) -> AwsSandbox:
         trust_anchors={TRUST_ANCHOR_ARN: pki.ca.cert},
         profiles={PROFILE_ARN: Profile(role_arns=(ROLE_ARN,), duration_seconds=3600)},
     )
-    emulator = RolesAnywhereEmulator(config, assume_role, pki.server_cert_path, pki.server_key_path).start()
-    sandbox = AwsSandbox({}, pki, moto_url, emulator, moto)
+    emulator = RolesAnywhereEmulator(config, assume_role, pki.server_cert_path, pki.server_key_path, faults).start()
+    sandbox = AwsSandbox({}, pki, moto_url, emulator, faults, moto)
     # A fresh value each start: it exists only to prove the probes never reveal it.
     value = json.dumps({"username": "probe", "password": secrets.token_urlsafe(24)})
     client = sandbox.client("secretsmanager")

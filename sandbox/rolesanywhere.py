@@ -35,9 +35,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
+from sandbox.faults import Faults, reason
+
 log = logging.getLogger(__name__)
 
 SERVICE = "rolesanywhere"
+# Its name among the sandbox's breakable services (SERVICE is AWS's signing name).
+FAULT = "roles_anywhere"
 MAX_SKEW = timedelta(minutes=5)
 MIN_DURATION, MAX_DURATION = 900, 43200
 _AUTHORIZATION = re.compile(
@@ -295,6 +299,11 @@ class _Handler(BaseHTTPRequestHandler):
         if path.split("?")[0] != "/sessions":
             self._send(404, {"message": f"No operation at {path}; CreateSession is POST /sessions"}, "UnknownOperation")
             return
+        faults = self.server.faults
+        if faults is not None and faults.is_broken(FAULT):
+            message = f"The trust anchor is disabled ({reason(FAULT)})"
+            self._send(403, {"message": message}, "AccessDeniedException")
+            return
         try:
             request = verify_create_session(
                 self.server.config, "POST", path, dict(self.headers.items()), body, datetime.now(UTC)
@@ -336,13 +345,24 @@ class _Server(ThreadingHTTPServer):
     assume_role: AssumeRole
     lock: threading.Lock
     sessions_issued: int
+    faults: Faults | None
 
 
 class RolesAnywhereEmulator:
-    """The emulator on https://127.0.0.1:`port` (0 picks a free port), TLS with the given certificate."""
+    """The emulator on https://127.0.0.1:`port` (0 picks a free port), TLS with the given certificate; while
+    `faults` says Roles Anywhere is broken, every CreateSession is denied."""
 
-    def __init__(self, config: Config, assume_role: AssumeRole, cert_path: Path, key_path: Path, port: int = 0):
+    def __init__(
+        self,
+        config: Config,
+        assume_role: AssumeRole,
+        cert_path: Path,
+        key_path: Path,
+        faults: Faults | None = None,
+        port: int = 0,
+    ):
         self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.faults = faults
         self._server.config = config
         self._server.assume_role = assume_role
         self._server.lock = threading.Lock()

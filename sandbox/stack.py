@@ -1,9 +1,10 @@
 """`make run`: the whole product on one machine, with no cloud account.
 
 Starts what the settings do not provide — embedded PostgreSQL and Valkey with data under `.local/`, the
-local AWS sandbox — then runs the Procfile's processes with honcho until Ctrl-C or SIGTERM, and stops
-everything it started. A second instance fails at once: `.local/run.lock` is held with flock, which the
-kernel releases when this process ends however it ends, so no stale lock survives a crash.
+local AWS sandbox, a local notification sink as ALERT_URLS — then runs the Procfile's processes with honcho
+until Ctrl-C or SIGTERM, and stops everything it started. A second instance fails at once: `.local/run.lock`
+is held with flock, which the kernel releases when this process ends however it ends, so no stale lock
+survives a crash.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from honcho.printer import Printer
 from jobs import settings as settings_module
 from sandbox.aws import start_sandbox
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port, port_in_use
-
-ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"
+from sandbox.local import LOCAL, ROOT, Running, mark_running, unmark_running
+from sandbox.sink import Notification, NotificationSink, one_line
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -77,7 +77,8 @@ def _start(server: EmbeddedPostgres | EmbeddedValkey, name: str, stops: list[Cal
     return server.url
 
 
-def _start_backing_services(env: dict[str, str], stops: list[Callable[[], None]]) -> None:
+def _start_backing_services(env: dict[str, str], stops: list[Callable[[], None]]) -> Path | None:
+    """Start what the settings do not name; the AWS sandbox's directory if it was started."""
     state = _local_state()
     if not (env.get("DATABASE_URL") or env.get("PGHOST")):
         postgres = EmbeddedPostgres(LOCAL / "postgresql", state["pg_port"], state["pg_password"])
@@ -85,11 +86,30 @@ def _start_backing_services(env: dict[str, str], stops: list[Callable[[], None]]
     if not (env.get("VALKEY_URL") or env.get("VALKEY_HOST")):
         valkey = EmbeddedValkey(LOCAL / "valkey", state["valkey_port"], state["valkey_password"])
         env["VALKEY_URL"] = _start(valkey, "Valkey", stops)
-    if not env.get("IAM_TRUST_ANCHOR_ARN"):
-        aws_env, stop = start_sandbox(LOCAL / "sandbox")
-        stops.append(stop)
-        env.update(aws_env)
-        print(f"make run: local AWS sandbox at {aws_env['AWS_ENDPOINT_URL_ROLESANYWHERE']} (development only)")
+    if env.get("IAM_TRUST_ANCHOR_ARN"):
+        return None
+    aws_env, stop = start_sandbox(LOCAL / "sandbox")
+    stops.append(stop)
+    env.update(aws_env)
+    print(f"make run: local AWS sandbox at {aws_env['AWS_ENDPOINT_URL_ROLESANYWHERE']} (development only)")
+    return LOCAL / "sandbox"
+
+
+def _print_notification(notification: Notification) -> None:
+    # One write per line: honcho prints the processes' lines from another thread.
+    sys.stdout.write(f"make run: notification by {one_line(notification)}\n")
+    sys.stdout.flush()
+
+
+def _start_notification_sink(env: dict[str, str], stops: list[Callable[[], None]]) -> str | None:
+    """Unless ALERT_URLS is set, a local sink for the alerts, as ALERT_URLS; its page's URL."""
+    if env.get("ALERT_URLS"):
+        return None
+    sink = NotificationSink(on_receive=_print_notification).start()
+    stops.append(sink.stop)
+    env["ALERT_URLS"] = sink.alert_urls
+    print(f"Notifications: {sink.url} (a local webhook and SMTP sink, as ALERT_URLS)")
+    return sink.url
 
 
 def run_procfile(env: dict[str, str]) -> int:
@@ -127,7 +147,11 @@ def main() -> int:
 
     stops: list[Callable[[], None]] = []
     try:
-        _start_backing_services(env, stops)
+        sandbox = _start_backing_services(env, stops)
+        notifications = _start_notification_sink(env, stops)
+        # For `python -m sandbox break|heal`: what runs, until this process ends.
+        mark_running(LOCAL, Running(os.getpid(), str(sandbox) if sandbox else None, notifications))
+        stops.append(lambda: unmark_running(LOCAL))
         print(f"Dashboard: http://127.0.0.1:{port}", flush=True)
         return run_procfile(env)
     except KeyboardInterrupt:
