@@ -180,10 +180,10 @@ def test_incidents_opened_by_one_cycle_are_one_message_per_channel_naming_the_ro
 def test_a_wrong_url_is_one_masked_line_and_the_other_channels_still_work(conn, receiver: Receiver) -> None:
     urls = ["foo://admin:hunter2@example.com/T0KEN9", "discord://only-one-part", receiver.url]
     channels, problems = channels_.parse(tuple(urls))
-    assert problems == [
+    assert problems == (
         "ALERT_URLS: entry 1 (foo://…) is not a URL Apprise can send to",
         "ALERT_URLS: entry 2 (discord://…) is not a URL Apprise can send to",
-    ]
+    )
     assert [c.masked for c in channels] == [f"json://127.0.0.1:{receiver.port}/…"]
     assert TOKEN not in repr(channels)
     for minute in range(3):

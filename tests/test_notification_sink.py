@@ -25,7 +25,7 @@ def sink() -> Iterator[NotificationSink]:
 
 def test_a_webhook_and_an_email_sent_by_apprise_arrive_and_the_page_shows_them_escaped(sink: NotificationSink) -> None:
     channels, problems = channels_.parse(tuple(sink.alert_urls.split()))
-    assert problems == []
+    assert problems == ()
     assert [c.masked for c in channels] == [
         f"json://127.0.0.1:{sink.http_port}/…",
         f"mailto://127.0.0.1:{sink.smtp_port}/…",
