@@ -112,7 +112,7 @@ def _valkey(settings: Settings, results: list[ProbeResult]) -> redis.Redis | Non
 
 def _reason(settings: Settings, pg: PostgresSettings, exc: psycopg2.Error) -> str:
     """Why PostgreSQL failed, in one line without secrets."""
-    return one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
+    return one_line(store.describe_error(str(exc), pg), *settings.secrets())
 
 
 def _write(

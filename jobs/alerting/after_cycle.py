@@ -42,7 +42,7 @@ def after_stored(settings: Settings, results: list[ProbeResult]) -> None:
         finally:
             conn.close()
     except psycopg2.Error as exc:
-        reason = one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
+        reason = one_line(store.describe_error(str(exc), pg), *settings.secrets())
         log.warning("could not decide incidents: %s", reason)
         return
     if decided.opened or decided.escalated or decided.resolved:
