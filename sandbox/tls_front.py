@@ -33,10 +33,10 @@ async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 
 class TlsFront:
-    """TLS on 127.0.0.1:`port` for the server on 127.0.0.1:`upstream_port`."""
+    """TLS on 127.0.0.1:`port` for the server at `upstream` (host, port)."""
 
-    def __init__(self, upstream_port: int, protocol: Protocol, cert_path: Path, key_path: Path) -> None:
-        self.upstream_port = upstream_port
+    def __init__(self, upstream: tuple[str, int], protocol: Protocol, cert_path: Path, key_path: Path) -> None:
+        self.upstream = upstream
         self.protocol = protocol
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -66,18 +66,18 @@ class TlsFront:
         return b""
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream: asyncio.StreamWriter | None = None
+        server: asyncio.StreamWriter | None = None
         try:
             in_clear = await self._start_tls(reader, writer)
-            upstream_reader, upstream = await asyncio.open_connection("127.0.0.1", self.upstream_port)
-            upstream.write(in_clear)
-            await asyncio.gather(_relay(reader, upstream), _relay(upstream_reader, writer), return_exceptions=True)
+            server_reader, server = await asyncio.open_connection(*self.upstream)
+            server.write(in_clear)
+            await asyncio.gather(_relay(reader, server), _relay(server_reader, writer), return_exceptions=True)
         except (OSError, ssl.SSLError, asyncio.IncompleteReadError):
             pass  # a client that refused our certificate, or went away: what the client reports is what counts
         finally:
             writer.close()
-            if upstream is not None:
-                upstream.close()
+            if server is not None:
+                server.close()
 
     def start(self) -> TlsFront:
         self._server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
