@@ -17,6 +17,7 @@ import struct
 import threading
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 SSL_REQUEST = struct.pack("!II", 8, 80877103)
 GSSENC_REQUEST = struct.pack("!II", 8, 80877104)
@@ -102,3 +103,12 @@ class TlsFront:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def url_through(url: str, front: TlsFront) -> str:
+    """`url` (of the server behind `front`) with its host and port replaced by the front's, and redis:// made
+    rediss://."""
+    parts = urlsplit(url)
+    auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    scheme = "rediss" if parts.scheme == "redis" else parts.scheme
+    return parts._replace(scheme=scheme, netloc=f"{auth}127.0.0.1:{front.port}").geturl()

@@ -18,7 +18,7 @@ from jobs.probes import postgres, valkey
 from jobs.result import Status
 from jobs.settings import Settings, load
 from sandbox.pki import Pem, make_ca, make_server_cert
-from sandbox.tls_front import Protocol, TlsFront
+from sandbox.tls_front import Protocol, TlsFront, url_through
 
 
 @dataclass(frozen=True)
@@ -56,19 +56,12 @@ def tls(pg_server_url: str, valkey_server_url: str, tmp_path_factory: pytest.Tem
             front.stop()
 
 
-def through(url: str, front: TlsFront) -> str:
-    """`url` with its host and port replaced by the front's."""
-    parts = urlsplit(url)
-    auth = parts.netloc.rsplit("@", 1)[0]
-    return parts._replace(netloc=f"{auth}@127.0.0.1:{front.port}").geturl()
-
-
 def settings_through(tls: Tls, base_env: dict[str, str], name: str = "right", **extra: str) -> Settings:
     env = {
         **base_env,
         # DigitalOcean's bound URLs: sslmode=require, rediss://.
-        "DATABASE_URL": through(base_env["DATABASE_URL"], tls.fronts[("postgres", name)]) + "?sslmode=require",
-        "VALKEY_URL": through(base_env["VALKEY_URL"], tls.fronts[("valkey", name)]).replace("redis://", "rediss://"),
+        "DATABASE_URL": url_through(base_env["DATABASE_URL"], tls.fronts[("postgres", name)]) + "?sslmode=require",
+        "VALKEY_URL": url_through(base_env["VALKEY_URL"], tls.fronts[("valkey", name)]),
         "DATABASE_CA_CERT": tls.ca,
         "VALKEY_CA_CERT": tls.ca,
         "PROBE_INTERVAL_S": "60",
@@ -153,9 +146,9 @@ def test_without_a_ca_verification_still_happens(tls: Tls, migrated: dict[str, s
     sandbox's certificate rather than connect unverified."""
     settings = load(
         {
-            "DATABASE_URL": through(migrated["DATABASE_URL"], tls.fronts[("postgres", "right")]),
+            "DATABASE_URL": url_through(migrated["DATABASE_URL"], tls.fronts[("postgres", "right")]),
             "PGSSLMODE": "verify-full",
-            "VALKEY_URL": through(migrated["VALKEY_URL"], tls.fronts[("valkey", "right")]).replace("redis:", "rediss:"),
+            "VALKEY_URL": url_through(migrated["VALKEY_URL"], tls.fronts[("valkey", "right")]),
             "PROBE_TIMEOUT_S": "10",
         }
     )
