@@ -4,6 +4,8 @@ or a certificate for another host is a one-line error naming the setting to chec
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from jobs.result import Status
 from jobs.settings import Settings, load
 from sandbox.pki import Pem, make_ca, make_server_cert
 from sandbox.tls_front import Protocol, TlsFront, url_through
+from tests.conftest import ROOT
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,8 @@ def settings_through(tls: Tls, base_env: dict[str, str], name: str = "right", **
 
 
 @pytest.fixture
-def migrated(base_env: dict[str, str]) -> dict[str, str]:
-    conn = store.connect(load(base_env).postgres, 10)
-    store.migrate(conn)
-    conn.close()
+def migrated(base_env: dict[str, str], conn: psycopg2.extensions.connection) -> dict[str, str]:
+    """`base_env`, its database migrated (by conftest's `conn`, over the plain port)."""
     return base_env
 
 
@@ -89,10 +90,10 @@ def test_the_right_ca_connects_with_verify_full(tls: Tls, migrated: dict[str, st
     assert valkey_result.status is Status.UP, valkey_result.error
     assert pg_result.detail["tls"] is True and valkey_result.detail["tls"] is True
     # The store's and the buffer's connections (and RQ's, which takes the same URL) verify the same way.
-    conn = store.connect(settings.postgres, 10)
-    assert conn.info.ssl_in_use and conn.info.ssl_attribute("protocol").startswith("TLS")
-    assert conn.get_dsn_parameters()["sslmode"] == "verify-full"
-    conn.close()
+    verified = store.connect(settings.postgres, 10)
+    assert verified.info.ssl_in_use and verified.info.ssl_attribute("protocol").startswith("TLS")
+    assert verified.get_dsn_parameters()["sslmode"] == "verify-full"
+    verified.close()
     client = buffer.client(settings.valkey, 10)
     assert client.ping()
     assert client.connection_pool.connection_kwargs["ssl_cert_reqs"] == "required"
@@ -160,3 +161,19 @@ def test_without_a_ca_verification_still_happens(tls: Tls, migrated: dict[str, s
         f"certificate verify failed for 127.0.0.1:{valkey_port} (unable to get local issuer certificate): "
         "check VALKEY_CA_CERT (not set: the system's CAs were used)"
     )
+
+
+def test_a_ca_given_as_text_is_one_private_file_per_process_removed_at_exit(tls: Tls) -> None:
+    script = (
+        "import os, stat, sys\n"
+        "from jobs.tls import ca_file\n"
+        "path = ca_file(sys.argv[1])\n"
+        "assert ca_file(sys.argv[1]) == path\n"
+        "print(path, oct(stat.S_IMODE(os.stat(path).st_mode)), open(path).read() == sys.argv[1])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, tls.ca], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+    )
+    path, mode, same = done.stdout.split()
+    assert (mode, same) == ("0o600", "True")
+    assert not Path(path).exists(), "removed when the process ended"
