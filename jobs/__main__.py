@@ -45,7 +45,7 @@ def migrate() -> int:
     try:
         applied = store.migrate_once(pg, max(5.0, settings.probe_timeout_s))
     except psycopg2.Error as exc:
-        print(f"error: {one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())}", file=sys.stderr)
+        print(f"error: {one_line(store.describe_error(str(exc), pg), *settings.secrets())}", file=sys.stderr)
         return 1
     print("applied " + ", ".join(applied) if applied else "schema up to date")
     return 0

@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import quote
 
 import redis
 from redis.backoff import NoBackoff
@@ -27,6 +28,7 @@ from redis.retry import Retry
 from jobs.defaults import PENDING_MAX
 from jobs.result import ProbeResult, Status
 from jobs.settings import ValkeySettings
+from jobs.tls import ca_file
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,15 @@ LATEST_KEY = "hybrid-monitor:latest-results"
 
 
 def bounded_url(vk: ValkeySettings, timeout_s: float) -> str:
-    """Valkey's URL with connect and read timeouts and TCP keepalive: for RQ and rq-dashboard, which take a URL,
-    and for our clients. Holds the password: never log it."""
-    return f"{vk.url()}?socket_connect_timeout={timeout_s}&socket_timeout={timeout_s}&socket_keepalive=true"
+    """Valkey's URL with connect and read timeouts and TCP keepalive and, over TLS, the server's certificate and
+    hostname verified (against VALKEY_CA_CERT when given, else the system's CAs): for RQ and rq-dashboard,
+    which take a URL, and for our clients. Holds the password: never log it."""
+    url = f"{vk.url()}?socket_connect_timeout={timeout_s}&socket_timeout={timeout_s}&socket_keepalive=true"
+    if vk.tls:
+        url += "&ssl_cert_reqs=required&ssl_check_hostname=true"
+        if vk.ca_cert:
+            url += f"&ssl_ca_certs={quote(ca_file(vk.ca_cert), safe='')}"
+    return url
 
 
 def client(vk: ValkeySettings, timeout_s: float) -> redis.Redis:

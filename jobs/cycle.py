@@ -105,7 +105,7 @@ def run_probes(settings: Settings, probes: Mapping[str, Probe] = PROBES) -> list
 
 def _reason(settings: Settings, pg: PostgresSettings, exc: psycopg2.Error) -> str:
     """Why PostgreSQL failed, in one line without secrets."""
-    return one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
+    return one_line(store.describe_error(str(exc), pg), *settings.secrets())
 
 
 def _write(

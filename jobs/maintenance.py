@@ -35,7 +35,7 @@ def run_maintenance() -> dict[str, Any]:
             conn.close()
     except psycopg2.Error as exc:
         # The next hour's run catches up: roll_up starts from where the last one that finished ended.
-        reason = one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
+        reason = one_line(store.describe_error(str(exc), pg), *settings.secrets())
         log.warning("maintenance not done: %s", reason)
         return {"done": False}
     log.info("maintenance: %d rollup rows written, pruned %d raw rows, %d rollups", rolled, pruned.raw, pruned.rollups)

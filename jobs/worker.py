@@ -79,7 +79,9 @@ class ProbeWorker(_TunedWorker):
         a job) is started again after the supervisor's backoff."""
         # A connection of its own: RQ lengthens its worker's socket timeout for the blocking dequeue.
         pool = self.connection.connection_pool
-        connection = redis.Redis(connection_pool=type(pool)(**pool.connection_kwargs))
+        connection = redis.Redis(
+            connection_pool=type(pool)(connection_class=pool.connection_class, **pool.connection_kwargs)
+        )
         failures = 0
         while not self._sender_stopping.is_set():
             started = time.monotonic()

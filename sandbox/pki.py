@@ -141,11 +141,18 @@ def make_client_cert(
     return _issue(ca, common_name, key_type, days, not_before, [(client_auth, False)])
 
 
-def make_server_cert(ca: Pem, days: float = 365) -> Pem:
-    """A TLS server certificate for 127.0.0.1 and localhost, signed by `ca`."""
-    names = x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+def _general_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def make_server_cert(ca: Pem, days: float = 365, names: tuple[str, ...] = ("localhost", "127.0.0.1")) -> Pem:
+    """A TLS server certificate for `names` (host names or IP addresses), signed by `ca`."""
+    alt_names = x509.SubjectAlternativeName([_general_name(name) for name in names])
     server_auth = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
-    return _issue(ca, "127.0.0.1", "rsa", days, None, [(names, False), (server_auth, False)])
+    return _issue(ca, names[-1], "rsa", days, None, [(alt_names, False), (server_auth, False)])
 
 
 @dataclass(frozen=True)

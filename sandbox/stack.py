@@ -1,15 +1,17 @@
 """`make run`: the whole product on one machine, with no cloud account.
 
-Starts what the settings do not provide — embedded PostgreSQL and Valkey with data under `.local/`, the
-local AWS sandbox, a local notification sink as ALERT_URLS — then runs the Procfile's processes with honcho
-until Ctrl-C or SIGTERM, and stops everything it started. A second instance fails at once: `.local/run.lock`
-is held with flock, which the kernel releases when this process ends however it ends, so no stale lock
-survives a crash.
+Starts what the settings do not provide — embedded PostgreSQL and Valkey with data under `.local/`, reached
+over verified TLS (a TLS front with a certificate of the sandbox's CA, given to the app as DATABASE_CA_CERT
+and VALKEY_CA_CERT), the local AWS sandbox, a local notification sink as ALERT_URLS — then runs the Procfile's
+processes with honcho until Ctrl-C or SIGTERM, and stops everything it started. A second instance fails at
+once: `.local/run.lock` is held with flock, which the kernel releases when this process ends however it ends,
+so no stale lock survives a crash.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import secrets
@@ -27,7 +29,9 @@ from jobs import settings as settings_module
 from sandbox.aws import start_sandbox
 from sandbox.embedded import EmbeddedPostgres, EmbeddedValkey, free_port, port_in_use
 from sandbox.local import LOCAL, ROOT, Running, mark_running, unmark_running
+from sandbox.pki import SandboxPki, ensure_pki
 from sandbox.sink import Notification, NotificationSink, one_line
+from sandbox.tls_front import Protocol, TlsFront, url_through
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -70,11 +74,27 @@ def _local_state() -> dict[str, Any]:
     return state
 
 
-def _start(server: EmbeddedPostgres | EmbeddedValkey, name: str, stops: list[Callable[[], None]]) -> str:
+@functools.cache
+def _pki() -> SandboxPki:
+    """The same development PKI as the AWS sandbox's: its CA signs the TLS fronts' certificate. Made only when
+    an embedded server is started."""
+    return ensure_pki(LOCAL / "sandbox")
+
+
+def _start(
+    server: EmbeddedPostgres | EmbeddedValkey,
+    name: str,
+    protocol: Protocol,
+    pki: SandboxPki,
+    stops: list[Callable[[], None]],
+) -> str:
+    """Start `server` behind TLS; return the URL the app reaches it by."""
     server.start()
     stops.append(server.stop)
-    print(f"make run: embedded {name} on 127.0.0.1:{server.port} (data in .local/{name.lower()})")
-    return server.url
+    front = TlsFront(("127.0.0.1", server.port), protocol, pki.server_cert_path, pki.server_key_path).start()
+    stops.append(front.stop)
+    print(f"make run: embedded {name} on 127.0.0.1:{front.port}, verified TLS (data in .local/{name.lower()})")
+    return url_through(server.url, front)
 
 
 def _start_backing_services(env: dict[str, str], stops: list[Callable[[], None]]) -> Path | None:
@@ -82,10 +102,12 @@ def _start_backing_services(env: dict[str, str], stops: list[Callable[[], None]]
     state = _local_state()
     if not (env.get("DATABASE_URL") or env.get("PGHOST")):
         postgres = EmbeddedPostgres(LOCAL / "postgresql", state["pg_port"], state["pg_password"])
-        env["DATABASE_URL"] = _start(postgres, "PostgreSQL", stops)
+        env["DATABASE_URL"] = _start(postgres, "PostgreSQL", "postgres", _pki(), stops)
+        env["DATABASE_CA_CERT"] = _pki().ca.cert.decode()
     if not (env.get("VALKEY_URL") or env.get("VALKEY_HOST")):
         valkey = EmbeddedValkey(LOCAL / "valkey", state["valkey_port"], state["valkey_password"])
-        env["VALKEY_URL"] = _start(valkey, "Valkey", stops)
+        env["VALKEY_URL"] = _start(valkey, "Valkey", "valkey", _pki(), stops)
+        env["VALKEY_CA_CERT"] = _pki().ca.cert.decode()
     if env.get("IAM_TRUST_ANCHOR_ARN"):
         return None
     aws_env, stop = start_sandbox(LOCAL / "sandbox")

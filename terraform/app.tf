@@ -4,9 +4,13 @@
 locals {
   # Every component.
   shared_envs = [
+    # The clusters' CA certificates as App Platform binds them (the same PEM as data.digitalocean_database_ca):
+    # PostgreSQL verify-full, Valkey's certificate and host name checked.
     { key = "DATABASE_URL", value = "$${pg.DATABASE_URL}", type = "GENERAL" },
-    { key = "PGSSLMODE", value = "require", type = "GENERAL" },
+    { key = "DATABASE_CA_CERT", value = "$${pg.CA_CERT}", type = "GENERAL" },
+    { key = "PGSSLMODE", value = "verify-full", type = "GENERAL" },
     { key = "VALKEY_URL", value = "$${valkey.DATABASE_URL}", type = "GENERAL" },
+    { key = "VALKEY_CA_CERT", value = "$${valkey.CA_CERT}", type = "GENERAL" },
     { key = "APP_ENVIRONMENT", value = var.environment, type = "GENERAL" },
     { key = "PROBE_LOCATION", value = var.probe_location, type = "GENERAL" },
     { key = "LOG_LEVEL", value = "INFO", type = "GENERAL" },

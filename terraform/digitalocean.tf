@@ -38,6 +38,15 @@ resource "digitalocean_database_cluster" "valkey" {
   project_id = digitalocean_project.this.id
 }
 
+# The CA certificates that sign the clusters' server certificates (outputs pg_ca_certificate, valkey_ca_certificate).
+data "digitalocean_database_ca" "pg" {
+  cluster_id = digitalocean_database_cluster.pg.id
+}
+
+data "digitalocean_database_ca" "valkey" {
+  cluster_id = digitalocean_database_cluster.valkey.id
+}
+
 # Trusted sources: only the App Platform app (no IPs, no droplets).
 resource "digitalocean_database_firewall" "pg" {
   cluster_id = digitalocean_database_cluster.pg.id

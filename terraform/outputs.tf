@@ -62,3 +62,15 @@ output "client_certificate_not_after" {
   description = "When the demo client certificate expires (empty with your own CA)."
   value       = local.own_ca ? "" : tls_locally_signed_cert.client[0].validity_end_time
 }
+
+# The app gets the CAs through App Platform's bindable ${pg.CA_CERT} / ${valkey.CA_CERT}; these are the same
+# certificates, for an operator who connects from a shell (psql "sslmode=verify-full sslrootcert=...").
+output "pg_ca_certificate" {
+  description = "CA certificate (PEM) of the PostgreSQL cluster."
+  value       = data.digitalocean_database_ca.pg.certificate
+}
+
+output "valkey_ca_certificate" {
+  description = "CA certificate (PEM) of the Valkey cluster."
+  value       = data.digitalocean_database_ca.valkey.certificate
+}

@@ -115,6 +115,10 @@ def test_databases_and_secrets() -> None:
     envs = {e["key"]: e for c in [SPEC, *SPEC["services"], *SPEC["workers"]] for e in c.get("envs", [])}
     assert envs["DATABASE_URL"]["value"] == "${pg.DATABASE_URL}"
     assert envs["VALKEY_URL"]["value"] == "${valkey.DATABASE_URL}"
+    # Verified TLS by default: the clusters' CAs bound, so PostgreSQL is verify-full and Valkey checks its server.
+    assert envs["DATABASE_CA_CERT"]["value"] == "${pg.CA_CERT}"
+    assert envs["VALKEY_CA_CERT"]["value"] == "${valkey.CA_CERT}"
+    assert envs["PGSSLMODE"]["value"] == "verify-full"
     for secret in ("IAM_CLIENT_CERT", "IAM_CLIENT_KEY", "RQ_DASHBOARD_PASSWORD", "ALERT_URLS"):
         assert envs[secret].get("type") == "SECRET", secret
         assert "value" not in envs[secret] or envs[secret]["value"].startswith("EV["), f"{secret} in clear text"

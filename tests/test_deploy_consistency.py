@@ -18,6 +18,7 @@ NOT_DEPLOYED = {
     "PGUSER": "DATABASE_URL is used instead",
     "PGPASSWORD": "DATABASE_URL is used instead",
     "PGDATABASE": "DATABASE_URL is used instead",
+    "PGSSLROOTCERT": "DATABASE_CA_CERT is used instead (the bound CA_CERT is PEM text, not a file)",
     "VALKEY_HOST": "VALKEY_URL is used instead",
     "VALKEY_PORT": "VALKEY_URL is used instead",
     "VALKEY_TLS": "VALKEY_URL is used instead (rediss:// = TLS)",

@@ -38,6 +38,10 @@ def test_make_run_serves_the_board_refuses_a_second_instance_and_stops_cleanly(p
         # within a few probe intervals.
         statuses = wait_until(board, timeout=60)
         assert list(statuses) == ["postgres", "valkey", "roles_anywhere", "secrets_manager"]
+        # The embedded servers are reached over verified TLS (the sandbox's CA given as DATABASE_CA_CERT and
+        # VALKEY_CA_CERT): a check that worked went through it.
+        services = {s["service"]: s for s in json.loads(get(f"http://127.0.0.1:{port}/api/status")[1])["services"]}
+        assert services["postgres"]["detail"]["tls"] is True and services["valkey"]["detail"]["tls"] is True
 
         # At once: it does not wait for the lock, nor start anything.
         second = Launcher(project, free_port())

@@ -170,4 +170,5 @@ def test_a_check_slower_than_half_the_timeout_is_degraded(latency_ms: float, tim
     ],
 )
 def test_postgres_errors_become_one_actionable_line(message: str, line: str) -> None:
-    assert postgres.describe_error(message, "db.example:25060") == line
+    pg = load({"DATABASE_URL": "postgresql://u@db.example:25060/d"}).postgres
+    assert postgres.describe_error(message, pg) == line

@@ -121,6 +121,20 @@ def test_a_wrong_general_setting_is_one_line_naming_the_variable(env: dict[str, 
         ({"DATABASE_URL": f"postgresql://u:{SECRET}@h/db?sslmode=always"}, "postgres", "DATABASE_URL"),
         ({"VALKEY_URL": "http://:" + SECRET + "@h:6379"}, "valkey", "VALKEY_URL"),
         ({"VALKEY_HOST": "h", "VALKEY_PORT": "0", "VALKEY_PASSWORD": SECRET}, "valkey", "VALKEY_PORT"),
+        ({"PGHOST": "h", "DATABASE_CA_CERT": "not a certificate"}, "postgres", "DATABASE_CA_CERT"),
+        ({"PGHOST": "h", "DATABASE_CA_CERT": KEY.decode()}, "postgres", "DATABASE_CA_CERT"),
+        (
+            {"PGHOST": "h", "DATABASE_CA_CERT": CERT.decode(), "PGSSLROOTCERT": "/ca.pem"},
+            "postgres",
+            "DATABASE_CA_CERT",
+        ),
+        (
+            {"VALKEY_URL": f"rediss://:{SECRET}@h", "VALKEY_CA_CERT": "-----BEGIN CERTIFICATE-----"},
+            "valkey",
+            "VALKEY_CA_CERT",
+        ),
+        ({"VALKEY_URL": f"redis://:{SECRET}@h", "VALKEY_CA_CERT": CERT.decode()}, "valkey", "VALKEY_CA_CERT"),
+        ({"VALKEY_HOST": "h", "VALKEY_TLS": "off", "VALKEY_CA_CERT": CERT.decode()}, "valkey", "VALKEY_CA_CERT"),
         ({**AWS, "AWS_REGION": "mars-north-1a"}, "roles_anywhere", "AWS_REGION"),
         ({**AWS, "IAM_ROLE_ARN": "role/probe"}, "roles_anywhere", "IAM_ROLE_ARN"),
         ({**AWS, "IAM_CLIENT_CERT": "not base64!"}, "roles_anywhere", "IAM_CLIENT_CERT"),
@@ -197,6 +211,39 @@ def test_libpq_names_fall_back_to_libpqs_defaults_and_sslmode_prefer() -> None:
     assert load({"DATABASE_URL": "postgresql://h/d?sslmode=disable", "PGSSLMODE": "require"}).postgres.sslmode == (
         "disable"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "ca", "sslmode"),
+    [
+        (None, None, "prefer"),
+        (None, "DATABASE_CA_CERT", "verify-full"),
+        (None, "PGSSLROOTCERT", "verify-full"),
+        # DigitalOcean's bound DATABASE_URL says require: a CA given makes it verify the server's name too.
+        ("require", "DATABASE_CA_CERT", "verify-full"),
+        ("verify-ca", "DATABASE_CA_CERT", "verify-ca"),
+        ("disable", "DATABASE_CA_CERT", "disable"),
+        ("require", None, "require"),
+    ],
+)
+def test_a_ca_given_makes_postgres_verify_full_unless_another_mode_is_asked(
+    given: str | None, ca: str | None, sslmode: str
+) -> None:
+    ca_env = {ca: {"DATABASE_CA_CERT": CERT.decode(), "PGSSLROOTCERT": "/etc/ca.pem"}[ca]} if ca else {}
+    libpq_names = {"PGHOST": "db.example"} | ({"PGSSLMODE": given} if given else {})
+    url = {"DATABASE_URL": "postgresql://db.example/d" + (f"?sslmode={given}" if given else "")}
+    for env in (libpq_names, url):
+        pg = load(env | ca_env).postgres
+        assert pg is not None and pg.sslmode == sslmode
+        assert pg.ca_setting == (ca or "DATABASE_CA_CERT")
+
+
+def test_ca_certificates_are_kept_as_pem_text() -> None:
+    pg = load({"PGHOST": "h", "DATABASE_CA_CERT": f"  {CERT.decode()}  "}).postgres
+    vk = load({"VALKEY_URL": "rediss://h", "VALKEY_CA_CERT": CERT.decode()}).valkey
+    assert pg is not None and pg.ca_cert == CERT.decode() and pg.ca_file is None
+    assert vk is not None and vk.ca_cert == CERT.decode()
+    assert CERT.decode() not in repr(pg) + repr(vk)  # long and never useful in a log line
 
 
 @pytest.mark.parametrize(("given", "tls", "scheme"), [(None, True, "rediss://"), ("false", False, "redis://")])

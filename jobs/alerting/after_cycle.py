@@ -50,7 +50,7 @@ def after_stored(
         if told and valkey is not None:
             without_postgres.forget_told(valkey, settings.location)
     except psycopg2.Error as exc:
-        reason = one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
+        reason = one_line(store.describe_error(str(exc), pg), *settings.secrets())
         log.warning("could not decide incidents: %s", reason)
         return
     except redis.RedisError as exc:

@@ -98,8 +98,6 @@ def run_sender() -> dict[str, Any]:
         finally:
             conn.close()
     except psycopg2.Error as exc:
-        log.warning(
-            "could not send alerts: %s", one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
-        )
+        log.warning("could not send alerts: %s", one_line(store.describe_error(str(exc), pg), *settings.secrets()))
         raise
     return {"sent": done.sent, "failed": done.failed, "gave_up": done.gave_up}

@@ -85,7 +85,7 @@ def probe(settings: Settings) -> ProbeResult:
     except psycopg2.errors.UndefinedTable:
         error = f"table probe_canary is missing on {pg.endpoint}: run `python -m jobs migrate`"
     except psycopg2.Error as exc:
-        error = one_line(describe_error(str(exc), pg.endpoint), pg.password)
+        error = one_line(describe_error(str(exc), pg), pg.password)
     finally:
         if conn is not None:
             conn.close()

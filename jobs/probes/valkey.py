@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import ssl
 import time
 
 import redis
@@ -13,14 +14,30 @@ from jobs.buffer import bounded_url
 from jobs.defaults import VALKEY_KEY_TTL_S as KEY_TTL_S
 from jobs.probes.outcome import not_configured, result_of_check
 from jobs.result import ProbeResult, Timer, one_line
-from jobs.settings import Settings
+from jobs.settings import Settings, ValkeySettings
 
 SERVICE = "valkey"
 
 
-def describe_error(exc: redis.RedisError, endpoint: str, timeout_s: float, doing: str) -> str:
+def _certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The TLS verification failure behind a redis-py error (redis-py raises its own error inside the handler)."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+        cause = cause.__cause__ or cause.__context__
+    return cause
+
+
+def describe_error(exc: redis.RedisError, vk: ValkeySettings, timeout_s: float, doing: str) -> str:
     """One actionable line for a redis-py error (its messages never hold the password)."""
     text = " ".join(str(exc).split())
+    endpoint = vk.endpoint
+    if certificate := _certificate_error(exc):
+        reason = (certificate.verify_message or "").rstrip(".")
+        if "mismatch" in reason:  # "Hostname mismatch, certificate is not valid for 'h'" or "IP address mismatch"
+            host = f"the certificate is not for {vk.host}"
+            return f"hostname mismatch for {endpoint}: {host}; check the host in {vk.host_from}"
+        ca = "VALKEY_CA_CERT" if vk.ca_cert else "VALKEY_CA_CERT (not set: the system's CAs were used)"
+        return f"certificate verify failed for {endpoint} ({reason}): check {ca}"
     if isinstance(exc, redis.TimeoutError):
         return f"timed out after {timeout_s:g} s {doing} {endpoint}"
     if isinstance(exc, redis.AuthenticationError) or "WRONGPASS" in text or "NOAUTH" in text:
@@ -71,7 +88,7 @@ def probe(settings: Settings) -> ProbeResult:
     except redis.RedisError as exc:
         # INFO comes after the measured check: a server that forbids or is slow to answer it still passed.
         if doing != "reading INFO from":
-            error = one_line(describe_error(exc, vk.endpoint, timeout_s, doing), vk.password)
+            error = one_line(describe_error(exc, vk, timeout_s, doing), vk.password)
     finally:
         if client is not None:
             client.close()

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 from urllib.parse import SplitResult, urlsplit
 
+from cryptography import x509
+
 _N = TypeVar("_N", int, float)
 
 
@@ -101,3 +103,18 @@ def endpoint_url(url: str, name: str, schemes: tuple[str, ...] = ("https", "http
     if parts.scheme not in schemes or not parts.netloc:
         raise SettingsError(f"{name}: expected {expected}")
     return parts
+
+
+def ca_certificate(env: Mapping[str, str], name: str) -> str | None:
+    """PEM text of one or more CA certificates (as DigitalOcean's bindable `${db.CA_CERT}` gives it); None when
+    unset. A certificate is public, so a wrong value is not shown, only described."""
+    raw = text(env, name)
+    if raw is None:
+        return None
+    try:
+        x509.load_pem_x509_certificates(raw.encode())
+    except ValueError:  # also a value that is not UTF-8 (UnicodeEncodeError)
+        raise SettingsError(
+            f"{name}: expected the PEM text of a CA certificate (-----BEGIN CERTIFICATE-----)"
+        ) from None
+    return raw + "\n"

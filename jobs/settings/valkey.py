@@ -1,12 +1,13 @@
-"""Valkey's settings: VALKEY_URL, or VALKEY_HOST, VALKEY_PORT, VALKEY_USERNAME, VALKEY_PASSWORD, VALKEY_TLS."""
+"""Valkey's settings: VALKEY_URL, or VALKEY_HOST, VALKEY_PORT, VALKEY_USERNAME, VALKEY_PASSWORD, VALKEY_TLS;
+the CA that signs the server's certificate as PEM text (VALKEY_CA_CERT)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, unquote
 
-from jobs.settings.parse import SettingsError, flag, port, shown, split, text, url_port
+from jobs.settings.parse import SettingsError, ca_certificate, flag, port, shown, split, text, url_port
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class ValkeySettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     db: int = 0
+    ca_cert: str | None = field(default=None, repr=False)  # PEM text; None: the system's CAs
+    host_from: str = field(default="VALKEY_URL", compare=False)  # the variable an error about the host names
 
     @property
     def endpoint(self) -> str:
@@ -36,6 +39,17 @@ class ValkeySettings:
 
 def read(env: Mapping[str, str]) -> ValkeySettings | None:
     """Valkey's settings; None when neither VALKEY_URL nor VALKEY_HOST is set."""
+    settings = _read_server(env)
+    ca_cert = ca_certificate(env, "VALKEY_CA_CERT")
+    if settings is None or ca_cert is None:
+        return settings
+    if not settings.tls:
+        plain = "VALKEY_TLS is off" if settings.host_from == "VALKEY_HOST" else "VALKEY_URL is redis://"
+        raise SettingsError(f"VALKEY_CA_CERT: set, but {plain}: Valkey is reached without TLS")
+    return replace(settings, ca_cert=ca_cert)
+
+
+def _read_server(env: Mapping[str, str]) -> ValkeySettings | None:
     url = text(env, "VALKEY_URL")
     if url:
         expected = "rediss://[user:password@]host:port (redis:// for no TLS)"
@@ -64,4 +78,5 @@ def read(env: Mapping[str, str]) -> ValkeySettings | None:
         tls=flag(env, "VALKEY_TLS", True),
         username=text(env, "VALKEY_USERNAME"),
         password=env.get("VALKEY_PASSWORD") or None,
+        host_from="VALKEY_HOST",
     )

@@ -7,7 +7,7 @@ Connecting (db.py, pool.py, schema.py)
 - connect(pg, timeout_s): a connection whose every wait on the server is bounded by timeout_s.
 - connect_kwargs(pg, timeout_s): the psycopg2.connect() arguments behind it (for a probe's own connection).
 - Pool(pg, size, timeout_s).connection(): the web's pooled connections; PoolBusy when all stay in use.
-- describe_error(message, endpoint): a driver error as one actionable line.
+- describe_error(message, pg): a driver error as one actionable line.
 - transaction(conn): a cursor in one transaction (committed at the end of the block, rolled back on error).
 - ServerSilent: the error of a server that sent nothing for a whole bound (frozen, or firewalled).
 - migrate(conn): apply the migrations not yet applied; their names.

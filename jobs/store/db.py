@@ -24,6 +24,7 @@ from psycopg2.extensions import POLL_OK, POLL_READ, POLL_WRITE
 from psycopg2.extensions import cursor as Cursor
 
 from jobs.settings import PostgresSettings
+from jobs.tls import ca_file
 
 # Advisory lock keys: any constants shared by every process of this product. Web and worker serialise their
 # migrations on the first, roll-ups run one at a time on the second.
@@ -31,6 +32,8 @@ MIGRATION_LOCK_KEY = 0x68796272_6D6F6E  # "hybrmon"
 ROLLUP_LOCK_KEY = MIGRATION_LOCK_KEY + 1
 
 _TCP_USER_TIMEOUT = re.compile(r"\btcp_user_timeout=(\d+)")
+# libpq: server certificate for "db.example" (and 1 other name) does not match host name "10.0.0.5"
+_HOST_MISMATCH = re.compile(r'server certificate for "([^"]*)"(?: \(and \d+ other names?\))? does not match host name')
 
 
 class ServerSilent(psycopg2.OperationalError):
@@ -54,6 +57,7 @@ def connect_kwargs(pg: PostgresSettings, timeout_s: float) -> dict[str, object]:
         "password": pg.password,
         "dbname": pg.dbname,
         "sslmode": pg.sslmode,
+        "sslrootcert": pg.ca_file or (ca_file(pg.ca_cert) if pg.ca_cert else None),
         "connect_timeout": max(1, round(timeout_s)),
         # A peer that vanishes mid-query must not hold us longer than the timeout.
         "keepalives": 1,
@@ -104,9 +108,18 @@ class PreparedStatement:
             raise
 
 
-def describe_error(message: str, endpoint: str) -> str:
+def describe_error(message: str, pg: PostgresSettings) -> str:
     """One actionable line from a libpq message (which never holds the password)."""
     text = " ".join(message.split())
+    endpoint = pg.endpoint
+    if "certificate verify failed" in text:
+        return f"certificate verify failed for {endpoint}: check {pg.ca_setting}"
+    if mismatch := _HOST_MISMATCH.search(text):
+        return (
+            f"hostname mismatch for {endpoint}: the certificate is for {mismatch[1]}; check the host in {pg.host_from}"
+        )
+    if "root certificate file" in text:  # verify-ca/verify-full with no CA given, or PGSSLROOTCERT not a file
+        return f"sslmode {pg.sslmode} needs the server's CA certificate: check {pg.ca_setting}"
     if "Connection refused" in text:
         return f"connection refused by {endpoint}"
     if "timeout expired" in text:  # libpq's connect_timeout, or `wait`'s bound on a silent server
