@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import ROOT, embedded_postgres, embedded_valkey, percentile, save, scratch, table, time_ms
-from bench.load import ensure_wrk, get, run_wrk
+from bench.common import ROOT, embedded_postgres, embedded_valkey, percentile, save, scratch, time_ms
+from bench.load import add_wrk_arguments, ensure_wrk, get, run_wrk, wrk_table
 from bench.seed import seed_year
 from dashapp.public_status import read_public_status
 from dashapp.reader import Reader
@@ -56,9 +56,7 @@ def wait_for(port: int, path: str, limit_s: float = 60) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.status_page", description=__doc__)
-    parser.add_argument("--connections", type=int, default=20, help="concurrent wrk connections (default 20)")
-    parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint (default 15)")
-    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
+    add_wrk_arguments(parser)
     parser.add_argument("--renders", type=int, default=100, help="uncached renders timed (default 100)")
     args = parser.parse_args(argv)
     wrk = ensure_wrk()
@@ -101,25 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             os.killpg(web.pid, signal.SIGTERM)
             web.wait(20)
 
-    base = results["/healthz"]["requests_per_s"]
     print()
-    print(
-        table(
-            ("endpoint", "req/s", "p50 ms", "p90 ms", "p99 ms", "vs baseline", "errors"),
-            [
-                (
-                    path,
-                    r["requests_per_s"],
-                    r["p50_ms"],
-                    r["p90_ms"],
-                    r["p99_ms"],
-                    r["requests_per_s"] / base,
-                    r["non_2xx"] + (0 if r["socket_errors"] == "none" else 1),
-                )
-                for path, r in results.items()
-            ],
-        )
-    )
+    print(wrk_table(results))
     print(
         f"(wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s --latency; gunicorn as in the Procfile;"
         f" 127.0.0.1; load average at the end {load_average[0]:.1f})"
