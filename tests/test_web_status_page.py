@@ -12,7 +12,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from dashapp import status_page
-from jobs import store
+from jobs import buffer, store
 from jobs.result import SERVICE_NAMES, ProbeResult, Status, utcnow
 from jobs.settings import Settings
 from tests.test_web_api import build
@@ -182,6 +182,24 @@ def test_store_unreachable_is_a_503_page_saying_so_without_detail(valkey_url, mo
     body = response.get_data(as_text=True)
     assert "temporarily unavailable" in body
     assert not [s for s in ("hunter2secret", "127.0.0.1", ":1/", "refused", "PostgreSQL: ", "Valkey: ") if s in body]
+
+
+def test_store_unreachable_shows_the_cached_statuses_without_uptimes_or_incidents(valkey_url, monkeypatch) -> None:
+    """PostgreSQL away, the worker's latest results in Valkey: the statuses still show."""
+    env = {"DATABASE_URL": "postgresql://monitor:hunter2secret@127.0.0.1:1/db", "VALKEY_URL": valkey_url}
+    settings, client = build({**env, "STATUS_PAGE": "on"}, monkeypatch)
+    now = utcnow()
+    latest = [internal_result(s, now, SEEDED.get(s, {}).get(DAY_AGES[0], Status.UP)) for s in SEEDED]
+    valkey = buffer.client(settings.valkey, 5)
+    buffer.cache_latest(valkey, [*latest, internal_result("secrets_manager", now, Status.NOT_CONFIGURED)], 60)
+    valkey.close()
+    response = client.get("/status")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    doc = BeautifulSoup(body, "html.parser")
+    assert cells(doc.table) == [[*row[:2], "—", "—", "—"] for row in EXPECTED_ROWS]
+    assert "The list of incidents is temporarily unavailable." in doc.main.get_text()
+    assert not [s for s in (*INTERNAL, "hunter2secret", "127.0.0.1", "PostgreSQL: ") if s in body]
 
 
 def test_cached_within_its_time_to_live_then_fresh(page, monkeypatch) -> None:
