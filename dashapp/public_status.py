@@ -65,7 +65,6 @@ class PublicIncident:
 
 @dataclass(frozen=True)
 class PublicStatus:
-    generated_at: datetime
     services: list[PublicService]
     incidents: list[PublicIncident] | None  # None when they could not be read
 
@@ -122,7 +121,6 @@ def read_public_status(reader: Reader, settings: Settings, now: datetime) -> Pub
             longer, incidents = {}, None
     by_window = {next(iter(WINDOWS)): snap.uptime_24h, **longer}
     return PublicStatus(
-        generated_at=now,
         services=[
             PublicService(
                 name=view.name,

@@ -30,7 +30,7 @@ MARKS = {"up": "✓", "degraded": "!", "down": "✕", "stale": "?", "not_configu
 
 
 def blueprint(reader: Reader, settings: Settings) -> Blueprint:
-    cache_s = STATUS_PAGE_CACHE_S
+    cache_s = STATUS_PAGE_CACHE_S  # read when the app is built (a test shortens it)
     page = Blueprint("status_page", __name__, template_folder="templates")
     assets = f"{settings.assets_base_url or '/'}assets/"
 
