@@ -221,3 +221,14 @@ def test_cached_within_its_time_to_live_then_fresh(page, monkeypatch) -> None:
     fresh = client.get("/status").get_data(as_text=True)
     assert fresh != first
     assert cells(BeautifulSoup(fresh, "html.parser").table)[0][:2] == ["PostgreSQL", "✕ Down"]
+
+
+def test_stylesheet_from_the_cdn_when_assets_come_from_there(base_env, monkeypatch) -> None:
+    env = {**base_env, "STATUS_PAGE": "on", "ASSETS_BASE_URL": "https://cdn.example.com/monitor"}
+    _, client = build(env, monkeypatch)
+    response = client.get("/status")
+    doc = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert doc.select_one('link[rel="stylesheet"]')["href"] == "https://cdn.example.com/monitor/assets/status.css"
+    assert "style-src 'self' 'unsafe-inline' https://cdn.example.com" in response.headers["Content-Security-Policy"]
+    # Nothing stored yet: every status is unknown, and said so.
+    assert doc.select_one(".overall").get_text().startswith("4 of 4 status unknown: PostgreSQL, Valkey")
