@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting
+.PHONY: run test lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting bench-status-page
 
 # Create .venv and install both requirement files; a no-op while they are unchanged.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -57,6 +57,9 @@ bench-load: $(STAMP) browser
 
 bench-cycle: $(STAMP)
 	@$(BIN)/python -m bench.cycle
+
+bench-status-page: $(STAMP)
+	@$(BIN)/python -m bench.status_page
 
 bench-accuracy: $(STAMP)
 	@$(BIN)/python -m bench.accuracy

@@ -221,11 +221,35 @@ def run_wrk(wrk: str, port: int, path: str, connections: int, duration_s: int, t
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
+def add_wrk_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connections", type=int, default=20, help="concurrent wrk connections (default 20)")
     parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint (default 15)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
+
+
+def wrk_table(results: dict[str, dict[str, Any]], baseline: str = "/healthz") -> str:
+    """wrk's figures per endpoint, each against the baseline endpoint's requests per second."""
+    base = results[baseline]["requests_per_s"]
+    return table(
+        ("endpoint", "req/s", "p50 ms", "p90 ms", "p99 ms", "vs baseline", "errors"),
+        [
+            (
+                path,
+                r["requests_per_s"],
+                r["p50_ms"],
+                r["p90_ms"],
+                r["p99_ms"],
+                r["requests_per_s"] / base,
+                r["non_2xx"] + (0 if r["socket_errors"] == "none" else 1),
+            )
+            for path, r in results.items()
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
+    add_wrk_arguments(parser)
     parser.add_argument("--idle", type=float, default=10, help="seconds to settle before measuring memory")
     parser.add_argument("--web-concurrency", help="WEB_CONCURRENCY for gunicorn (the Procfile's default is 1)")
     parser.add_argument("--gunicorn-args", default="", help="extra gunicorn flags via GUNICORN_CMD_ARGS")
@@ -287,23 +311,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = results["/healthz"]["requests_per_s"]
     print()
-    print(
-        table(
-            ("endpoint", "req/s", "p50 ms", "p90 ms", "p99 ms", "vs baseline", "errors"),
-            [
-                (
-                    path,
-                    r["requests_per_s"],
-                    r["p50_ms"],
-                    r["p90_ms"],
-                    r["p99_ms"],
-                    r["requests_per_s"] / base,
-                    r["non_2xx"] + (0 if r["socket_errors"] == "none" else 1),
-                )
-                for path, r in results.items()
-            ],
-        )
-    )
+    print(wrk_table(results))
     print(
         f"(wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s --latency, gunicorn as in the Procfile"
         f"{', GUNICORN_CMD_ARGS=' + repr(args.gunicorn_args) if args.gunicorn_args else ''}"

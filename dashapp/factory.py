@@ -1,4 +1,5 @@
-"""Builds the web app from settings: one Flask server carrying the Dash page, the API, /metrics and the badge."""
+"""Builds the web app from settings: one Flask server carrying the Dash page, the API, /metrics, the badge and the
+public status page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import dash
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from dashapp import api, callback_guard, callbacks, layout, metrics, security
+from dashapp import api, callback_guard, callbacks, layout, metrics, security, status_page
 from dashapp.reader import Reader, Unavailable
 from jobs.defaults import WEB_MIGRATE_TIMEOUT_S
 from jobs.settings import Settings
@@ -25,6 +26,8 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # `npm pack plotly.js-basic-dist-min@<version>` and copy its plotly-basic.min.js here, then set the version.
 PLOTLY_BUNDLE = "plotly-basic.min.js"
 PLOTLY_BUNDLE_VERSION = "4.1.1"
+# Files in assets/ the board does not load: the plotly bundle (loaded by name, above) and the status page's CSS.
+BOARD_IGNORES = (PLOTLY_BUNDLE, status_page.STYLESHEET)
 
 
 def _assets_from_cdn(base_url: str | None) -> dict[str, object]:
@@ -36,7 +39,9 @@ def _assets_from_cdn(base_url: str | None) -> dict[str, object]:
     return {
         "assets_external_path": base_url,
         "include_assets_files": False,
-        "external_stylesheets": [f"{base_url}assets/{path.name}" for path in sorted(ASSETS.glob("*.css"))],
+        "external_stylesheets": [
+            f"{base_url}assets/{path.name}" for path in sorted(ASSETS.glob("*.css")) if path.name not in BOARD_IGNORES
+        ],
     }
 
 
@@ -63,6 +68,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     server = Flask(__name__)
     server.register_blueprint(api.blueprint(reader, settings))
     server.register_blueprint(metrics.blueprint(reader, settings))
+    server.register_blueprint(status_page.blueprint(reader, settings))
     server.register_error_handler(HTTPException, api.json_errors)
 
     app = dash.Dash(
@@ -75,7 +81,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
         compress=True,  # gzip/brotli via flask-compress: plotly.js compresses to a third of its size
         # Always from this server, whatever ASSETS_BASE_URL says: the CSP allows scripts from 'self' only.
         external_scripts=[f"/assets/{PLOTLY_BUNDLE}?v={PLOTLY_BUNDLE_VERSION}"],
-        assets_ignore=rf"^{re.escape(PLOTLY_BUNDLE)}$",
+        assets_ignore="^(" + "|".join(map(re.escape, BOARD_IGNORES)) + ")$",
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         **_assets_from_cdn(settings.assets_base_url),
     )

@@ -144,6 +144,10 @@ class Reader:
         with self.connection() as conn:
             return store.latest_and_uptimes(conn, services, start, end)
 
+    def uptimes(self, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
+        with self.connection() as conn:
+            return store.uptimes(conn, services, start, end)
+
     def failed_check_counts(self) -> dict[str, int]:
         with self.connection() as conn:
             return store.failed_check_counts(conn)

@@ -164,6 +164,8 @@ def main() -> int:
     env["PORT"] = str(port)
     env.setdefault("BIND_HOST", "127.0.0.1")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # The public status page is off by default in a deployment; locally a newcomer sees it at once.
+    env.setdefault("STATUS_PAGE", "on")
     # The venv's console scripts (gunicorn, rq) come first on PATH, whichever shell started us.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
 
@@ -175,6 +177,8 @@ def main() -> int:
         mark_running(LOCAL, Running(os.getpid(), str(sandbox) if sandbox else None, notifications))
         stops.append(lambda: unmark_running(LOCAL))
         print(f"Dashboard: http://127.0.0.1:{port}", flush=True)
+        if settings_module.load(env).status_page:
+            print(f"Public status page: http://127.0.0.1:{port}/status", flush=True)
         return run_procfile(env)
     except KeyboardInterrupt:
         return 130

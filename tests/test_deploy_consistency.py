@@ -36,6 +36,7 @@ NOT_DEPLOYED = {
     "DASH_REFRESH_S": "the default is the production value",
     "BIND_HOST": "the default (every interface) is what a container needs",
     "WEB_CONCURRENCY": "the default (1 process, 3 threads) suits the instance size; set it when resizing",
+    "STATUS_PAGE": "the public status page is off until an operator decides to publish it (DEPLOY.md)",
     "RAW_RETENTION_DAYS": "the default is the production value",
     "ROLLUP_RETENTION_DAYS": "the default is the production value",
     "ALERT_OPEN_FAILURES": "the default (3 of 5) is the production value",

@@ -42,6 +42,10 @@ def test_make_run_serves_the_board_refuses_a_second_instance_and_stops_cleanly(p
         # VALKEY_CA_CERT): a check that worked went through it.
         services = {s["service"]: s for s in json.loads(get(f"http://127.0.0.1:{port}/api/status")[1])["services"]}
         assert services["postgres"]["detail"]["tls"] is True and services["valkey"]["detail"]["tls"] is True
+        # The public status page is on locally, and said where it is.
+        first.wait_for_line(f"Public status page: http://127.0.0.1:{port}/status", timeout=5)
+        status, page = get(f"http://127.0.0.1:{port}/status")
+        assert status == 200 and b"<h1>Service status</h1>" in page
 
         # At once: it does not wait for the lock, nor start anything.
         second = Launcher(project, free_port())

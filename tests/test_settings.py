@@ -100,6 +100,7 @@ def test_aws_settings_accept_base64_pem_and_check_the_key_matches() -> None:
         ({"PROBE_LOCATION": "two words"}, "PROBE_LOCATION"),
         ({"RQ_DASHBOARD_USERNAME": "ops"}, "RQ_DASHBOARD_PASSWORD"),
         ({"ASSETS_BASE_URL": "ftp://cdn"}, "ASSETS_BASE_URL"),
+        ({"STATUS_PAGE": "public"}, "STATUS_PAGE"),
     ],
 )
 def test_a_wrong_general_setting_is_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:
@@ -272,6 +273,11 @@ def test_retention_and_log_level_defaults_and_values() -> None:
         SettingsError, match=r"^ROLLUP_RETENTION_DAYS: expected a whole number from 30 to 3650, got 20$"
     ):
         load({"RAW_RETENTION_DAYS": "30", "ROLLUP_RETENTION_DAYS": "20"})
+
+
+@pytest.mark.parametrize(("given", "on"), [(None, False), ("on", True), ("off", False), ("1", True)])
+def test_status_page_is_off_unless_turned_on(given: str | None, on: bool) -> None:
+    assert load({"STATUS_PAGE": given} if given else {}).status_page is on
 
 
 @pytest.mark.parametrize(("level", "logged"), [(None, True), ("WARNING", False)])

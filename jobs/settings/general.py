@@ -1,5 +1,5 @@
 """All the settings of a process (`Settings`, read by `load`) and the general ones: the probing cadence, the
-web's address and processes, the RQ dashboard's login, assets, retention and logging."""
+web's address and processes, the RQ dashboard's login, the public status page, assets, retention and logging."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from jobs import defaults
 from jobs.settings import alerting, aws, postgres, valkey
 from jobs.settings.alerting import AlertSettings
 from jobs.settings.aws import AwsSettings
-from jobs.settings.parse import SettingsError, port, seconds, shown, split, text, whole
+from jobs.settings.parse import SettingsError, flag, port, seconds, shown, split, text, whole
 from jobs.settings.postgres import PostgresSettings
 from jobs.settings.valkey import ValkeySettings
 
@@ -38,6 +38,7 @@ class Settings:
     web_concurrency: int = defaults.WEB_CONCURRENCY
     rq_dashboard_username: str | None = None
     rq_dashboard_password: str | None = field(default=None, repr=False)
+    status_page: bool = False  # the public /status page; off unless an operator turns it on
     assets_base_url: str | None = None
     raw_retention_days: int = defaults.RAW_RETENTION_DAYS
     rollup_retention_days: int = defaults.ROLLUP_RETENTION_DAYS
@@ -129,6 +130,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         web_concurrency=whole(env, "WEB_CONCURRENCY", defaults.WEB_CONCURRENCY, 1, 64),
         rq_dashboard_username=username,
         rq_dashboard_password=password,
+        status_page=flag(env, "STATUS_PAGE", False),
         assets_base_url=assets.rstrip("/") + "/" if assets else None,
         raw_retention_days=raw_days,
         # Rollups are kept at least as long as the raw results they summarise.

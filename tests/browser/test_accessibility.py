@@ -1,4 +1,5 @@
-"""The board checked by axe-core in headless Chromium, in each state a user can meet, and walked by keyboard.
+"""The board and the public status page checked by axe-core in headless Chromium, in each state a user can meet,
+and the board walked by keyboard.
 
 axe-core comes with axe-selenium-python-nhsuk (its bundled axe.min.js, injected through the WebDriver
 protocol, which the page's CSP does not govern). Every page added later gets a PageState in STATES.
@@ -21,6 +22,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from dashapp.factory import create_app
 from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE
 from jobs import settings as settings_module
+from jobs import store
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.settings import Settings
 from tests.browser.board_support import DRAG_ZOOM, count, texts
@@ -73,10 +75,36 @@ class PageState:
     ready: Callable[[Any], None] = open_every_panel
     views: tuple[str, ...] = (DEFAULT_RANGE,)
     choose: Callable[[Any, str], None] = choose_range
+    # The page's own HTTP status; the browser notes one that is not 200 in the console, as expected.
+    answers: int = 200
 
 
 def _stale(settings: Settings, now: datetime) -> None:
     seed_history(settings, now - timedelta(hours=2))
+
+
+def _with_incidents(settings: Settings, now: datetime) -> None:
+    """Every status, and open incidents of both levels."""
+    seed_history(settings, now)
+    conn = store.connect(settings.postgres, 10)
+    with store.transaction(conn) as cur:
+        store.open_incident(cur, "roles_anywhere", "test", "critical", now - timedelta(hours=1), None, None)
+        store.open_incident(cur, "valkey", "test", "warning", now - timedelta(minutes=5), None, None)
+    conn.close()
+
+
+def wait_for_status_page(duo) -> None:
+    WebDriverWait(duo.driver, WAIT_S).until(lambda _: texts(duo, "h1") == ["Service status"])
+
+
+def _static(duo, view: str) -> None:
+    """A page without controls: one view."""
+
+
+def status_page(name: str, **given: Any) -> PageState:
+    """A state of the public status page (server-rendered, no controls)."""
+    env = {"STATUS_PAGE": "on", **given.pop("env", {})}
+    return PageState(name, path="/status", env=env, ready=wait_for_status_page, views=("",), choose=_static, **given)
 
 
 STATES = [
@@ -86,6 +114,12 @@ STATES = [
     PageState("nothing stored, Valkey not configured", seed=None, unset=("VALKEY_URL",)),
     # Nothing listens on port 1: every read is refused at once.
     PageState("results store unreachable", seed=None, env={"DATABASE_URL": "postgresql://x:y@127.0.0.1:1/x"}),
+    status_page("status page, every status, open incidents", seed=_with_incidents),
+    status_page("status page, stale", seed=_stale),
+    status_page("status page, nothing stored", seed=None),
+    status_page(
+        "status page, unavailable", seed=None, env={"DATABASE_URL": "postgresql://x:y@127.0.0.1:1/x"}, answers=503
+    ),
 ]
 
 
@@ -135,7 +169,9 @@ def test_no_axe_violations(dash_duo, base_env, monkeypatch, state: PageState) ->
     report = "\n".join(f"view {view}:\n{text}" for view, text in found.items())
     assert not found, f"axe-core found violations on '{state.name}':\n{report}"
     # Nothing the page did was refused by its CSP or failed in the console.
-    assert dash_duo.get_logs() == []
+    noted = f"{dash_duo.server_url}{state.path} - Failed to load resource: the server responded with a status of "
+    expected = (noted + f"{state.answers} ",) if state.answers != 200 else ()
+    assert [log for log in dash_duo.get_logs() if not log["message"].startswith(expected)] == []
 
 
 # What has the keyboard focus, and whether it shows a ring (a radio button's ring is on its label).
