@@ -10,7 +10,7 @@ import dash
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from dashapp import api, callback_guard, callbacks, layout, metrics, security
+from dashapp import api, audit, auth, callback_guard, callbacks, layout, metrics, security
 from dashapp.reader import Reader, Unavailable
 from jobs.defaults import WEB_MIGRATE_TIMEOUT_S
 from jobs.settings import Settings
@@ -61,6 +61,8 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
             log.warning("migrations deferred: %s", exc)
 
     server = Flask(__name__)
+    server.extensions[audit.READER] = reader
+    auth.install(server, settings)  # first: its guard runs before every other hook
     server.register_blueprint(api.blueprint(reader, settings))
     server.register_blueprint(metrics.blueprint(reader, settings))
     server.register_error_handler(HTTPException, api.json_errors)
@@ -86,5 +88,4 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     callback_guard.install(app)
     # After every callback exists: the CSP allows exactly the hashes of Dash's own inline scripts.
     security.install(server, settings, script_hashes=app.csp_hashes())
-    server.extensions["hybrid_monitor_reader"] = reader
     return app
