@@ -115,7 +115,9 @@ def test_databases_and_secrets() -> None:
     envs = {e["key"]: e for c in [SPEC, *SPEC["services"], *SPEC["workers"]] for e in c.get("envs", [])}
     assert envs["DATABASE_URL"]["value"] == "${pg.DATABASE_URL}"
     assert envs["VALKEY_URL"]["value"] == "${valkey.DATABASE_URL}"
-    for secret in ("IAM_CLIENT_CERT", "IAM_CLIENT_KEY", "RQ_DASHBOARD_PASSWORD", "ALERT_URLS"):
+    secrets = ("IAM_CLIENT_CERT", "IAM_CLIENT_KEY", "RQ_DASHBOARD_PASSWORD", "ALERT_URLS", "SESSION_SECRET")
+    for secret in (*secrets, "OIDC_CLIENT_SECRET", "API_TOKEN", "METRICS_TOKEN"):
         assert envs[secret].get("type") == "SECRET", secret
         assert "value" not in envs[secret] or envs[secret]["value"].startswith("EV["), f"{secret} in clear text"
     assert {a["rule"] for a in SPEC["alerts"]} >= {"DEPLOYMENT_FAILED", "DOMAIN_FAILED"}
+    assert envs["AUTH_MODE"]["value"] == "oidc", "the deployment signs operators in"
