@@ -47,6 +47,9 @@ PUBLIC_PREFIXES = (
 METRICS = "/metrics"
 # Answered with a 401 in JSON rather than a redirect to the sign-in page (scripts, and Dash's fetches).
 API_PREFIXES = ("/api/", "/_dash-", METRICS)
+# Dash's page routes: a public path they catch (/status while the status page is off, /healthz/x) would
+# serve the board's shell to strangers, so there it is a 404 instead.
+DASH_PAGE_RULES = ("/", "/<path:path>")
 COOKIE = "monitor_session"
 PROVIDER = "hybrid_monitor_oidc"  # the oidc.Provider, in server.extensions
 # A dummy hash to check a wrong username's password against, so both take as long as a right one's.
@@ -130,6 +133,11 @@ def _guard(access: AccessSettings) -> flask.Response | None:
         if bearer_matches(access.metrics_token) or user or not (access.metrics_token or access.signs_in):
             return None
         return _refused(path)
+    if access.signs_in and is_public(path) and not user:
+        rule = flask.request.url_rule
+        if rule is None or rule.rule in DASH_PAGE_RULES:
+            flask.abort(404)
+        return None
     if not access.signs_in or is_public(path) or user:
         return None
     if path.startswith("/api/") and bearer_matches(access.api_token):

@@ -36,6 +36,7 @@ from tests.web_support import ENDPOINTS, write_cycle
 VALKEY_PASSWORD = "valkey-pass-77aa-secret"
 # Paths the URL map does not spell out (query strings, Dash's own, a path nothing takes).
 EXTRA = ["/badge/postgres.svg", "/api/history?service=postgres&range=1h", "/assets/style.css", "/no/such/page"]
+EXTRA += ["/status", "/status/x", "/healthz/x", "/login/x"]  # public paths no route of ours takes
 
 
 def build(base_env: dict[str, str], mode: str, issuer: str = "", **extra: str):  # type: ignore[no-untyped-def]
@@ -114,6 +115,8 @@ def test_every_route_asked_anonymously_only_the_public_ones_answer_and_none_leak
     assert client.get("/badge/postgres.svg").status_code == 200
     assert client.get("/assets/style.css").status_code == 200
     if mode != "none":
+        for path in ("/status", "/healthz/x", "/login/x"):  # never the board's page shell
+            assert client.get(path).status_code == 404, path
         page = client.get("/", headers={"Accept": "text/html"})
         assert page.status_code == 302 and page.location == "/login?next=%2F"
         api = client.get("/api/status")
