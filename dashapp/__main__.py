@@ -1,8 +1,10 @@
-"""`python -m dashapp publish-assets`: upload assets/ to the Spaces bucket that CloudFront serves /assets/* from."""
+"""`python -m dashapp publish-assets`: upload assets/ to the Spaces bucket that CloudFront serves /assets/* from.
+`python -m dashapp hash-password`: the AUTH_BASIC_PASSWORD_HASH of a password read from the terminal or stdin."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import mimetypes
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from werkzeug.security import generate_password_hash
 
 from jobs.settings import SettingsError, SpacesSettings, load_spaces
 
@@ -64,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     publish = commands.add_parser("publish-assets", help="upload assets/ to the Spaces bucket (SPACES_* settings)")
     publish.add_argument("--dir", type=Path, default=ASSETS_DIR, help="folder to upload (default: assets/)")
+    commands.add_parser("hash-password", help="print AUTH_BASIC_PASSWORD_HASH for a password (asked, or on stdin)")
     args = parser.parse_args(argv)
+    if args.command == "hash-password":
+        return hash_password()
 
     if not args.dir.is_dir():
         print(f"publish-assets: no such folder {str(args.dir)!r}", file=sys.stderr)
@@ -80,6 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"publish-assets: upload failed: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     print(f"publish-assets: {len(keys)} file(s) to s3://{spaces.bucket}/assets/ via {spaces.endpoint_url}")
+    return 0
+
+
+def hash_password() -> int:
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if len(password) < 12:
+        print("hash-password: expected a password of at least 12 characters", file=sys.stderr)
+        return 2
+    print(generate_password_hash(password))  # scrypt, with a random salt
     return 0
 
 

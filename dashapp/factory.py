@@ -11,7 +11,7 @@ import dash
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from dashapp import api, callback_guard, callbacks, layout, metrics, security, status_page
+from dashapp import api, audit, auth, callback_guard, callbacks, layout, metrics, security, status_page
 from dashapp.reader import Reader, Unavailable
 from jobs.defaults import WEB_MIGRATE_TIMEOUT_S
 from jobs.settings import Settings
@@ -66,6 +66,8 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
             log.warning("migrations deferred: %s", exc)
 
     server = Flask(__name__)
+    server.extensions[audit.READER] = reader
+    auth.install(server, settings)  # first: its guard runs before every other hook
     server.register_blueprint(api.blueprint(reader, settings))
     server.register_blueprint(metrics.blueprint(reader, settings))
     server.register_blueprint(status_page.blueprint(reader, settings))
@@ -92,5 +94,4 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     callback_guard.install(app)
     # After every callback exists: the CSP allows exactly the hashes of Dash's own inline scripts.
     security.install(server, settings, script_hashes=app.csp_hashes())
-    server.extensions["hybrid_monitor_reader"] = reader
     return app

@@ -232,6 +232,10 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
                             ["probing from ", html.Span(settings.location, id="locations")],
                             className="text-light small",
                         ),
+                        # The sign-out page asks for a POST with its CSRF token; a link cannot change state.
+                        html.A("Sign out", href="/logout", id="sign-out", className="link-light small ms-3")
+                        if settings.access.signs_in
+                        else None,
                     ]
                 ),
             ],

@@ -1,4 +1,5 @@
-"""The web's only door to PostgreSQL and Valkey: bounded, pooled, read-only (plus migrations at start).
+"""The web's only door to PostgreSQL and Valkey: bounded, pooled, read-only (plus migrations at start and
+the audit log of operator actions).
 
 Every wait is bounded (connect, statement and TCP timeouts from settings), so a frozen database never holds a
 page or API request for more than a few seconds. The web never runs probes.
@@ -164,6 +165,14 @@ class Reader:
     def last_cycle_at(self) -> datetime | None:
         with self.connection() as conn:
             return store.last_cycle_at(conn)
+
+    def add_audit_entry(self, at: datetime, actor: str, action: str, detail: str) -> None:
+        with self.connection() as conn:
+            store.add_audit_entry(conn, at, actor, action, detail)
+
+    def audit_entries(self, limit: int, action: str | None = None) -> list[store.AuditEntry]:
+        with self.connection() as conn:
+            return store.audit_entries(conn, limit, action)
 
     def check_postgres(self) -> None:
         with self.connection() as conn, conn.cursor() as cur:

@@ -1,4 +1,5 @@
-"""Security headers on every response, and the RQ job dashboard at /rq behind HTTP basic auth.
+"""Security headers on every response, and the RQ job dashboard at /rq: behind the operator's sign-in in
+AUTH_MODE basic or oidc (dashapp.auth), behind HTTP basic auth of its own in mode none.
 
 `install(server, settings, script_hashes=dash_app.csp_hashes())` is called once by the app factory.
 """
@@ -58,7 +59,7 @@ def _under_rq(path: str) -> bool:
     return path == RQ_PREFIX or path.startswith(RQ_PREFIX + "/")
 
 
-def _came_over_https(request: flask.Request) -> bool:
+def came_over_https(request: flask.Request) -> bool:
     # App Platform and CloudFront terminate TLS and say so in X-Forwarded-Proto (first hop first).
     forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
     return request.is_secure or forwarded == "https"
@@ -73,7 +74,8 @@ def credentials_match(given_user: str, given_password: str, user: str, password:
 
 def _mount_rq_dashboard(server: flask.Flask, settings: Settings) -> bool:
     """Register rq-dashboard's blueprint at /rq on our server; False when it must stay off."""
-    if not (settings.rq_dashboard_username and settings.rq_dashboard_password):
+    has_login = settings.access.signs_in or (settings.rq_dashboard_username and settings.rq_dashboard_password)
+    if not has_login:
         return False
     if settings.valkey is None:
         log.warning("RQ dashboard off: Valkey is not configured (%s)", settings.problems.get("valkey", "no VALKEY_URL"))
@@ -89,7 +91,7 @@ def _mount_rq_dashboard(server: flask.Flask, settings: Settings) -> bool:
 
 
 def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str] = ()) -> None:
-    """Add the security headers to every response and mount /rq (basic auth; 404 when not configured).
+    """Add the security headers to every response and mount /rq (404 when not configured).
 
     `script_hashes` are the CSP hashes of Dash's inline scripts (`dash_app.csp_hashes()`, taken after every
     clientside callback is defined); without them the Dash page cannot start under the CSP.
@@ -103,8 +105,9 @@ def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str
             return None
         if not rq_enabled:
             flask.abort(404)
+        # With sign-in on, dashapp.auth's guard has already let only signed-in operators through.
         auth = flask.request.authorization
-        if (
+        if not settings.access.signs_in and (
             auth is None
             or auth.type != "basic"
             or not credentials_match(
@@ -138,6 +141,6 @@ def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if under_rq:
             response.headers["Cache-Control"] = "no-store"
-        if _came_over_https(flask.request):
+        if came_over_https(flask.request):
             response.headers["Strict-Transport-Security"] = HSTS
         return response

@@ -17,6 +17,7 @@ WEB_CONCURRENCY = 1  # gunicorn worker processes of the web
 ALERT_OPEN_FAILURES = 3  # an incident opens when this many of a service's last ALERT_OPEN_WINDOW checks failed
 ALERT_OPEN_WINDOW = 5
 ALERT_RESOLVE_CHECKS = 2  # an open incident resolves after this many checks in a row that worked
+SESSION_MAX_AGE_S = 12 * 3600  # an operator's sign-in lasts this long, however active
 
 # The web (dashapp/).
 # gunicorn threads per web process, and so the web's PostgreSQL connections per process (dashapp/reader.py).

@@ -18,6 +18,18 @@ locals {
   web_envs = [
     { key = "PORT", value = "8080", type = "GENERAL" },
     { key = "ASSETS_BASE_URL", value = "https://${var.domain_name}/", type = "GENERAL" },
+    # Operators sign in with OpenID Connect (DEPLOY.md, "Sign-in with Google Workspace").
+    { key = "AUTH_MODE", value = "oidc", type = "GENERAL" },
+    { key = "SESSION_SECRET", value = random_password.session_secret.result, type = "SECRET" },
+    { key = "OIDC_ISSUER", value = var.oidc_issuer, type = "GENERAL" },
+    { key = "OIDC_CLIENT_ID", value = var.oidc_client_id, type = "GENERAL" },
+    { key = "OIDC_CLIENT_SECRET", value = var.oidc_client_secret, type = "SECRET" },
+    { key = "AUTH_ALLOWED_EMAILS", value = var.auth_allowed_emails, type = "GENERAL" },
+    { key = "AUTH_ALLOWED_DOMAINS", value = var.auth_allowed_domains, type = "GENERAL" },
+    { key = "AUTH_ALLOWED_GROUPS", value = var.auth_allowed_groups, type = "GENERAL" },
+    { key = "API_TOKEN", value = var.api_token, type = "SECRET" },
+    { key = "METRICS_TOKEN", value = var.metrics_token, type = "SECRET" },
+    # Only with AUTH_MODE=none: /rq's own basic auth. With sign-in, /rq is behind it.
     { key = "RQ_DASHBOARD_USERNAME", value = var.rq_dashboard_username, type = "GENERAL" },
     { key = "RQ_DASHBOARD_PASSWORD", value = var.rq_dashboard_password, type = "SECRET" },
   ]
@@ -38,6 +50,12 @@ locals {
     worker    = "python -m jobs.supervise rq worker --config jobs.rq_config --worker-class jobs.worker.ProbeWorker probes"
     scheduler = "python -m jobs.supervise rq cron --config jobs.rq_config jobs.schedule"
   }
+}
+
+# Signs the operators' session cookies; changing it signs everyone out.
+resource "random_password" "session_secret" {
+  length  = 48
+  special = false
 }
 
 resource "digitalocean_app" "this" {

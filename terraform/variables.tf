@@ -176,8 +176,74 @@ variable "secrets_manager_write_check" {
   default     = false
 }
 
+variable "oidc_issuer" {
+  description = "OpenID Connect issuer the operators sign in with (https://accounts.google.com for Google Workspace)."
+  type        = string
+  default     = "https://accounts.google.com"
+
+  validation {
+    condition     = startswith(var.oidc_issuer, "https://")
+    error_message = "oidc_issuer: an https:// URL."
+  }
+}
+
+variable "oidc_client_id" {
+  description = "Client id of the OAuth client registered at the provider (redirect URI https://<domain_name>/oidc/callback)."
+  type        = string
+  default     = ""
+}
+
+variable "oidc_client_secret" {
+  description = "Client secret of that OAuth client."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
+variable "auth_allowed_emails" {
+  description = "E-mail addresses (comma-separated) allowed to sign in."
+  type        = string
+  default     = ""
+}
+
+variable "auth_allowed_domains" {
+  description = "E-mail domains (comma-separated) whose addresses may sign in, e.g. your Workspace domain."
+  type        = string
+  default     = ""
+}
+
+variable "auth_allowed_groups" {
+  description = "Groups (comma-separated) of the provider's groups claim allowed to sign in; empty: not checked."
+  type        = string
+  default     = ""
+}
+
+variable "api_token" {
+  description = "Bearer token for scripts reading /api/*; empty: only signed-in browsers. At least 20 characters."
+  type        = string
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition     = var.api_token == "" || length(var.api_token) >= 20
+    error_message = "api_token: empty or at least 20 characters."
+  }
+}
+
+variable "metrics_token" {
+  description = "Bearer token Prometheus sends for /metrics; empty: only signed-in browsers. At least 20 characters."
+  type        = string
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition     = var.metrics_token == "" || length(var.metrics_token) >= 20
+    error_message = "metrics_token: empty or at least 20 characters."
+  }
+}
+
 variable "rq_dashboard_username" {
-  description = "User name for /rq (the RQ dashboard); empty with an empty password = /rq off."
+  description = "Only with AUTH_MODE=none: user name for /rq (the RQ dashboard); empty with an empty password = /rq off."
   type        = string
   default     = ""
 }

@@ -110,6 +110,16 @@ def aws_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsSandbox
     sandbox.stop()
 
 
+@pytest.fixture(scope="session")
+def oidc_issuer() -> Iterator[str]:
+    """A real OpenID Connect provider on localhost (oidc-provider-mock): discovery, JWKS, signed ID tokens,
+    nonce required; any client id and secret are accepted."""
+    from oidc_provider_mock import run_server_in_thread
+
+    with run_server_in_thread(require_nonce=True) as server:
+        yield f"http://localhost:{server.server_port}"
+
+
 @pytest.fixture
 def base_env(db_url: str, valkey_url: str) -> dict[str, str]:
     """Environment for running the product against the test servers, with short intervals."""

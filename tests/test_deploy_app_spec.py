@@ -119,7 +119,9 @@ def test_databases_and_secrets() -> None:
     assert envs["DATABASE_CA_CERT"]["value"] == "${pg.CA_CERT}"
     assert envs["VALKEY_CA_CERT"]["value"] == "${valkey.CA_CERT}"
     assert envs["PGSSLMODE"]["value"] == "verify-full"
-    for secret in ("IAM_CLIENT_CERT", "IAM_CLIENT_KEY", "RQ_DASHBOARD_PASSWORD", "ALERT_URLS"):
+    secrets = ("IAM_CLIENT_CERT", "IAM_CLIENT_KEY", "RQ_DASHBOARD_PASSWORD", "ALERT_URLS", "SESSION_SECRET")
+    for secret in (*secrets, "OIDC_CLIENT_SECRET", "API_TOKEN", "METRICS_TOKEN"):
         assert envs[secret].get("type") == "SECRET", secret
         assert "value" not in envs[secret] or envs[secret]["value"].startswith("EV["), f"{secret} in clear text"
     assert {a["rule"] for a in SPEC["alerts"]} >= {"DEPLOYMENT_FAILED", "DOMAIN_FAILED"}
+    assert envs["AUTH_MODE"]["value"] == "oidc", "the deployment signs operators in"

@@ -47,6 +47,10 @@ NOT_DEPLOYED = {
     "SPACES_ACCESS_KEY_ID": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_SECRET_ACCESS_KEY": "publish-assets runs from CI or an operator's shell, not in the app",
     "AWS_ENDPOINT_URL_S3": "publish-assets runs from CI or an operator's shell, not in the app",
+    "SESSION_MAX_AGE_S": "the default (12 h) is the production value",
+    "OIDC_GROUPS_CLAIM": "the default (groups) is what providers send",
+    "AUTH_BASIC_USERNAME": "the deployment signs in with OIDC; basic is for small teams without a provider",
+    "AUTH_BASIC_PASSWORD_HASH": "the deployment signs in with OIDC; basic is for small teams without a provider",
 }
 
 

@@ -240,3 +240,17 @@ def test_migrate_once_applies_once_per_database_and_after_a_failure_waits_out_re
     assert once(nowhere, 2, retry_s=60) == [], "within retry_s of a remembered failure it is not tried again"
     with pytest.raises(psycopg2.OperationalError):
         once(nowhere, 2)
+
+
+def test_audit_log_keeps_who_what_when_newest_first(conn) -> None:
+    start = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    ids = [
+        store.add_audit_entry(conn, start, "ann@example.com", "sign-in", "oidc"),
+        store.add_audit_entry(conn, start + timedelta(seconds=5), "-", "sign-in refused", "basic: wrong password"),
+        store.add_audit_entry(conn, start + timedelta(seconds=9), "ann@example.com", "sign-out"),
+    ]
+    entries = store.audit_entries(conn, 10)
+    assert [e.id for e in entries] == ids[::-1]
+    assert entries[0] == store.AuditEntry(ids[2], start + timedelta(seconds=9), "ann@example.com", "sign-out", "")
+    assert [e.id for e in store.audit_entries(conn, 1)] == [ids[2]]
+    assert [(e.actor, e.detail) for e in store.audit_entries(conn, 10, "sign-in")] == [("ann@example.com", "oidc")]

@@ -6,12 +6,14 @@ web still starts and shows that row as "not configured" with the reason. No mess
 
 - `general`: `Settings` (everything a process reads) and `load`; the probing cadence, the web, retention.
 - `alerting`: when incidents open and resolve, and where notifications go.
+- `access`: who may see the operator's pages (AUTH_MODE, the session, the OIDC provider, bearer tokens).
 - `postgres`, `valkey`, `aws`: each service's settings, left unconfigured with a reason when wrong.
 - `spaces`: the Spaces bucket `python -m dashapp publish-assets` uploads to (`load_spaces`).
 - `parse`: reading one variable, and `SettingsError`.
 """
 
 # Re-exported: callers import every name from `jobs.settings`.
+from jobs.settings.access import AccessSettings as AccessSettings
 from jobs.settings.alerting import AlertSettings as AlertSettings
 from jobs.settings.aws import AwsSettings as AwsSettings
 from jobs.settings.general import Settings as Settings

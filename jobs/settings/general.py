@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from jobs import defaults
-from jobs.settings import alerting, aws, postgres, valkey
+from jobs.settings import access, alerting, aws, postgres, valkey
+from jobs.settings.access import AccessSettings
 from jobs.settings.alerting import AlertSettings
 from jobs.settings.aws import AwsSettings
 from jobs.settings.parse import SettingsError, flag, port, seconds, shown, split, text, whole
@@ -44,14 +45,17 @@ class Settings:
     rollup_retention_days: int = defaults.ROLLUP_RETENTION_DAYS
     log_level: str = "INFO"
     alerting: AlertSettings = field(default_factory=AlertSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
 
     def secrets(self) -> tuple[str, ...]:
-        """Every password (and alert URL) the settings hold, for scrubbing messages (`jobs.result.one_line`)."""
+        """Every password, alert URL, session secret and token the settings hold, for scrubbing messages
+        (`jobs.result.one_line`)."""
         values = (
             self.postgres.password if self.postgres else None,
             self.valkey.password if self.valkey else None,
             self.rq_dashboard_password,
             *self.alerting.urls,
+            *self.access.secrets(),
         )
         return tuple(v for v in values if v)
 
@@ -139,4 +143,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ),
         log_level=log_level,
         alerting=alerting.read(env),
+        access=access.read(env),
     )

@@ -50,9 +50,14 @@ The notification outbox (outbox.py)
 - record_attempt(cur, delivery, at, outcome, error, retry_at) / attempts(conn): every attempt (Attempt).
 - attempt_counts(conn): (sent, failed) attempts per masked channel (Prometheus counters).
 
+The audit log (audit.py)
+- add_audit_entry(conn, at, actor, action, detail): store one operator action (who, what, when); its id.
+- audit_entries(conn, limit, action=None): the newest entries, newest first (AuditEntry).
+
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
 """
 
+from jobs.store.audit import AuditEntry, add_audit_entry, audit_entries
 from jobs.store.db import Connection, ServerSilent, connect, connect_kwargs, describe_error, transaction
 from jobs.store.history import (
     RAW_MAX_SPAN,
@@ -110,6 +115,7 @@ __all__ = [
     "RAW_MAX_SPAN",
     "REROLL",
     "Attempt",
+    "AuditEntry",
     "Check",
     "Connection",
     "Delivery",
@@ -122,10 +128,12 @@ __all__ = [
     "SettledJson",
     "SettledKey",
     "Span",
+    "add_audit_entry",
     "add_firing",
     "add_resolved",
     "attempt_counts",
     "attempts",
+    "audit_entries",
     "bucket_width",
     "ceil",
     "claim",

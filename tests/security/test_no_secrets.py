@@ -5,7 +5,7 @@ embedded PostgreSQL and Valkey with passwords, and the local AWS sandbox. Once a
 services up, every log line, every row of every table, every Valkey key and value (RQ's compressed job data
 decompressed), every page, callback and API response is scanned for every secret the product holds or is
 handed: the two passwords, the client private key, the AWS session credentials the sandbox issued, the
-Secrets Manager value and the /rq password.
+Secrets Manager value, the /rq password, the session secret and the metrics token.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from tests.security.procfile import Process, fetch, fetch_json
 from tests.stack_support import wait_until
 
 RQ_USER, RQ_PASSWORD = "ops", "rq-dashboard-pass-5b1c"
+SESSION_SECRET = "session-secret-never-shown-" + "c4" * 8
+METRICS_TOKEN = "metrics-token-never-shown-9e1d"
 
 
 def _secrets(env: dict[str, str], sandbox: AwsSandbox) -> dict[str, str]:
@@ -36,6 +38,8 @@ def _secrets(env: dict[str, str], sandbox: AwsSandbox) -> dict[str, str]:
         "PostgreSQL password": urlsplit(env["DATABASE_URL"]).password,
         "Valkey password": urlsplit(env["VALKEY_URL"]).password,
         "/rq password": RQ_PASSWORD,
+        "SESSION_SECRET": SESSION_SECRET,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "client key (IAM_CLIENT_KEY)": env["IAM_CLIENT_KEY"],
     }
     key_pem = base64.b64decode(env["IAM_CLIENT_KEY"]).decode()
@@ -118,12 +122,14 @@ def _valkey_entries(url: str) -> dict[str, bytes]:
 
 def _http(base: str) -> dict[str, bytes]:
     rq_auth = {"Authorization": "Basic " + base64.b64encode(f"{RQ_USER}:{RQ_PASSWORD}".encode()).decode()}
+    metrics_auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
     sources = {}
     paths = ["/", "/_dash-layout", "/_dash-dependencies", "/api/status", "/metrics", "/readyz", "/healthz"]
     paths += [f"/api/history?service={s}&range={r}" for s in _SERVICES for r in ("1h", "24h")]
     paths += [f"/badge/{s}.svg" for s in _SERVICES]
     for path in paths:
-        status, body = fetch(base + path)
+        # METRICS_TOKEN is set: /metrics wants it (and must never echo it).
+        status, body = fetch(base + path, headers=metrics_auth if path == "/metrics" else None)
         assert status == 200, (path, status)
         sources[f"GET {path}"] = body
     rq_paths = ["/rq/", "/rq/0/data/queues.json", "/rq/0/data/workers.json"]
@@ -176,6 +182,8 @@ def stack(base_env: dict[str, str], tmp_path: Path):
         "WEB_CONCURRENCY": "1",
         "RQ_DASHBOARD_USERNAME": RQ_USER,
         "RQ_DASHBOARD_PASSWORD": RQ_PASSWORD,
+        "SESSION_SECRET": SESSION_SECRET,
+        "METRICS_TOKEN": METRICS_TOKEN,
     }
     logs = tmp_path / "logs"
     logs.mkdir()
