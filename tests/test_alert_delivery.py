@@ -103,7 +103,12 @@ def test_three_of_five_alert_once_and_the_resolution_follows(conn, receiver: Rec
     [firing] = receiver.received
     assert firing["path"] == f"/hook/{TOKEN}" and firing["type"] == "failure"
     assert firing["title"] == "FIRING: Valkey (test) down"
-    assert firing["message"] == ("Valkey (test) down since 2026-01-01 00:00:00 UTC; first error: refused at minute 0")
+    [incident] = store.incident_history(conn, "valkey", T0, 10)
+    key = f"hybrid-monitor:test:valkey:{incident.id}"
+    assert firing["message"] == (
+        f"Valkey (test) down since 2026-01-01 00:00:00 UTC; first error: refused at minute 0\nincident key: {key}"
+    )
+    assert firing["dedup_key"] == key
     for minute in (9, 10):
         cycle(conn, minute, {"valkey": U}, [receiver.url])
         send(conn, [receiver.url])

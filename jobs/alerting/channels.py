@@ -1,15 +1,22 @@
 """Notification channels: the ALERT_URLS entries as Apprise sends to them, each known by a hash of its URL and
 shown only masked. Apprise's own log lines may quote a URL's tokens, so they are kept out of our logs: its
-errors come back through `send`, masked."""
+errors come back through `send`, masked.
+
+Every message carries its incidents' dedup keys in its body; where Apprise takes a key as a URL parameter it
+goes there too: PagerDuty gets one event per incident with `dedup=KEY` (and `action=map` unless the URL names
+an action, so a resolved resolves PagerDuty's incident), a JSON webhook a `dedup_key` field (the keys of the
+message's incidents, comma-separated)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import apprise
+from apprise.plugins.custom_json import NotifyJSON
+from apprise.plugins.pagerduty import NotifyPagerDuty
 
 from jobs.result import one_line
 
@@ -23,6 +30,12 @@ class Channel:
     key: str  # a hash of the URL: which ALERT_URLS entry, without the URL
     masked: str
     url: str = field(repr=False)
+    keyed_by: str = ""  # how Apprise takes a dedup key for this channel: "pagerduty", "json" or "" (body only)
+
+    @property
+    def one_per_incident(self) -> bool:
+        """Whether each incident goes in an event of its own (a PagerDuty event has one dedup key)."""
+        return self.keyed_by == "pagerduty"
 
     def secret_parts(self) -> tuple[str, ...]:
         """The pieces of the URL that may be secret (user, password, path segments, query values), for
@@ -52,14 +65,30 @@ def parse(urls: tuple[str, ...]) -> tuple[list[Channel], list[str]]:
             problems.append(f"ALERT_URLS: entry {number} ({shown}) is not a URL Apprise can send to")
             continue
         key = hashlib.sha256(url.encode()).hexdigest()[:16]
-        channels.append(Channel(key, _masked(plugin.url(privacy=True)), url))
+        keyed_by = {NotifyPagerDuty: "pagerduty", NotifyJSON: "json"}.get(type(plugin), "")
+        channels.append(Channel(key, _masked(plugin.url(privacy=True)), url, keyed_by))
     return channels, problems
 
 
-def send(channel: Channel, title: str, body: str, notify_type: str) -> str | None:
-    """Send one message; None when the channel took it, else why not (one line, secrets masked)."""
+def keyed_url(channel: Channel, dedup_keys: list[str]) -> str:
+    """The channel's URL with the dedup keys of one message as the URL parameters its Apprise plugin reads."""
+    params: dict[str, str] = {}
+    if channel.keyed_by == "pagerduty":
+        params["dedup"] = dedup_keys[0]
+        if not any(name == "action" for name, _ in parse_qsl(urlsplit(channel.url).query)):
+            params["action"] = "map"  # trigger on a firing or reminder, resolve on a resolved
+    elif channel.keyed_by == "json":
+        params[":dedup_key"] = ",".join(dedup_keys)
+    if not params:
+        return channel.url
+    return channel.url + ("&" if "?" in channel.url else "?") + urlencode(params)
+
+
+def send(channel: Channel, title: str, body: str, notify_type: str, dedup_keys: list[str]) -> str | None:
+    """Send one message about the incidents of `dedup_keys` (one key for a channel `one_per_incident`); None
+    when the channel took it, else why not (one line, secrets masked)."""
     sender = apprise.Apprise()
-    sender.add(channel.url)
+    sender.add(keyed_url(channel, dedup_keys))
     with apprise.LogCapture(level=logging.WARNING) as captured:
         ok = sender.notify(title=title, body=body, notify_type=notify_type)
     if ok:
