@@ -76,12 +76,20 @@ def receiver() -> Iterator[Receiver]:
     server.stop()
 
 
-def cycle(conn, minute: int, statuses: dict[str, Status], urls: list[str], errors: dict[str, str] | None = None):
-    """Store one cycle and decide its incidents, as the worker does after storing."""
+def cycle(
+    conn,
+    minute: int,
+    statuses: dict[str, Status],
+    urls: list[str],
+    errors: dict[str, str] | None = None,
+    rule: AlertSettings = RULE,
+    now: datetime | None = None,
+):
+    """Store one cycle and decide its incidents (at `now`), as the worker does after storing."""
     results = [check(s, minute, st, (errors or {}).get(s)) for s, st in statuses.items()]
     store.write_results(conn, results, T0 + timedelta(minutes=minute))
     channels, _ = channels_.parse(tuple(urls))
-    return decide_incidents(conn, "test", results, RULE, [(c.key, c.masked) for c in channels])
+    return decide_incidents(conn, "test", results, rule, [(c.key, c.masked) for c in channels], now)
 
 
 def send(conn, urls: list[str], at: datetime | None = None):
