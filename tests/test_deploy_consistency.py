@@ -40,6 +40,8 @@ NOT_DEPLOYED = {
     "ALERT_OPEN_FAILURES": "the default (3 of 5) is the production value",
     "ALERT_OPEN_WINDOW": "the default (3 of 5) is the production value",
     "ALERT_RESOLVE_CHECKS": "the default (2 in a row) is the production value",
+    "ALERT_REMINDER_S": "the default (4 h) is the production value",
+    "MAINTENANCE_WINDOWS": "none by default; an operator sets the windows a deployment has",
     "SPACES_BUCKET": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_REGION": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_ACCESS_KEY_ID": "publish-assets runs from CI or an operator's shell, not in the app",
