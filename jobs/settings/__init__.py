@@ -5,7 +5,8 @@ settings are absent or wrong is left unconfigured (`None`) and the reason kept i
 web still starts and shows that row as "not configured" with the reason. No message ever holds a secret.
 
 - `general`: `Settings` (everything a process reads) and `load`; the probing cadence, the web, retention.
-- `alerting`: when incidents open and resolve, and where notifications go.
+- `alerting`: when incidents open and resolve, where notifications go, reminders.
+- `windows`: the recurring maintenance windows (MAINTENANCE_WINDOWS).
 - `postgres`, `valkey`, `aws`: each service's settings, left unconfigured with a reason when wrong.
 - `spaces`: the Spaces bucket `python -m dashapp publish-assets` uploads to (`load_spaces`).
 - `parse`: reading one variable, and `SettingsError`.
