@@ -45,8 +45,15 @@ def after_stored(settings: Settings, results: list[ProbeResult]) -> None:
         reason = one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())
         log.warning("could not decide incidents: %s", reason)
         return
-    if decided.opened or decided.escalated or decided.resolved:
-        log.info("incidents opened %s, escalated %s, resolved %s", decided.opened, decided.escalated, decided.resolved)
+    if decided.opened or decided.escalated or decided.resolved or decided.held or decided.released:
+        log.info(
+            "incidents opened %s, escalated %s, resolved %s; firing held (quiet) %s, released %s",
+            decided.opened,
+            decided.escalated,
+            decided.resolved,
+            decided.held,
+            decided.released,
+        )
     if due is not None and due <= utcnow():
         _enqueue_sender(settings)
 
