@@ -89,7 +89,7 @@ def cycle(
     results = [check(s, minute, st, (errors or {}).get(s)) for s, st in statuses.items()]
     store.write_results(conn, results, T0 + timedelta(minutes=minute))
     channels, _ = channels_.parse(tuple(urls))
-    return decide_incidents(conn, "test", results, rule, [(c.key, c.masked) for c in channels], now)
+    return decide_incidents(conn, "test", results, rule, channels, now)
 
 
 def send(conn, urls: list[str], at: datetime | None = None):
@@ -223,7 +223,7 @@ def test_the_worker_restarted_mid_incident_sends_no_second_firing_and_still_the_
         "minute, status = int(sys.argv[1]), Status(sys.argv[2]); r = [check('valkey', minute, status)];"
         "store.write_results(conn, r, T0 + timedelta(minutes=minute));"
         "chans, _ = channels.parse(s.alerting.urls);"
-        "decide_incidents(conn, 'test', r, s.alerting, [(c.key, c.masked) for c in chans]);"
+        "decide_incidents(conn, 'test', r, s.alerting, chans);"
         "send_due(conn, chans)"
     )
     for minute, status in enumerate(["down"] * 6 + ["up"] * 2):

@@ -16,6 +16,7 @@ import apprise
 from jobs import store
 from jobs.alerting import channels as channels_
 from jobs.alerting.decide import decide_incidents
+from jobs.alerting.sender import send_due
 from jobs.result import Status
 from jobs.settings import load
 from jobs.settings.windows import read
@@ -98,7 +99,7 @@ def test_a_reminder_is_sent_once_per_period_with_two_deciders(db_url: str, recei
     def decide(conn, results, n: int, barrier: threading.Barrier) -> None:
         barrier.wait()
         try:
-            decide_incidents(conn, "test", results, rule, [(channel.key, channel.masked)], minute(n))
+            decide_incidents(conn, "test", results, rule, [channel], minute(n))
         except BaseException as exc:
             errors.append(exc)
 
@@ -200,3 +201,50 @@ def test_wrong_silence_commands_are_one_line_naming_what_is_accepted(db_url: str
     for args, error in cases.items():
         result = silence_cli(db_url, *args)
         assert (result.returncode, result.stdout, result.stderr) == (2, "", error + "\n"), args
+
+
+def test_an_apprise_config_routes_by_tag_to_level_and_service(conn, tmp_path) -> None:
+    every, database, warnings = Receiver().start(), Receiver().start(), Receiver().start()
+    config = tmp_path / "apprise.yml"
+    config.write_text(
+        f"urls:\n  - {every.url}\n  - {database.url}:\n      tag: postgres\n  - {warnings.url}:\n      tag: warning\n"
+    )
+    channels, problems = channels_.load(load({"ALERT_CONFIG": str(config)}).alerting)
+    assert problems == [] and [sorted(c.tags) for c in channels] == [[], ["postgres"], ["warning"]]
+    try:
+        for n in range(5):
+            statuses = {"postgres": D, "valkey": D, "roles_anywhere": Status.DEGRADED} if n < 3 else {}
+            statuses = statuses or {"postgres": U, "valkey": U, "roles_anywhere": U}
+            results = [check(s, n, st) for s, st in statuses.items()]
+            store.write_results(conn, results, minute(n))
+            decide_incidents(conn, "test", results, RULE, channels, minute(n))
+            send_due(conn, channels, clock=lambda n=n: minute(n))
+    finally:
+        for receiver_ in (every, database, warnings):
+            receiver_.stop()
+    assert [m["title"] for m in every.received] == [
+        "FIRING: 3 incidents (PostgreSQL (test), Valkey (test), AWS IAM Roles Anywhere (test))",
+        "RESOLVED: 3 incidents (PostgreSQL (test), Valkey (test), AWS IAM Roles Anywhere (test))",
+    ]
+    assert [m["title"] for m in database.received] == [
+        "FIRING: PostgreSQL (test) down",
+        "RESOLVED: PostgreSQL (test) after 3 min",
+    ]
+    assert [m["title"] for m in warnings.received] == [
+        "FIRING: AWS IAM Roles Anywhere (test) degraded",
+        "RESOLVED: AWS IAM Roles Anywhere (test) after 3 min",
+    ]
+
+
+def test_an_unusable_apprise_config_is_one_line_and_the_other_channels_still_work(tmp_path) -> None:
+    missing = tmp_path / "missing.yml"
+    channels, problems = channels_.load(
+        load({"ALERT_CONFIG": str(missing), "ALERT_URLS": "json://127.0.0.1:1/a"}).alerting
+    )
+    assert [c.masked for c in channels] == ["json://127.0.0.1:1/…"]
+    assert problems == [f"ALERT_CONFIG: {missing}: no URL Apprise can send to (not readable, or not Apprise YAML/TEXT)"]
+    partly = tmp_path / "partly.txt"
+    partly.write_text(f"json://127.0.0.1:1/hook/{'x' * 8}\nfoo://admin:hunter2@example.com/T0KEN9\n")
+    channels, problems = channels_.load(load({"ALERT_CONFIG": str(partly)}).alerting)
+    assert len(channels) == 1
+    assert problems == [f"ALERT_CONFIG: {partly}: some entries are not URLs Apprise can send to; 1 used"]

@@ -42,6 +42,7 @@ NOT_DEPLOYED = {
     "ALERT_RESOLVE_CHECKS": "the default (2 in a row) is the production value",
     "ALERT_REMINDER_S": "the default (4 h) is the production value",
     "MAINTENANCE_WINDOWS": "none by default; an operator sets the windows a deployment has",
+    "ALERT_CONFIG": "optional routing by tag; the deployed app sends every message to each ALERT_URLS entry",
     "SPACES_BUCKET": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_REGION": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_ACCESS_KEY_ID": "publish-assets runs from CI or an operator's shell, not in the app",

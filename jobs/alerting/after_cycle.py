@@ -29,15 +29,13 @@ def after_stored(settings: Settings, results: list[ProbeResult]) -> None:
     pg = settings.postgres
     if pg is None or not results:
         return
-    channels, problems = channels_.parse(settings.alerting.urls) if settings.alerting.urls else ([], [])
+    channels, problems = channels_.load(settings.alerting)
     for problem in problems:
         log.error("%s", problem)
     try:
         conn = store.connect(pg, settings.probe_timeout_s)
         try:
-            decided = decide_incidents(
-                conn, settings.location, results, settings.alerting, [(c.key, c.masked) for c in channels]
-            )
+            decided = decide_incidents(conn, settings.location, results, settings.alerting, channels)
             due = store.next_due(conn)
         finally:
             conn.close()

@@ -1,9 +1,11 @@
 """Deciding incidents after a cycle is stored: the rule (`rule.decide`) on each service's recent stored
 checks, applied with conditional statements in one transaction with the notifications they call for (the
 outbox), so any number of workers may decide the same cycle and each incident still opens, resolves and is
-told of once. A quiet service (a maintenance window or silence, `quiet`) has its incidents recorded and marked
-and its firing held; the first decision after the quiet ends queues it if the incident is still open. An
-incident whose firing was sent is reminded of every `reminder_s` while it stays open and is not quiet."""
+told of once. A firing goes to the channels whose tags want the incident (`Channel.wants`).
+
+A quiet service (a maintenance window or silence, `quiet`) has its incidents recorded and marked and its
+firing held; the first decision after the quiet ends queues it if the incident is still open. An incident
+whose firing was sent is reminded of every `reminder_s` while it stays open and is not quiet."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from jobs import store
+from jobs.alerting.channels import Channel
 from jobs.alerting.quiet import quiet_services
 from jobs.alerting.rule import Action, Level, decide, root_cause
 from jobs.result import ProbeResult, Status, utcnow
@@ -43,14 +46,14 @@ def decide_incidents(
     location: str,
     results: list[ProbeResult],
     rule: AlertSettings,
-    channels: Sequence[tuple[str, str]] = (),
+    channels: Sequence[Channel] = (),
     now: datetime | None = None,
 ) -> Decided:
     """Open, escalate and resolve the incidents of the services in `results` (a stored cycle at `location`)
-    from their stored checks, and in the same transaction add to the outbox one firing per channel ((key,
-    masked URL)) for those opened or escalated (unless quiet at `now`) or released from a quiet, one reminder
-    per channel for those due one, and one resolved per channel a firing of those resolved went to. Raises
-    psycopg2.Error; then nothing changed."""
+    from their stored checks, and in the same transaction add to the outbox one firing per channel (with
+    those of the incidents the channel wants) for those opened or escalated (unless quiet at `now`) or released
+    from a quiet, one reminder per channel for those due one, and one resolved per channel a firing of those
+    resolved went to. Raises psycopg2.Error; then nothing changed."""
     now = now or utcnow()
     services = [r.service for r in results]
     limit = max(rule.open_window, rule.resolve_checks)
@@ -63,6 +66,7 @@ def decide_incidents(
         current = store.open_incidents(cur, location)
         checks = store.recent_checks(cur, location, services, limit)
         quiet = quiet_services(services, now, rule.windows, store.active_silences(cur, now))
+        tags = {i.id: {i.service, i.level} for i in current.values()}  # what tagged channels are matched on
         for service, recent in checks.items():
             incident = current.get(service)
             change = decide([c.status for c in recent], Level(incident.level) if incident else None, rule)
@@ -84,11 +88,13 @@ def decide_incidents(
                     told_at=None if held else now,
                 )
                 if opened is not None:
+                    tags[opened] = {service, change.level}
                     (decided.held if held else decided.opened).append(opened)
             elif incident is None:
                 continue
             elif change.action is Action.ESCALATE:
                 if store.escalate_incident(cur, incident.id, change.level):
+                    tags[incident.id] = {service, change.level}
                     (decided.held if service in quiet else decided.escalated).append(incident.id)
             elif store.resolve_incident(cur, incident.id, recent[rule.resolve_checks - 1].checked_at):
                 decided.resolved.append(incident.id)
@@ -101,7 +107,8 @@ def decide_incidents(
         store.count_failed_checks(cur, [i.id for i in current.values()] + decided.opened + decided.held)
         # An incident released and escalated by one decision gets one firing.
         firing = sorted({*decided.opened, *decided.escalated, *decided.released})
-        store.add_firing(cur, firing, channels, now)
+        for channel in channels:
+            store.add_firing(cur, [i for i in firing if channel.wants(tags[i])], [(channel.key, channel.masked)], now)
         store.add_reminder(cur, decided.reminded, now)
         store.add_resolved(cur, decided.resolved, now)
     return decided

@@ -98,7 +98,7 @@ def run_sender() -> dict[str, Any]:
     pg = settings.postgres
     if pg is None:
         return {"sent": 0, "failed": 0, "gave_up": 0}
-    channels, problems = channels_.parse(settings.alerting.urls)
+    channels, problems = channels_.load(settings.alerting)
     for problem in problems:
         log.error("%s", problem)
     try:

@@ -1,6 +1,7 @@
 """Alerting: when an incident opens and resolves (ALERT_OPEN_FAILURES of the last ALERT_OPEN_WINDOW checks
-failed; ALERT_RESOLVE_CHECKS in a row worked), where notifications go (ALERT_URLS, Apprise URLs, secret), how
-often an open incident is told again (ALERT_REMINDER_S) and when nobody is told (MAINTENANCE_WINDOWS)."""
+failed; ALERT_RESOLVE_CHECKS in a row worked), where notifications go (ALERT_URLS, Apprise URLs, secret;
+ALERT_CONFIG, an Apprise config file with tags), how often an open incident is told again (ALERT_REMINDER_S)
+and when nobody is told (MAINTENANCE_WINDOWS)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class AlertSettings:
     windows: tuple[Window, ...] = ()
     # Apprise URLs hold tokens and passwords: never logged or shown unmasked (jobs.alerting.channels).
     urls: tuple[str, ...] = field(default=(), repr=False)
+    config: str | None = None  # an Apprise config file's path (YAML or TEXT), whose URLs may carry tags
 
 
 def read(env: Mapping[str, str]) -> AlertSettings:
@@ -39,6 +41,7 @@ def read(env: Mapping[str, str]) -> AlertSettings:
         open_window=window,
         resolve_checks=whole(env, "ALERT_RESOLVE_CHECKS", defaults.ALERT_RESOLVE_CHECKS, 1, 100),
         urls=urls,
+        config=text(env, "ALERT_CONFIG"),
         reminder_s=seconds(env, "ALERT_REMINDER_S", defaults.ALERT_REMINDER_S, 0, 30 * 86400),
         windows=windows_.read(text(env, "MAINTENANCE_WINDOWS")),
     )
