@@ -159,8 +159,8 @@ def test_incidents_of_one_message_each_carry_their_key() -> None:
     assert channels_.keyed_url(slack, ["k"]) == slack.url, "others: the keys are in the body only"
 
 
-def silence_cli(db_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {"DATABASE_URL": db_url, "PATH": os.environ["PATH"]}
+def silence_cli(db_url: str, *args: str, windows: str = "") -> subprocess.CompletedProcess:
+    env = {"DATABASE_URL": db_url, "PATH": os.environ["PATH"], "MAINTENANCE_WINDOWS": windows}
     return subprocess.run(
         [sys.executable, "-m", "jobs", "silence", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
     )
@@ -248,3 +248,18 @@ def test_an_unusable_apprise_config_is_one_line_and_the_other_channels_still_wor
     channels, problems = channels_.load(load({"ALERT_CONFIG": str(partly)}).alerting)
     assert len(channels) == 1
     assert problems == [f"ALERT_CONFIG: {partly}: some entries are not URLs Apprise can send to; 1 used"]
+
+
+def test_the_silence_list_names_the_maintenance_windows_and_a_wrong_one_stops_it(db_url: str) -> None:
+    listed = silence_cli(db_url, "list", windows="* * * * * 1h all; 0 0 29 2 * 1m valkey")
+    assert listed.stdout.splitlines() == [
+        "no silence active",
+        "maintenance window: * * * * * 1h all (open now)",
+        "maintenance window: 0 0 29 2 * 1m valkey",
+    ]
+    wrong = silence_cli(db_url, "list", windows="0 3 * * sun 2h everything")
+    assert (wrong.returncode, wrong.stdout) == (2, "")
+    assert wrong.stderr == (
+        "error: MAINTENANCE_WINDOWS: entry 1 ('0 3 * * sun 2h everything'): unknown service 'everything';"
+        " expected all or postgres, valkey, roles_anywhere, secrets_manager\n"
+    )
