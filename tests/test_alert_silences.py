@@ -159,6 +159,25 @@ def test_incidents_of_one_message_each_carry_their_key() -> None:
     assert channels_.keyed_url(slack, ["k"]) == slack.url, "others: the keys are in the body only"
 
 
+def test_a_channel_taking_one_key_per_event_gets_one_message_per_incident(conn, receiver: Receiver) -> None:
+    """PagerDuty's way (one dedup key per event), sent for real to the JSON receiver."""
+    [channel], _ = channels_.parse((receiver.url,))
+    channel = replace(channel, keyed_by="pagerduty")
+    assert channel.one_per_incident
+    for n in range(5):
+        results = [check(s, n, D if n < 3 else U) for s in ("postgres", "valkey")]
+        store.write_results(conn, results, minute(n))
+        decide_incidents(conn, "test", results, RULE, [channel], minute(n))
+        send_due(conn, [channel], clock=lambda n=n: minute(n))
+    ids = {i.service: i.id for i in store.incident_history(conn, None, T0, 10)}
+    assert [(m["title"], m["message"].splitlines()[-1]) for m in receiver.received] == [
+        ("FIRING: PostgreSQL (test) down", f"incident key: hybrid-monitor:test:postgres:{ids['postgres']}"),
+        ("FIRING: Valkey (test) down", f"incident key: hybrid-monitor:test:valkey:{ids['valkey']}"),
+        ("RESOLVED: PostgreSQL (test) after 3 min", f"incident key: hybrid-monitor:test:postgres:{ids['postgres']}"),
+        ("RESOLVED: Valkey (test) after 3 min", f"incident key: hybrid-monitor:test:valkey:{ids['valkey']}"),
+    ]
+
+
 def silence_cli(db_url: str, *args: str, windows: str = "") -> subprocess.CompletedProcess:
     env = {"DATABASE_URL": db_url, "PATH": os.environ["PATH"], "MAINTENANCE_WINDOWS": windows}
     return subprocess.run(
