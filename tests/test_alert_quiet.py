@@ -10,7 +10,7 @@ import pytest
 from jobs.alerting.quiet import quiet_because, quiet_services, window_open
 from jobs.settings import SettingsError, load
 from jobs.settings.parse import duration
-from jobs.settings.windows import read
+from jobs.settings.windows import Window, read
 from jobs.store import Silence
 
 SUNDAY = datetime(2026, 1, 4, tzinfo=UTC)  # 2026-01-04 is a Sunday
@@ -39,6 +39,12 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 def test_a_window_is_open_from_each_start_for_its_length(entry: str, moment: datetime, open_: bool) -> None:
     [window] = read(entry)
     assert window_open(window, moment) is open_
+
+
+def test_a_window_whose_next_start_croniter_cannot_find_is_not_open() -> None:
+    """Such a window is refused by the setting; one that slips through is closed, never an error in a cycle."""
+    window = Window("0 0 3 3 1#5", timedelta(days=31), None, "0 0 3 3 1#5 31d all")
+    assert window_open(window, at(0, 0)) is False
 
 
 def silence(service: str, start: datetime, end: datetime, id_: int = 1) -> Silence:
@@ -129,6 +135,7 @@ DURATIONS = "expected a duration such as 90s, 15m, 2h or 1d12h (at most 31d)"
         ("0 3 * * sun 2h all; 0 3 * * sun 2x all", 2, f"{DURATIONS}, got '2x'"),
         ("0 3 * * sun 40d all", 1, f"{DURATIONS}, got '40d'"),
         ("61 3 * * * 1h all", 1, "'61 3 * * *' is not a cron expression (minute hour day month weekday, UTC)"),
+        ("0 0 3 3 1#5 1h all", 1, "'0 0 3 3 1#5' never starts (no such date in years)"),
         ("0 3 * * sun 2h postgress", 1, f"unknown service 'postgress'; {SERVICES}"),
         ("0 3 * * sun 2h ,", 1, f"no service named; {SERVICES}"),
     ],

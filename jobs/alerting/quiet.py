@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from jobs.settings.windows import Window
 from jobs.store.silences import Silence
@@ -15,7 +15,10 @@ from jobs.store.silences import Silence
 def window_open(window: Window, at: datetime) -> bool:
     """Whether `at` (timezone-aware) falls in [a start of `window`, that start + its length)."""
     # get_prev is strictly before its base; a microsecond later makes a start at exactly `at` count.
-    start = croniter(window.cron, at + timedelta(microseconds=1)).get_prev(datetime)
+    try:
+        start = croniter(window.cron, at + timedelta(microseconds=1)).get_prev(datetime)
+    except CroniterBadDateError:  # no start within croniter's search (a date that hardly ever comes)
+        return False
     return at < start + window.length
 
 

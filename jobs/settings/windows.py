@@ -9,9 +9,9 @@ CRON is five fields (minute hour day month weekday) or an alias such as @daily; 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from jobs.result import SERVICE_NAMES
 from jobs.settings.parse import DURATION_FORMAT, SettingsError, duration, shown
@@ -19,6 +19,7 @@ from jobs.settings.parse import DURATION_FORMAT, SettingsError, duration, shown
 ALL = "all"
 _FORMAT = "CRON DURATION SERVICES, such as '0 3 * * sun 2h all'"
 _LONGEST = timedelta(days=31)
+_REFERENCE = datetime(2026, 1, 1, tzinfo=UTC)  # an expression with no start around it never starts
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ def _window(entry: str, what: str) -> Window:
     cron = " ".join(tokens[:cron_fields])
     if not croniter.is_valid(cron):
         raise SettingsError(f"{what}: {shown(cron)} is not a cron expression (minute hour day month weekday, UTC)")
+    try:
+        croniter(cron, _REFERENCE).get_prev(datetime)
+        croniter(cron, _REFERENCE).get_next(datetime)
+    except CroniterBadDateError:
+        raise SettingsError(f"{what}: {shown(cron)} never starts (no such date in years)") from None
     length = duration(tokens[cron_fields])
     if length is None or length > _LONGEST:
         raise SettingsError(f"{what}: expected {DURATION_FORMAT} (at most 31d), got {shown(tokens[cron_fields])}")
