@@ -63,6 +63,7 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         "worst_status": incident.worst_status,
         "checks_failed": incident.checks_failed,
         "root_cause": incident.root_cause,
+        "in_maintenance": incident.in_maintenance,
     }
 
 

@@ -1,14 +1,17 @@
-"""Operator commands: `python -m jobs run-once` (one probe cycle in the foreground) and `python -m jobs migrate`."""
+"""Operator commands: `python -m jobs run-once` (one probe cycle in the foreground), `python -m jobs migrate` and
+`python -m jobs silence add|list|remove` (silences of alerts)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 import psycopg2
 
-from jobs import store
+from jobs import silence_command, store
 from jobs.cycle import probe_and_store, slot_of
+from jobs.exit_status import EXIT_BAD_SETTINGS
 from jobs.result import ProbeResult, Status, one_line, utcnow
 from jobs.startup import load_or_exit, require
 
@@ -51,12 +54,23 @@ def migrate() -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (the usage is one --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_SETTINGS)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs", description=__doc__)
+    parser = OneLineParser(prog="python -m jobs", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run-once", help="probe every service once, print and store the results; exit 1 if any is down")
     commands.add_parser("migrate", help="create or upgrade the PostgreSQL schema")
+    silence_command.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "silence":
+        return silence_command.run(args)
     return run_once() if args.command == "run-once" else migrate()
 
 

@@ -18,6 +18,7 @@ ALERT_OPEN_FAILURES = 3  # an incident opens when this many of a service's last 
 ALERT_OPEN_WINDOW = 5
 ALERT_RESOLVE_CHECKS = 2  # an open incident resolves after this many checks in a row that worked
 SESSION_MAX_AGE_S = 12 * 3600  # an operator's sign-in lasts this long, however active
+ALERT_REMINDER_S = 4 * 3600.0  # an open incident whose firing was sent is told again this often (0: never)
 
 # The web (dashapp/).
 # gunicorn threads per web process, and so the web's PostgreSQL connections per process (dashapp/reader.py).

@@ -77,12 +77,20 @@ def receiver() -> Iterator[Receiver]:
     server.stop()
 
 
-def cycle(conn, minute: int, statuses: dict[str, Status], urls: list[str], errors: dict[str, str] | None = None):
-    """Store one cycle and decide its incidents, as the worker does after storing."""
+def cycle(
+    conn,
+    minute: int,
+    statuses: dict[str, Status],
+    urls: list[str],
+    errors: dict[str, str] | None = None,
+    rule: AlertSettings = RULE,
+    now: datetime | None = None,
+):
+    """Store one cycle and decide its incidents (at `now`), as the worker does after storing."""
     results = [check(s, minute, st, (errors or {}).get(s)) for s, st in statuses.items()]
     store.write_results(conn, results, T0 + timedelta(minutes=minute))
     channels, _ = channels_.parse(tuple(urls))
-    return decide_incidents(conn, "test", results, RULE, [(c.key, c.masked) for c in channels])
+    return decide_incidents(conn, "test", results, rule, channels, now)
 
 
 def send(conn, urls: list[str], at: datetime | None = None):
@@ -104,7 +112,12 @@ def test_three_of_five_alert_once_and_the_resolution_follows(conn, receiver: Rec
     [firing] = receiver.received
     assert firing["path"] == f"/hook/{TOKEN}" and firing["type"] == "failure"
     assert firing["title"] == "FIRING: Valkey (test) down"
-    assert firing["message"] == ("Valkey (test) down since 2026-01-01 00:00:00 UTC; first error: refused at minute 0")
+    [incident] = store.incident_history(conn, "valkey", T0, 10)
+    key = f"hybrid-monitor:test:valkey:{incident.id}"
+    assert firing["message"] == (
+        f"Valkey (test) down since 2026-01-01 00:00:00 UTC; first error: refused at minute 0\nincident key: {key}"
+    )
+    assert firing["dedup_key"] == key
     for minute in (9, 10):
         cycle(conn, minute, {"valkey": U}, [receiver.url])
         send(conn, [receiver.url])
@@ -211,7 +224,7 @@ def test_the_worker_restarted_mid_incident_sends_no_second_firing_and_still_the_
         "minute, status = int(sys.argv[1]), Status(sys.argv[2]); r = [check('valkey', minute, status)];"
         "store.write_results(conn, r, T0 + timedelta(minutes=minute));"
         "chans, _ = channels.parse(s.alerting.urls);"
-        "decide_incidents(conn, 'test', r, s.alerting, [(c.key, c.masked) for c in chans]);"
+        "decide_incidents(conn, 'test', r, s.alerting, chans);"
         "send_due(conn, chans)"
     )
     for minute, status in enumerate(["down"] * 6 + ["up"] * 2):

@@ -16,8 +16,8 @@ CHANNEL = "json://127.0.0.1:9/…"
 
 @pytest.fixture
 def web(base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
-    """The web, with three incidents stored (Valkey's open, PostgreSQL's ended 2 days ago and 10 days ago) and a
-    firing delivered on the third of three attempts."""
+    """The web, with three incidents stored (Valkey's open, PostgreSQL's ended 2 days ago, in a maintenance
+    window, and 10 days ago) and a firing delivered on the third of three attempts."""
     settings, client = build(base_env, monkeypatch)
     now = utcnow()
     conn = store.connect(settings.postgres, 10)
@@ -25,7 +25,8 @@ def web(base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
     with store.transaction(conn) as cur:
         old = store.open_incident(cur, "postgres", "test", "critical", now - timedelta(days=11), "refused", None)
         store.resolve_incident(cur, old, now - timedelta(days=10))
-        recent = store.open_incident(cur, "postgres", "test", "warning", now - timedelta(days=3), None, None)
+        # Opened in a maintenance window: held.
+        recent = store.open_incident(cur, "postgres", "test", "warning", now - timedelta(days=3), None, None, held=True)
         store.resolve_incident(cur, recent, now - timedelta(days=2))
         current = store.open_incident(cur, "valkey", "test", "critical", now - timedelta(hours=1), "timed out", None)
         store.add_firing(cur, [current], [("k", CHANNEL)], now)
@@ -57,6 +58,7 @@ def test_incidents_newest_first_of_the_last_7_days_by_default(web) -> None:
     assert (current["name"], current["level"], current["first_error"]) == ("Valkey", "critical", "timed out")
     [recent] = client.get("/api/incidents?service=postgres").get_json()["incidents"]
     assert recent["duration_s"] == 86400 and recent["level"] == "warning" and recent["open"] is False
+    assert (recent["in_maintenance"], current["in_maintenance"]) == (True, False)
 
 
 @pytest.mark.parametrize(

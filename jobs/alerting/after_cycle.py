@@ -33,18 +33,13 @@ def after_stored(
     pg = settings.postgres
     if pg is None or not results:
         return
-    channels, problems = channels_.parse(settings.alerting.urls)
+    channels, problems = channels_.load(settings.alerting)
     for problem in problems:
         log.error("%s", problem)
     try:
         told = without_postgres.told_channels(valkey, settings.location) if valkey and channels else set()
         decided = decide_incidents(
-            conn,
-            settings.location,
-            results,
-            settings.alerting,
-            [(c.key, c.masked) for c in channels],
-            told={without_postgres.SERVICE: told},
+            conn, settings.location, results, settings.alerting, channels, told={without_postgres.SERVICE: told}
         )
         due = store.next_due(conn)
         if told and valkey is not None:
@@ -56,8 +51,15 @@ def after_stored(
     except redis.RedisError as exc:
         log.warning("could not read what was told while PostgreSQL was down: %s", one_line(exc, *settings.secrets()))
         return
-    if decided.opened or decided.escalated or decided.resolved:
-        log.info("incidents opened %s, escalated %s, resolved %s", decided.opened, decided.escalated, decided.resolved)
+    if decided.opened or decided.escalated or decided.resolved or decided.held or decided.released:
+        log.info(
+            "incidents opened %s, escalated %s, resolved %s; firing held (quiet) %s, released %s",
+            decided.opened,
+            decided.escalated,
+            decided.resolved,
+            decided.held,
+            decided.released,
+        )
     if due is not None and due <= utcnow() and valkey is not None:
         _enqueue_sender(settings, valkey)
 

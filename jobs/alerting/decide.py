@@ -1,14 +1,21 @@
 """Deciding incidents after a cycle is stored: the rule (`rule.decide`) on each service's recent stored
 checks, applied with conditional statements in one transaction with the notifications they call for (the
 outbox), so any number of workers may decide the same cycle and each incident still opens, resolves and is
-told of once."""
+told of once. A firing goes to the channels whose tags want the incident (`Channel.wants`).
+
+A quiet service (a maintenance window or silence, `quiet`) has its incidents recorded and marked and its
+firing held; the first decision after the quiet ends queues it if the incident is still open. An incident
+whose firing was sent is reminded of every `reminder_s` while it stays open and is not quiet."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from jobs import store
+from jobs.alerting.channels import Channel
+from jobs.alerting.quiet import quiet_services
 from jobs.alerting.rule import Action, Level, decide, root_cause
 from jobs.result import ProbeResult, Status, utcnow
 from jobs.settings import AlertSettings
@@ -24,6 +31,9 @@ class Decided:
     opened: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)  # opened or escalated while quiet: firing waits
+    released: list[int] = field(default_factory=list)  # held firings queued now
+    reminded: list[int] = field(default_factory=list)
 
 
 def _first_failure(recent: list[Check], level: Level, window: int) -> Check:
@@ -36,15 +46,18 @@ def decide_incidents(
     location: str,
     results: list[ProbeResult],
     rule: AlertSettings,
-    channels: Sequence[tuple[str, str]] = (),
+    channels: Sequence[Channel] = (),
+    now: datetime | None = None,
     told: Mapping[str, Collection[str]] | None = None,
 ) -> Decided:
     """Open, escalate and resolve the incidents of the services in `results` (a stored cycle at `location`)
-    from their stored checks, and in the same transaction add to the outbox one firing per channel ((key,
-    masked URL)) for those opened or escalated, and one resolved per channel a firing of those resolved went
-    to. `told`: per service, the channels (keys) told of its incident already by another path (PostgreSQL's
-    own outage, told while it was unreachable): an incident of it opened now is recorded as sent to them.
-    Raises psycopg2.Error; then nothing changed."""
+    from their stored checks, and in the same transaction add to the outbox one firing per channel (with
+    those of the incidents the channel wants) for those opened or escalated (unless quiet at `now`) or released
+    from a quiet, one reminder per channel for those due one, and one resolved per channel a firing of those
+    resolved went to. `told`: per service, the channels (keys) told of its incident already by another path
+    (PostgreSQL's own outage, told while it was unreachable): an incident of it opened now is recorded as sent
+    to them. Raises psycopg2.Error; then nothing changed."""
+    now = now or utcnow()
     services = [r.service for r in results]
     limit = max(rule.open_window, rule.resolve_checks)
     latest = {r.service: r.status for r in results}
@@ -56,6 +69,8 @@ def decide_incidents(
         # ended before the checks are read (so its failures cannot open another).
         current = store.open_incidents(cur, location)
         checks = store.recent_checks(cur, location, services, limit)
+        quiet = quiet_services(services, now, rule.windows, store.active_silences(cur, now))
+        tags = {i.id: {i.service, i.level} for i in current.values()}  # what tagged channels are matched on
         for service, recent in checks.items():
             incident = current.get(service)
             change = decide([c.status for c in recent], Level(incident.level) if incident else None, rule)
@@ -64,23 +79,45 @@ def decide_incidents(
             if change.action is Action.OPEN:
                 first = _first_failure(recent, change.level, rule.open_window)
                 cause = root_cause(service, first.error or recent[0].error, latest)
-                opened = store.open_incident(cur, service, location, change.level, first.checked_at, first.error, cause)
+                held = service in quiet
+                opened = store.open_incident(
+                    cur,
+                    service,
+                    location,
+                    change.level,
+                    first.checked_at,
+                    first.error,
+                    cause,
+                    held=held,
+                    told_at=None if held else now,
+                )
                 if opened is not None:
-                    decided.opened.append(opened)
+                    tags[opened] = {service, change.level}
+                    (decided.held if held else decided.opened).append(opened)
                     opened_for[service] = opened
             elif incident is None:
                 continue
             elif change.action is Action.ESCALATE:
                 if store.escalate_incident(cur, incident.id, change.level):
-                    decided.escalated.append(incident.id)
+                    tags[incident.id] = {service, change.level}
+                    (decided.held if service in quiet else decided.escalated).append(incident.id)
             elif store.resolve_incident(cur, incident.id, recent[rule.resolve_checks - 1].checked_at):
                 decided.resolved.append(incident.id)
-        store.count_failed_checks(cur, [i.id for i in current.values()] + decided.opened)
-        now = utcnow()
+        store.hold_firing(cur, decided.held)
+        store.mark_in_maintenance(cur, [i.id for s, i in current.items() if s in quiet])
+        loud = [i.id for s, i in current.items() if s in services and s not in quiet]
+        decided.released = store.release_held(cur, loud, now)
+        if rule.reminder_s > 0:
+            decided.reminded = store.due_reminders(cur, loud, now - timedelta(seconds=rule.reminder_s), now)
+        store.count_failed_checks(cur, [i.id for i in current.values()] + decided.opened + decided.held)
         told_of = {i: (told or {}).get(s, ()) for s, i in opened_for.items()}
-        apart = [i for i, keys in told_of.items() if keys]
-        for incident_id in apart:
-            store.add_firing(cur, [incident_id], channels, now, sent=told_of[incident_id])
-        store.add_firing(cur, [i for i in decided.opened + decided.escalated if i not in apart], channels, now)
+        # An incident released and escalated by one decision gets one firing.
+        firing = sorted({*decided.opened, *decided.escalated, *decided.released})
+        for channel in channels:
+            wanted = [i for i in firing if channel.wants(tags[i])]
+            already = [i for i in wanted if channel.key in told_of.get(i, ())]
+            store.add_firing(cur, already, [(channel.key, channel.masked)], now, sent={channel.key})
+            store.add_firing(cur, [i for i in wanted if i not in already], [(channel.key, channel.masked)], now)
+        store.add_reminder(cur, decided.reminded, now)
         store.add_resolved(cur, decided.resolved, now)
     return decided

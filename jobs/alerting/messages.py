@@ -1,9 +1,10 @@
 """The text of notifications, pure: a firing tells of the incidents one cycle opened (service, location,
-since when, first error, root cause), a resolved of those it resolved (with each outage's duration)."""
+since when, first error, root cause), a reminder of those still open, a resolved of those it resolved (with
+each outage's duration). Each ends with the incidents' dedup keys, stable for an incident's every message."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import apprise
 
@@ -11,6 +12,18 @@ from jobs.result import SERVICE_NAMES
 from jobs.store.incidents import Incident
 
 _STATE = {"critical": "down", "warning": "degraded"}
+DEDUP_PREFIX = "hybrid-monitor"
+
+
+def dedup_key(incident: Incident) -> str:
+    """The key every message about `incident` carries, so a channel that keeps incidents of its own
+    (PagerDuty) updates and resolves one of them."""
+    return f"{DEDUP_PREFIX}:{incident.location}:{incident.service}:{incident.id}"
+
+
+def _with_keys(lines: list[str], incidents: list[Incident]) -> str:
+    keys = ", ".join(dedup_key(i) for i in incidents)
+    return "\n".join([*lines, f"incident key{'s' if len(incidents) > 1 else ''}: {keys}"])
 
 
 def duration(span: timedelta) -> str:
@@ -36,24 +49,41 @@ def _since(incident: Incident) -> str:
     return incident.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def firing(incidents: list[Incident]) -> tuple[str, str, str]:
-    """(title, body, Apprise notify type) of a firing about `incidents`."""
-    lines = []
-    for i in incidents:
-        line = f"{_name(i)} {_STATE[i.level]} since {_since(i)}"
-        if i.root_cause:
-            line += f"; caused by {i.root_cause}"
-        line += f"; first error: {i.first_error}" if i.first_error else ""
-        lines.append(line)
+def _details(incident: Incident) -> str:
+    """Root cause, the window it was held for and first error, each after a semicolon, or nothing."""
+    text = f"; caused by {incident.root_cause}" if incident.root_cause else ""
+    text += "; held during maintenance" if incident.in_maintenance else ""
+    return text + (f"; first error: {incident.first_error}" if incident.first_error else "")
+
+
+def _failing_type(incidents: list[Incident]) -> str:
     critical = any(i.level == "critical" for i in incidents)
+    return apprise.NotifyType.FAILURE if critical else apprise.NotifyType.WARNING
+
+
+def firing(incidents: list[Incident], at: datetime) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of a firing about `incidents`, queued at `at`."""
+    lines = [f"{_name(i)} {_STATE[i.level]} since {_since(i)}{_details(i)}" for i in incidents]
     title = f"FIRING: {_name(incidents[0])} {_STATE[incidents[0].level]}"
     if len(incidents) > 1:
         title = f"FIRING: {len(incidents)} incidents ({', '.join(_name(i) for i in incidents)})"
-    return title, "\n".join(lines), apprise.NotifyType.FAILURE if critical else apprise.NotifyType.WARNING
+    return title, _with_keys(lines, incidents), _failing_type(incidents)
 
 
-def resolved(incidents: list[Incident]) -> tuple[str, str, str]:
-    """(title, body, Apprise notify type) of a resolved about `incidents` (all ended)."""
+def reminder(incidents: list[Incident], at: datetime) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of a reminder about `incidents`, still open at `at`."""
+    lines = [
+        f"{_name(i)} still {_STATE[i.level]} after {duration(at - i.started_at)} (since {_since(i)}){_details(i)}"
+        for i in incidents
+    ]
+    title = f"REMINDER: {_name(incidents[0])} still {_STATE[incidents[0].level]}"
+    if len(incidents) > 1:
+        title = f"REMINDER: {len(incidents)} incidents still open ({', '.join(_name(i) for i in incidents)})"
+    return title, _with_keys(lines, incidents), _failing_type(incidents)
+
+
+def resolved(incidents: list[Incident], at: datetime) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of a resolved about `incidents` (all ended), queued at `at`."""
     lines = [
         f"{_name(i)} resolved after {duration(i.duration or timedelta())} ({_STATE[i.level]} since {_since(i)},"
         f" {i.checks_failed} failed checks)"
@@ -62,4 +92,7 @@ def resolved(incidents: list[Incident]) -> tuple[str, str, str]:
     title = f"RESOLVED: {_name(incidents[0])} after {duration(incidents[0].duration or timedelta())}"
     if len(incidents) > 1:
         title = f"RESOLVED: {len(incidents)} incidents ({', '.join(_name(i) for i in incidents)})"
-    return title, "\n".join(lines), apprise.NotifyType.SUCCESS
+    return title, _with_keys(lines, incidents), apprise.NotifyType.SUCCESS
+
+
+COMPOSE = {"firing": firing, "reminder": reminder, "resolved": resolved}  # by a delivery's kind

@@ -45,6 +45,18 @@ def _outcome(delivery: store.Delivery, error: str | None, now: datetime) -> tupl
     return "failed", now + retry_delay(delivery.attempts + 1)
 
 
+def _send(channel: Channel, delivery: store.Delivery, incidents: list[store.Incident]) -> str | None:
+    """Send a delivery's message (one per incident to a channel that takes one dedup key per event); None when
+    all went, else the first error. A retry sends them all again: the channel's dedup key makes that safe."""
+    groups = [[i] for i in incidents] if channel.one_per_incident else [incidents]
+    for group in groups:
+        title, body, kind = messages.COMPOSE[delivery.kind](group, delivery.created_at)
+        error = channels_.send(channel, title, body, kind, [messages.dedup_key(i) for i in group])
+        if error is not None:
+            return error
+    return None
+
+
 def send_due(
     conn: store.Connection,
     channels: list[Channel],
@@ -67,9 +79,7 @@ def send_due(
                 store.record_attempt(cur, delivery, clock(), "gave_up", error, None)
                 done.gave_up += 1
                 continue
-            incidents = store.incidents(conn, delivery.incident_ids)
-            title, body, kind = (messages.firing if delivery.kind == "firing" else messages.resolved)(incidents)
-            error = channels_.send(channel, title, body, kind)
+            error = _send(channel, delivery, store.incidents(conn, delivery.incident_ids))
             now = clock()
             outcome, retry_at = _outcome(delivery, error, now)
             store.record_attempt(cur, delivery, now, outcome, error, retry_at)
@@ -88,7 +98,7 @@ def run_sender() -> dict[str, Any]:
     pg = settings.postgres
     if pg is None:
         return {"sent": 0, "failed": 0, "gave_up": 0}
-    channels, problems = channels_.parse(settings.alerting.urls)
+    channels, problems = channels_.load(settings.alerting)
     for problem in problems:
         log.error("%s", problem)
     try:

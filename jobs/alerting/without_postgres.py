@@ -77,7 +77,9 @@ def send_firing(since: str, error: str | None) -> dict[str, int]:
             claim = f"{key}:sending:{channel.key}"
             if valkey.hexists(key, channel.key) or not valkey.set(claim, "1", nx=True, ex=_SENDING_TTL_S):
                 continue
-            problem = channels_.send(channel, title, body, "failure")
+            # No incident id yet: PagerDuty-style channels get a key of this outage, which the resolved (sent
+            # under the incident's own key once PostgreSQL records it) does not close.
+            problem = channels_.send(channel, title, body, "failure", [f"{_told_key(settings.location)}:{since}"])
             if problem is None:
                 valkey.hset(key, channel.key, since)
                 done["sent"] += 1

@@ -7,6 +7,8 @@ web still starts and shows that row as "not configured" with the reason. No mess
 - `general`: `Settings` (everything a process reads) and `load`; the probing cadence, the web, retention.
 - `alerting`: when incidents open and resolve, and where notifications go.
 - `access`: who may see the operator's pages (AUTH_MODE, the session, the OIDC provider, bearer tokens).
+- `alerting`: when incidents open and resolve, where notifications go, reminders.
+- `windows`: the recurring maintenance windows (MAINTENANCE_WINDOWS).
 - `postgres`, `valkey`, `aws`: each service's settings, left unconfigured with a reason when wrong.
 - `spaces`: the Spaces bucket `python -m dashapp publish-assets` uploads to (`load_spaces`).
 - `parse`: reading one variable, and `SettingsError`.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import TypeVar
 from urllib.parse import SplitResult, urlsplit
 
@@ -118,3 +119,18 @@ def ca_certificate(env: Mapping[str, str], name: str) -> str | None:
             f"{name}: expected the PEM text of a CA certificate (-----BEGIN CERTIFICATE-----)"
         ) from None
     return raw + "\n"
+
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+DURATION_FORMAT = "a duration such as 90s, 15m, 2h or 1d12h"
+
+
+def duration(raw: str) -> timedelta | None:
+    """A duration written as days, hours, minutes and seconds in that order (`2h`, `1h30m`, `90s`), or None
+    when `raw` is not one or is zero."""
+    match = _DURATION.fullmatch(raw.strip().lower())
+    if match is None or not any(match.groups()):
+        return None
+    days, hours, minutes, secs = (int(g or 0) for g in match.groups())
+    span = timedelta(days=days, hours=hours, minutes=minutes, seconds=secs)
+    return span if span > timedelta() else None

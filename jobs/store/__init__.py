@@ -38,6 +38,8 @@ Incidents (incidents.py)
 - recent_checks(cur, location, services, limit): each service's newest counted checks since its last incident.
 - open_incidents(cur, location): the open incidents by service.
 - open_incident / escalate_incident / resolve_incident(cur, ...): conditional changes; whether this call made them.
+- hold_firing / mark_in_maintenance(cur, ids): an incident's firing held, its being open while quiet marked.
+- release_held(cur, ids, now) / due_reminders(cur, ids, told_before, now): conditional; the ids this call got.
 - count_failed_checks(cur, ids): set failed checks and worst status from the stored checks (idempotent).
 - incidents(conn, ids): incidents by id (Incident).
 - incident_history(conn, service, since, limit): incidents open at or after `since`, newest first.
@@ -45,6 +47,7 @@ Incidents (incidents.py)
 
 The notification outbox (outbox.py)
 - add_firing(cur, incident_ids, channels, now) / add_resolved(cur, incident_ids, now): one delivery per channel.
+- add_reminder(cur, incident_ids, now): one delivery per channel a firing of those incidents was sent to.
 - next_due(conn): when the earliest pending delivery is due.
 - claim(cur, now): lock the oldest due delivery (Delivery), in order per channel, skipping those held.
 - record_attempt(cur, delivery, at, outcome, error, retry_at) / attempts(conn): every attempt (Attempt).
@@ -53,6 +56,10 @@ The notification outbox (outbox.py)
 The audit log (audit.py)
 - add_audit_entry(conn, at, actor, action, detail): store one operator action (who, what, when); its id.
 - audit_entries(conn, limit, action=None): the newest entries, newest first (AuditEntry).
+Silences (silences.py)
+- add_silence(conn, service, starts_at, ends_at, reason): store one (Silence); "all" silences every service.
+- active_silences(cur, at): those not ended at `at`, soonest end first.
+- remove_silence(conn, id): delete one; whether it existed.
 
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
 """
@@ -74,19 +81,24 @@ from jobs.store.incidents import (
     Check,
     Incident,
     count_failed_checks,
+    due_reminders,
     escalate_incident,
+    hold_firing,
     incident_history,
     incidents,
+    mark_in_maintenance,
     open_incident,
     open_incident_counts,
     open_incidents,
     recent_checks,
+    release_held,
     resolve_incident,
 )
 from jobs.store.outbox import (
     Attempt,
     Delivery,
     add_firing,
+    add_reminder,
     add_resolved,
     attempt_counts,
     attempts,
@@ -105,6 +117,12 @@ from jobs.store.results import (
 )
 from jobs.store.rollups import REROLL, Pruned, prune, roll_up
 from jobs.store.schema import migrate, migrate_once, migration_files
+from jobs.store.silences import (
+    Silence,
+    active_silences,
+    add_silence,
+    remove_silence,
+)
 from jobs.store.spans import Span, spans_by_source
 from jobs.store.timegrid import DAY, EPOCH, HOUR, ceil, floor
 
@@ -127,10 +145,14 @@ __all__ = [
     "ServerSilent",
     "SettledJson",
     "SettledKey",
+    "Silence",
     "Span",
     "add_audit_entry",
+    "active_silences",
     "add_firing",
+    "add_reminder",
     "add_resolved",
+    "add_silence",
     "attempt_counts",
     "attempts",
     "audit_entries",
@@ -141,16 +163,19 @@ __all__ = [
     "connect_kwargs",
     "count_failed_checks",
     "describe_error",
+    "due_reminders",
     "escalate_incident",
     "failed_check_counts",
     "floor",
     "history",
     "history_json",
+    "hold_firing",
     "incident_history",
     "incidents",
     "last_cycle_at",
     "latest_and_uptimes",
     "latest_results",
+    "mark_in_maintenance",
     "migrate",
     "migrate_once",
     "migration_files",
@@ -162,6 +187,8 @@ __all__ = [
     "recent_checks",
     "recent_results",
     "record_attempt",
+    "release_held",
+    "remove_silence",
     "resolve_incident",
     "roll_up",
     "spans_by_source",

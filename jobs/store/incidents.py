@@ -34,10 +34,17 @@ class Incident:
     worst_status: str
     checks_failed: int
     root_cause: str | None
+    in_maintenance: bool = False  # open at some decision inside a maintenance window or a silence
 
     @property
     def duration(self) -> timedelta | None:
         return None if self.ended_at is None else self.ended_at - self.started_at
+
+
+_SELECT = (
+    "SELECT id, service, location, level, started_at, ended_at, first_error, worst_status, checks_failed,"
+    " root_cause, in_maintenance FROM incidents"
+)
 
 
 def _incident(row: tuple[Any, ...]) -> Incident:
@@ -71,8 +78,7 @@ def recent_checks(cur: Cursor, location: str, services: list[str], limit: int) -
 def open_incidents(cur: Cursor, location: str) -> dict[str, Incident]:
     """The open incidents at `location`, by service."""
     cur.execute(
-        "SELECT id, service, location, level, started_at, ended_at, first_error, worst_status, checks_failed,"
-        " root_cause FROM incidents WHERE ended_at IS NULL AND location = %s",
+        _SELECT + " WHERE ended_at IS NULL AND location = %s",
         (location,),
     )
     return {i.service: i for i in map(_incident, cur.fetchall())}
@@ -86,13 +92,17 @@ def open_incident(
     started_at: datetime,
     first_error: str | None,
     root_cause: str | None,
+    *,
+    held: bool = False,
+    told_at: datetime | None = None,
 ) -> int | None:
-    """Open an incident unless one is open for (service, location): its id when this call opened it."""
+    """Open an incident unless one is open for (service, location): its id when this call opened it. `held`:
+    opened inside a maintenance window or silence, its firing waits; `told_at`: when its firing was queued."""
     cur.execute(
-        "INSERT INTO incidents (service, location, level, started_at, first_error, worst_status, root_cause)"
-        " VALUES (%s, %s, %s, %s, %s, 'degraded', %s)"
+        "INSERT INTO incidents (service, location, level, started_at, first_error, worst_status, root_cause,"
+        " in_maintenance, firing_held, told_at) VALUES (%s, %s, %s, %s, %s, 'degraded', %s, %s, %s, %s)"
         " ON CONFLICT (service, location) WHERE ended_at IS NULL DO NOTHING RETURNING id",
-        (service, location, level, started_at, first_error, root_cause),
+        (service, location, level, started_at, first_error, root_cause, held, held, told_at),
     )
     row = cur.fetchone()
     return None if row is None else int(row[0])
@@ -113,6 +123,44 @@ def resolve_incident(cur: Cursor, incident_id: int, ended_at: datetime) -> bool:
     return cur.rowcount == 1
 
 
+def hold_firing(cur: Cursor, incident_ids: list[int]) -> None:
+    """Mark open incidents as inside a maintenance window or silence, their (escalation's) firing owed."""
+    cur.execute(
+        "UPDATE incidents SET in_maintenance = true, firing_held = true WHERE id = ANY(%s) AND ended_at IS NULL",
+        (incident_ids,),
+    )
+
+
+def mark_in_maintenance(cur: Cursor, incident_ids: list[int]) -> None:
+    """Mark open incidents as having been open inside a maintenance window or silence."""
+    cur.execute(
+        "UPDATE incidents SET in_maintenance = true WHERE id = ANY(%s) AND ended_at IS NULL AND NOT in_maintenance",
+        (incident_ids,),
+    )
+
+
+def release_held(cur: Cursor, incident_ids: list[int], now: datetime) -> list[int]:
+    """Of these incidents, those still open whose firing was held, now told at `now`. Only the call that
+    changes an incident gets its id, so of two workers one queues the firing."""
+    cur.execute(
+        "UPDATE incidents SET firing_held = false, told_at = %s"
+        " WHERE id = ANY(%s) AND firing_held AND ended_at IS NULL RETURNING id",
+        (now, incident_ids),
+    )
+    return sorted(int(row[0]) for row in cur.fetchall())
+
+
+def due_reminders(cur: Cursor, incident_ids: list[int], told_before: datetime, now: datetime) -> list[int]:
+    """Of these incidents, those open, not held and last told at or before `told_before`, now told at `now`
+    (a conditional update, so of two workers one gets each)."""
+    cur.execute(
+        "UPDATE incidents SET told_at = %s WHERE id = ANY(%s) AND ended_at IS NULL AND NOT firing_held"
+        " AND told_at <= %s RETURNING id",
+        (now, incident_ids, told_before),
+    )
+    return sorted(int(row[0]) for row in cur.fetchall())
+
+
 def count_failed_checks(cur: Cursor, incident_ids: list[int]) -> None:
     """Set each incident's failed checks and worst status from the stored checks of its span (idempotent, so
     any number of workers may run it)."""
@@ -131,8 +179,7 @@ def incidents(conn: Connection, ids: list[int]) -> list[Incident]:
     """The incidents with these ids, oldest first."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT id, service, location, level, started_at, ended_at, first_error, worst_status, checks_failed,"
-            " root_cause FROM incidents WHERE id = ANY(%s) ORDER BY started_at, id",
+            _SELECT + " WHERE id = ANY(%s) ORDER BY started_at, id",
             (ids,),
         )
         return [_incident(row) for row in cur.fetchall()]
@@ -142,8 +189,7 @@ def incident_history(conn: Connection, service: str | None, since: datetime, lim
     """Incidents open at or after `since` (of one service, or all), newest first, at most `limit`."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT id, service, location, level, started_at, ended_at, first_error, worst_status, checks_failed,"
-            " root_cause FROM incidents WHERE (%s::text IS NULL OR service = %s)"
+            _SELECT + " WHERE (%s::text IS NULL OR service = %s)"
             " AND (ended_at IS NULL OR ended_at >= %s) ORDER BY started_at DESC, id DESC LIMIT %s",
             (service, service, since, limit),
         )

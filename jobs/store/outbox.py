@@ -59,15 +59,25 @@ def add_firing(
 
 
 def add_resolved(cur: Cursor, incident_ids: Sequence[int], now: datetime) -> None:
-    """One resolved delivery per channel a firing of any of `incident_ids` went to, telling of those."""
+    """One resolved delivery per channel a firing of any of `incident_ids` was queued to, telling of those."""
+    _add_following(cur, "resolved", incident_ids, now, sent_only=False)
+
+
+def add_reminder(cur: Cursor, incident_ids: Sequence[int], now: datetime) -> None:
+    """One reminder delivery per channel a firing of any of `incident_ids` was sent to, telling of those."""
+    _add_following(cur, "reminder", incident_ids, now, sent_only=True)
+
+
+def _add_following(cur: Cursor, kind: str, incident_ids: Sequence[int], now: datetime, sent_only: bool) -> None:
+    """One `kind` delivery per channel a firing of any of `incident_ids` was queued (or `sent_only`: sent) to."""
     if not incident_ids:
         return
     cur.execute(
         "INSERT INTO alert_deliveries (kind, incident_ids, channel_key, channel, created_at, next_attempt_at)"
-        " SELECT 'resolved', array_agg(DISTINCT i ORDER BY i), d.channel_key, min(d.channel), %s, %s"
+        " SELECT %s, array_agg(DISTINCT i ORDER BY i), d.channel_key, min(d.channel), %s, %s"
         " FROM alert_deliveries d CROSS JOIN unnest(d.incident_ids) AS i"
-        " WHERE d.kind = 'firing' AND i = ANY(%s) GROUP BY d.channel_key",
-        (now, now, list(incident_ids)),
+        " WHERE d.kind = 'firing' AND i = ANY(%s) AND (NOT %s OR d.sent_at IS NOT NULL) GROUP BY d.channel_key",
+        (kind, now, now, list(incident_ids), sent_only),
     )
 
 

@@ -41,6 +41,8 @@ GENERAL = (
     "SESSION_MAX_AGE_S",
     "API_TOKEN",
     "METRICS_TOKEN",
+    "ALERT_REMINDER_S",
+    "MAINTENANCE_WINDOWS",
 )
 # Read only when operators sign in (AUTH_MODE basic or oidc): fuzzed over SIGN_IN's settings.
 ACCESS = (
