@@ -149,7 +149,7 @@ def test_incidents_of_one_message_each_carry_their_key() -> None:
     [pagerduty, json_, slack], problems = channels_.parse(
         ("pagerduty://abc123@def456/", "json://127.0.0.1:1/hook", "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7F")
     )
-    assert problems == [] and [c.one_per_incident for c in (pagerduty, json_, slack)] == [True, False, False]
+    assert problems == () and [c.one_per_incident for c in (pagerduty, json_, slack)] == [True, False, False]
     plugin = apprise.Apprise.instantiate(channels_.keyed_url(pagerduty, ["hybrid-monitor:test:valkey:7"]))
     assert (plugin.dedup, plugin.action) == ("hybrid-monitor:test:valkey:7", "map"), "PagerDuty resolves its own"
     [chosen], _ = channels_.parse(("pagerduty://abc123@def456/?action=trigger",))

@@ -31,7 +31,7 @@ def test_a_webhook_and_an_email_sent_by_apprise_arrive_and_the_page_shows_them_e
         f"mailto://127.0.0.1:{sink.smtp_port}/…",
     ]
     for channel in channels:
-        assert channels_.send(channel, TITLE, BODY, "failure") is None, channel.masked
+        assert channels_.send(channel, TITLE, BODY, "failure", []) is None, channel.masked
 
     received = sink.inbox.newest_first()
     assert [(n.channel, n.title, n.body) for n in received] == [(EMAIL, TITLE, BODY), (WEBHOOK, TITLE, BODY)]
@@ -51,7 +51,7 @@ def test_the_sink_keeps_only_the_newest_messages() -> None:
     with NotificationSink(keep=3) as sink:
         [webhook], _ = channels_.parse((sink.webhook_url,))
         for number in range(5):
-            assert channels_.send(webhook, f"message {number}", "body", "info") is None
+            assert channels_.send(webhook, f"message {number}", "body", "info", []) is None
         assert [n.title for n in sink.inbox.newest_first()] == ["message 4", "message 3", "message 2"]
         page = get(sink.url)[1].decode()
     assert "message 4" in page and "message 1" not in page
@@ -83,7 +83,7 @@ def test_make_run_without_alert_urls_sends_to_the_sink(capsys: pytest.CaptureFix
     url = _start_notification_sink(env, stops)
     try:
         [channel, _] = channels_.parse(tuple(env["ALERT_URLS"].split()))[0]
-        assert channels_.send(channel, "FIRING: Valkey (local) down", "since 12:00\nrefused", "failure") is None
+        assert channels_.send(channel, "FIRING: Valkey (local) down", "since 12:00\nrefused", "failure", []) is None
         assert "FIRING: Valkey (local) down" in get(str(url))[1].decode()
     finally:
         for stop in stops:
