@@ -40,6 +40,8 @@ NOT_DEPLOYED = {
     "ALERT_OPEN_FAILURES": "the default (3 of 5) is the production value",
     "ALERT_OPEN_WINDOW": "the default (3 of 5) is the production value",
     "ALERT_RESOLVE_CHECKS": "the default (2 in a row) is the production value",
+    "CERT_WARN_AT_DAYS": "the default (30, 14, 7, 1 days) is the production value",
+    "ALERT_HEARTBEAT_URL": "optional: the operator's own dead-man's switch (healthchecks-style), set by hand",
     "SPACES_BUCKET": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_REGION": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_ACCESS_KEY_ID": "publish-assets runs from CI or an operator's shell, not in the app",

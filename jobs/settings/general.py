@@ -51,6 +51,7 @@ class Settings:
             self.valkey.password if self.valkey else None,
             self.rq_dashboard_password,
             *self.alerting.urls,
+            self.alerting.heartbeat_url,
         )
         return tuple(v for v in values if v)
 
