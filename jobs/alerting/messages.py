@@ -1,5 +1,6 @@
 """The text of notifications, pure: a firing tells of the incidents one cycle opened (service, location,
-since when, first error, root cause), a resolved of those it resolved (with each outage's duration)."""
+since when, first error, root cause), a resolved of those it resolved (with each outage's duration), a
+certificate warning of a certificate's coming expiry."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 import apprise
 
 from jobs.result import SERVICE_NAMES
+from jobs.store.certificates import CertificateWarning
 from jobs.store.incidents import Incident
 
 _STATE = {"critical": "down", "warning": "degraded"}
@@ -63,3 +65,17 @@ def resolved(incidents: list[Incident]) -> tuple[str, str, str]:
     if len(incidents) > 1:
         title = f"RESOLVED: {len(incidents)} incidents ({', '.join(_name(i) for i in incidents)})"
     return title, "\n".join(lines), apprise.NotifyType.SUCCESS
+
+
+def certificate(warning: CertificateWarning) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of a certificate's coming expiry."""
+    service = SERVICE_NAMES.get(warning.service, warning.service)
+    days = "1 day" if warning.days_left == 1 else f"{warning.days_left} days"
+    title = f"CERTIFICATE: the {service} client certificate expires in {days}"
+    body = (
+        f"The {service} client certificate (CN={warning.subject}, SHA-256 {warning.fingerprint}) expires on"
+        f" {warning.not_after.strftime('%Y-%m-%d %H:%M:%S UTC')}: renew it before then."
+        f" (Told once per certificate at each of CERT_WARN_AT_DAYS; this is the {warning.threshold_days}-day"
+        " warning.)"
+    )
+    return title, body, apprise.NotifyType.WARNING

@@ -45,6 +45,14 @@ def _outcome(delivery: store.Delivery, error: str | None, now: datetime) -> tupl
     return "failed", now + retry_delay(delivery.attempts + 1)
 
 
+def _message(conn: store.Connection, delivery: store.Delivery) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of what a delivery tells of."""
+    if delivery.kind == "certificate" and delivery.certificate_warning_id is not None:
+        return messages.certificate(store.certificate_warning(conn, delivery.certificate_warning_id))
+    incidents = store.incidents(conn, delivery.incident_ids)
+    return (messages.firing if delivery.kind == "firing" else messages.resolved)(incidents)
+
+
 def send_due(
     conn: store.Connection,
     channels: list[Channel],
@@ -67,8 +75,7 @@ def send_due(
                 store.record_attempt(cur, delivery, clock(), "gave_up", error, None)
                 done.gave_up += 1
                 continue
-            incidents = store.incidents(conn, delivery.incident_ids)
-            title, body, kind = (messages.firing if delivery.kind == "firing" else messages.resolved)(incidents)
+            title, body, kind = _message(conn, delivery)
             error = channels_.send(channel, title, body, kind)
             now = clock()
             outcome, retry_at = _outcome(delivery, error, now)

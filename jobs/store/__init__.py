@@ -50,9 +50,16 @@ The notification outbox (outbox.py)
 - record_attempt(cur, delivery, at, outcome, error, retry_at) / attempts(conn): every attempt (Attempt).
 - attempt_counts(conn): (sent, failed) attempts per masked channel (Prometheus counters).
 
+Certificate expiry warnings (certificates.py)
+- record_warnings(cur, fingerprint, thresholds, ...): record a certificate's reached thresholds once; the id
+  of the smallest this call recorded (None: another call had).
+- certificate_warning(conn, id): one warning (CertificateWarning).
+- add_certificate(cur, warning_id, channels, now) (outbox.py): one delivery per channel telling of it.
+
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
 """
 
+from jobs.store.certificates import CertificateWarning, certificate_warning, record_warnings
 from jobs.store.db import Connection, ServerSilent, connect, connect_kwargs, describe_error, transaction
 from jobs.store.history import (
     RAW_MAX_SPAN,
@@ -81,6 +88,7 @@ from jobs.store.incidents import (
 from jobs.store.outbox import (
     Attempt,
     Delivery,
+    add_certificate,
     add_firing,
     add_resolved,
     attempt_counts,
@@ -110,6 +118,7 @@ __all__ = [
     "RAW_MAX_SPAN",
     "REROLL",
     "Attempt",
+    "CertificateWarning",
     "Check",
     "Connection",
     "Delivery",
@@ -122,12 +131,14 @@ __all__ = [
     "SettledJson",
     "SettledKey",
     "Span",
+    "add_certificate",
     "add_firing",
     "add_resolved",
     "attempt_counts",
     "attempts",
     "bucket_width",
     "ceil",
+    "certificate_warning",
     "claim",
     "connect",
     "connect_kwargs",
@@ -154,6 +165,7 @@ __all__ = [
     "recent_checks",
     "recent_results",
     "record_attempt",
+    "record_warnings",
     "resolve_incident",
     "roll_up",
     "spans_by_source",
