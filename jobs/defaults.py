@@ -58,6 +58,8 @@ ALERT_RETRY_FIRST_S = 15.0  # a delivery that failed is tried again this much la
 ALERT_RETRY_MAX_S = 600.0  # ... up to this long between attempts
 ALERT_GIVE_UP_AFTER = timedelta(hours=24)  # a delivery still failing this long after it was added is given up
 SENDER_SHUTDOWN_WAIT_S = 10.0  # a stopping worker waits this long for a notification being sent
+# The web's self-watch opens the `monitor` incident when no cycle was stored for this many probe intervals.
+MONITOR_SILENT_INTERVALS = 3
 ALERT_SENDER_BUDGET_S = 120.0  # a sender job claims no new delivery after this long (the next job goes on)
 SUPERVISE_BACKOFF_FIRST_S = 1.0  # first wait before `jobs.supervise` restarts a command that exited
 SUPERVISE_BACKOFF_MAX_S = 30.0  # longest wait between restarts (the wait doubles from the first)

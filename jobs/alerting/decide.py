@@ -75,7 +75,9 @@ def decide_incidents(
                     decided.escalated.append(incident.id)
             elif store.resolve_incident(cur, incident.id, recent[rule.resolve_checks - 1].checked_at):
                 decided.resolved.append(incident.id)
-        store.count_failed_checks(cur, [i.id for i in current.values()] + decided.opened)
+        # Only this cycle's services: an incident of another kind (the monitor's own) has no checks to count.
+        counted = [i.id for service, i in current.items() if service in checks]
+        store.count_failed_checks(cur, counted + decided.opened)
         now = utcnow()
         told_of = {i: (told or {}).get(s, ()) for s, i in opened_for.items()}
         apart = [i for i, keys in told_of.items() if keys]

@@ -79,3 +79,21 @@ def certificate(warning: CertificateWarning) -> tuple[str, str, str]:
         " warning.)"
     )
     return title, body, apprise.NotifyType.WARNING
+
+
+def not_reporting(incident: Incident) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of the monitor's own incident opening: no cycle is being stored."""
+    title = f"FIRING: the monitor is not reporting ({incident.location})"
+    body = (
+        f"{incident.first_error}. The worker, the scheduler or Valkey is down: no service is being checked"
+        " and no other alert can fire until cycles are stored again."
+    )
+    return title, body, apprise.NotifyType.FAILURE
+
+
+def reporting_again(incident: Incident) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of the monitor's own incident resolving: cycles are stored again."""
+    span = duration(incident.duration or timedelta())
+    title = f"RESOLVED: the monitor is reporting again ({incident.location}) after {span}"
+    body = f"Probe cycles are stored again; none was stored from {_since(incident)} for {span}."
+    return title, body, apprise.NotifyType.SUCCESS

@@ -39,6 +39,7 @@ Incidents (incidents.py)
 - open_incidents(cur, location): the open incidents by service.
 - open_incident / escalate_incident / resolve_incident(cur, ...): conditional changes; whether this call made them.
 - count_failed_checks(cur, ids): set failed checks and worst status from the stored checks (idempotent).
+- set_worst_status(cur, id, status): for an incident not decided from checks (the monitor's own).
 - incidents(conn, ids): incidents by id (Incident).
 - incident_history(conn, service, since, limit): incidents open at or after `since`, newest first.
 - open_incident_counts(conn): open incidents per service.
@@ -84,6 +85,7 @@ from jobs.store.incidents import (
     open_incidents,
     recent_checks,
     resolve_incident,
+    set_worst_status,
 )
 from jobs.store.outbox import (
     Attempt,
@@ -168,6 +170,7 @@ __all__ = [
     "record_warnings",
     "resolve_incident",
     "roll_up",
+    "set_worst_status",
     "spans_by_source",
     "transaction",
     "uptime",

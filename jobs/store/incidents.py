@@ -113,6 +113,11 @@ def resolve_incident(cur: Cursor, incident_id: int, ended_at: datetime) -> bool:
     return cur.rowcount == 1
 
 
+def set_worst_status(cur: Cursor, incident_id: int, worst_status: str) -> None:
+    """Set an incident's worst status outright: for an incident not decided from checks (the monitor's own)."""
+    cur.execute("UPDATE incidents SET worst_status = %s WHERE id = %s", (worst_status, incident_id))
+
+
 def count_failed_checks(cur: Cursor, incident_ids: list[int]) -> None:
     """Set each incident's failed checks and worst status from the stored checks of its span (idempotent, so
     any number of workers may run it)."""
