@@ -14,11 +14,14 @@ from jobs.alerting import channels as channels_
 from jobs.alerting.after_cycle import after_stored
 from jobs.alerting.certificates import reached, warn_expiring
 from jobs.alerting.sender import send_due
+from jobs.cycle import probe_and_store
 from jobs.probes.roles_anywhere import certificate_facts
 from jobs.result import ProbeResult, Status
 from jobs.settings import SettingsError, load
+from sandbox.aws import AwsSandbox
 from sandbox.pki import Pem, make_ca, make_client_cert
 from tests import test_alert_delivery
+from tests.aws.test_aws_probes import with_client_cert
 from tests.test_alert_delivery import Receiver
 
 receiver = test_alert_delivery.receiver  # the fixture: a local HTTP receiver of Apprise's json:// posts
@@ -118,6 +121,25 @@ def test_the_cycle_step_queues_the_warning_for_the_sender(db_url: str, conn, rec
     channels, _ = channels_.parse(settings.alerting.urls)
     assert send_due(conn, channels).sent == 1
     assert receiver.received[0]["title"].endswith("expires in 3 days")
+
+
+def test_the_probe_s_certificate_is_told_once_from_real_cycles(
+    db_url: str, conn, receiver: Receiver, aws_sandbox: AwsSandbox
+) -> None:
+    """The Roles Anywhere probe against the AWS sandbox with a certificate 6 days from expiry, two cycles."""
+    cert = make_client_cert(aws_sandbox.pki.ca, days=6.5)
+    env = {**aws_sandbox.env, "DATABASE_URL": db_url, "PROBE_LOCATION": "test", "ALERT_URLS": receiver.url}
+    settings = load(with_client_cert({**env, "PROBE_INTERVAL_S": "10", "PROBE_TIMEOUT_S": "5"}, cert))
+    slot = datetime.now(UTC).replace(microsecond=0)
+    for n in range(2):
+        results, not_stored = probe_and_store(settings, slot + timedelta(seconds=10 * n))
+        assert not_stored is None
+        send_due(conn, channels_.parse(settings.alerting.urls)[0])
+    [message] = receiver.received
+    assert message["title"] == "CERTIFICATE: the AWS IAM Roles Anywhere client certificate expires in 6 days"
+    fingerprint = next(r for r in results if r.service == "roles_anywhere").detail["cert_sha256"]
+    assert fingerprint == certificate_facts(cert.cert, datetime.now(UTC))["cert_sha256"]
+    assert f"SHA-256 {fingerprint}" in message["message"] and "the 7-day warning" in message["message"]
 
 
 @pytest.mark.parametrize(("value", "expected"), [("7, 30,1", (30, 7, 1)), ("none", ()), ("0", (0,)), (" 14 ", (14,))])
