@@ -116,7 +116,7 @@ def test_the_cycle_step_queues_the_warning_for_the_sender(db_url: str, conn, rec
     settings = load({"DATABASE_URL": db_url, "PROBE_LOCATION": "test", "ALERT_URLS": receiver.url})
     result = roles_anywhere(make_client_cert(CA, days=3.5), datetime.now(UTC))
     store.write_results(conn, [result], result.checked_at)
-    after_stored(settings, [result])
+    after_stored(settings, [result], conn, None)
     assert receiver.received == [], "the cycle itself sends nothing"
     channels, _ = channels_.parse(settings.alerting.urls)
     assert send_due(conn, channels).sent == 1
