@@ -17,6 +17,7 @@ import redis
 import rq
 
 from jobs import buffer, store
+from jobs.alerting import heartbeat
 from jobs.alerting.after_cycle import after_not_stored, after_stored
 from jobs.defaults import DEADLINE_GRACE_S, LATEST_TTL_INTERVALS, PROBE_SWITCH_INTERVAL_S
 from jobs.probes import PROBES, Probe, prepare
@@ -118,7 +119,7 @@ def _write(
     2. With Valkey: store the cycles kept there, oldest first (one PostgreSQL refuses as data is set aside).
     3. If some are still pending, this cycle waits its turn behind them in Valkey: done.
     4. If Valkey failed meanwhile, the kept cycles stay there; go on.
-    5. Store this cycle.
+    5. Store this cycle, and ping ALERT_HEARTBEAT_URL (bounded; a failure is logged).
     6. Decide incidents from the stored checks (a failure there is logged, and the cycle still stored)."""
     store.migrate_once(pg, settings.probe_timeout_s)
     conn = store.connect(pg, settings.probe_timeout_s)
@@ -138,6 +139,7 @@ def _write(
             except redis.RedisError as exc:
                 log.warning("Valkey unreachable, pending cycles stay there: %s", one_line(exc, *settings.secrets()))
         store.write_results(conn, results, slot)
+        heartbeat.ping(settings)
         after_stored(settings, results, conn, valkey)
     finally:
         conn.close()

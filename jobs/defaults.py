@@ -11,6 +11,7 @@ PROBE_INTERVAL_S = 60  # seconds between probe cycles
 PROBE_TIMEOUT_S = 10.0  # deadline of each probe, and the bound of every wait on a dependency
 DASH_REFRESH_S = 30  # seconds between the page's data refreshes
 CERT_WARN_DAYS = 30  # Roles Anywhere is degraded when the client certificate expires within this many days
+CERT_WARN_AT_DAYS = (30, 14, 7, 1)  # the client certificate's expiry is told once at each of these days left
 RAW_RETENTION_DAYS = 14  # days raw results are kept
 ROLLUP_RETENTION_DAYS = 400  # days hourly rollups are kept
 WEB_CONCURRENCY = 1  # gunicorn worker processes of the web
@@ -61,7 +62,10 @@ ALERT_RETRY_FIRST_S = 15.0  # a delivery that failed is tried again this much la
 ALERT_RETRY_MAX_S = 600.0  # ... up to this long between attempts
 ALERT_GIVE_UP_AFTER = timedelta(hours=24)  # a delivery still failing this long after it was added is given up
 SENDER_SHUTDOWN_WAIT_S = 10.0  # a stopping worker waits this long for a notification being sent
+# The web's self-watch opens the `monitor` incident when no cycle was stored for this many probe intervals.
+MONITOR_SILENT_INTERVALS = 3
 ALERT_SENDER_BUDGET_S = 120.0  # a sender job claims no new delivery after this long (the next job goes on)
 SUPERVISE_BACKOFF_FIRST_S = 1.0  # first wait before `jobs.supervise` restarts a command that exited
 SUPERVISE_BACKOFF_MAX_S = 30.0  # longest wait between restarts (the wait doubles from the first)
 SUPERVISE_HEALTHY_RUN_S = 60.0  # a run this long was healthy: the next failure starts the backoff again
+HEARTBEAT_TIMEOUT_S = 3.0  # bound on the ALERT_HEARTBEAT_URL request after a stored cycle (at most PROBE_TIMEOUT_S)

@@ -45,6 +45,8 @@ NOT_DEPLOYED = {
     "ALERT_REMINDER_S": "the default (4 h) is the production value",
     "MAINTENANCE_WINDOWS": "none by default; an operator sets the windows a deployment has",
     "ALERT_CONFIG": "optional routing by tag; the deployed app sends every message to each ALERT_URLS entry",
+    "CERT_WARN_AT_DAYS": "the default (30, 14, 7, 1 days) is the production value",
+    "ALERT_HEARTBEAT_URL": "optional: the operator's own dead-man's switch (healthchecks-style), set by hand",
     "SPACES_BUCKET": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_REGION": "publish-assets runs from CI or an operator's shell, not in the app",
     "SPACES_ACCESS_KEY_ID": "publish-assets runs from CI or an operator's shell, not in the app",

@@ -1,9 +1,9 @@
 """The cycle's alerting step, once its results are stored: decide incidents from the stored checks (adding
-their notifications to the outbox), then, when a notification is due, enqueue the sender on the `alerts`
-queue, which its own worker serves, so sending never delays a probe cycle. A failure is logged and never
-fails the cycle; the next stored cycle decides again from the same checks, and enqueues the sender again
-while anything is due. A cycle PostgreSQL could not take tells of PostgreSQL's own outage
-(`without_postgres`)."""
+their notifications to the outbox) and record the certificate expiry warnings due (likewise), then, when a
+notification is due, enqueue the sender on the `alerts` queue, which its own worker serves, so sending never
+delays a probe cycle. A failure is logged and never fails the cycle; the next stored cycle decides again from
+the same checks, and enqueues the sender again while anything is due. A cycle PostgreSQL could not take
+tells of PostgreSQL's own outage (`without_postgres`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import rq
 from jobs import store
 from jobs.alerting import channels as channels_
 from jobs.alerting import without_postgres
+from jobs.alerting.certificates import warn_expiring
 from jobs.alerting.decide import decide_incidents
 from jobs.defaults import ALERT_SENDER_BUDGET_S
 from jobs.result import ProbeResult, one_line, utcnow
@@ -28,8 +29,9 @@ log = logging.getLogger(__name__)
 def after_stored(
     settings: Settings, results: list[ProbeResult], conn: store.Connection, valkey: redis.Redis | None
 ) -> None:
-    """Decide the incidents of the services in `results`, a cycle just stored, on the cycle's own connections
-    (`valkey`: None when the cycle found Valkey failing), and get due notifications sent."""
+    """Decide the incidents of the services in `results`, a cycle just stored, and queue the certificate
+    expiry warnings they call for, on the cycle's own connections (`valkey`: None when the cycle found Valkey
+    failing), and get due notifications sent."""
     pg = settings.postgres
     if pg is None or not results:
         return
@@ -38,9 +40,11 @@ def after_stored(
         log.error("%s", problem)
     try:
         told = without_postgres.told_channels(valkey, settings.location) if valkey and channels else set()
+        targets = [(c.key, c.masked) for c in channels]
         decided = decide_incidents(
             conn, settings.location, results, settings.alerting, channels, told={without_postgres.SERVICE: told}
         )
+        warned = warn_expiring(conn, results, settings.alerting.cert_warn_at_days, targets)
         due = store.next_due(conn)
         if told and valkey is not None:
             without_postgres.forget_told(valkey, settings.location)
@@ -60,6 +64,8 @@ def after_stored(
             decided.held,
             decided.released,
         )
+    if warned:
+        log.info("certificate expiry warnings queued %s", warned)
     if due is not None and due <= utcnow() and valkey is not None:
         _enqueue_sender(settings, valkey)
 

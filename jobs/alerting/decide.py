@@ -109,7 +109,9 @@ def decide_incidents(
         decided.released = store.release_held(cur, loud, now)
         if rule.reminder_s > 0:
             decided.reminded = store.due_reminders(cur, loud, now - timedelta(seconds=rule.reminder_s), now)
-        store.count_failed_checks(cur, [i.id for i in current.values()] + decided.opened + decided.held)
+        # Only this cycle's services: an incident of another kind (the monitor's own) has no checks to count.
+        counted = [i.id for service, i in current.items() if service in checks]
+        store.count_failed_checks(cur, counted + decided.opened + decided.held)
         told_of = {i: (told or {}).get(s, ()) for s, i in opened_for.items()}
         # An incident released and escalated by one decision gets one firing.
         firing = sorted({*decided.opened, *decided.escalated, *decided.released})

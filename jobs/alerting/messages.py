@@ -1,6 +1,8 @@
 """The text of notifications, pure: a firing tells of the incidents one cycle opened (service, location,
 since when, first error, root cause), a reminder of those still open, a resolved of those it resolved (with
-each outage's duration). Each ends with the incidents' dedup keys, stable for an incident's every message."""
+each outage's duration), each ending with the incidents' dedup keys, stable for an incident's every message;
+a certificate warning of a certificate's coming expiry; the monitor's own "not reporting" and "reporting
+again"."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import datetime, timedelta
 import apprise
 
 from jobs.result import SERVICE_NAMES
+from jobs.store.certificates import CertificateWarning
 from jobs.store.incidents import Incident
 
 _STATE = {"critical": "down", "warning": "degraded"}
@@ -96,3 +99,40 @@ def resolved(incidents: list[Incident], at: datetime) -> tuple[str, str, str]:
 
 
 COMPOSE = {"firing": firing, "reminder": reminder, "resolved": resolved}  # by a delivery's kind
+
+
+def certificate_key(warning: CertificateWarning) -> str:
+    """The dedup key of a certificate's warning: one per certificate and threshold."""
+    return f"{DEDUP_PREFIX}:certificate:{warning.fingerprint}:{warning.threshold_days}"
+
+
+def certificate(warning: CertificateWarning) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of a certificate's coming expiry."""
+    service = SERVICE_NAMES.get(warning.service, warning.service)
+    days = "1 day" if warning.days_left == 1 else f"{warning.days_left} days"
+    title = f"CERTIFICATE: the {service} client certificate expires in {days}"
+    body = (
+        f"The {service} client certificate (CN={warning.subject}, SHA-256 {warning.fingerprint}) expires on"
+        f" {warning.not_after.strftime('%Y-%m-%d %H:%M:%S UTC')}: renew it before then."
+        f" (Told once per certificate at each of CERT_WARN_AT_DAYS; this is the {warning.threshold_days}-day"
+        " warning.)"
+    )
+    return title, body, apprise.NotifyType.WARNING
+
+
+def not_reporting(incident: Incident) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of the monitor's own incident opening: no cycle is being stored."""
+    title = f"FIRING: the monitor is not reporting ({incident.location})"
+    body = (
+        f"{incident.first_error}. The worker, the scheduler or Valkey is down: no service is being checked"
+        " and no other alert can fire until cycles are stored again."
+    )
+    return title, body, apprise.NotifyType.FAILURE
+
+
+def reporting_again(incident: Incident) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of the monitor's own incident resolving: cycles are stored again."""
+    span = duration(incident.duration or timedelta())
+    title = f"RESOLVED: the monitor is reporting again ({incident.location}) after {span}"
+    body = f"Probe cycles are stored again; none was stored from {_since(incident)} for {span}."
+    return title, body, apprise.NotifyType.SUCCESS

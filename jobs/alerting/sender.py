@@ -45,9 +45,14 @@ def _outcome(delivery: store.Delivery, error: str | None, now: datetime) -> tupl
     return "failed", now + retry_delay(delivery.attempts + 1)
 
 
-def _send(channel: Channel, delivery: store.Delivery, incidents: list[store.Incident]) -> str | None:
+def _send(conn: store.Connection, channel: Channel, delivery: store.Delivery) -> str | None:
     """Send a delivery's message (one per incident to a channel that takes one dedup key per event); None when
     all went, else the first error. A retry sends them all again: the channel's dedup key makes that safe."""
+    if delivery.kind == "certificate" and delivery.certificate_warning_id is not None:
+        warning = store.certificate_warning(conn, delivery.certificate_warning_id)
+        title, body, kind = messages.certificate(warning)
+        return channels_.send(channel, title, body, kind, [messages.certificate_key(warning)])
+    incidents = store.incidents(conn, delivery.incident_ids)
     groups = [[i] for i in incidents] if channel.one_per_incident else [incidents]
     for group in groups:
         title, body, kind = messages.COMPOSE[delivery.kind](group, delivery.created_at)
@@ -79,7 +84,7 @@ def send_due(
                 store.record_attempt(cur, delivery, clock(), "gave_up", error, None)
                 done.gave_up += 1
                 continue
-            error = _send(channel, delivery, store.incidents(conn, delivery.incident_ids))
+            error = _send(conn, channel, delivery)
             now = clock()
             outcome, retry_at = _outcome(delivery, error, now)
             store.record_attempt(cur, delivery, now, outcome, error, retry_at)

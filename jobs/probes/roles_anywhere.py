@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from jobs.aws_session import (
     NOT_CONFIGURED_HINT,
@@ -32,12 +33,14 @@ _certificate = lru_cache(maxsize=4)(x509.load_pem_x509_certificate)
 
 
 def certificate_facts(certificate_pem: bytes, now: datetime) -> dict[str, Any]:
-    """Subject CN, serial, expiry and whole days left of the client certificate (all public facts)."""
+    """Subject CN, serial, SHA-256 fingerprint, expiry and whole days left of the client certificate (all public
+    facts; the fingerprint tells one certificate from its renewal)."""
     cert = _certificate(certificate_pem)
     names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     return {
         "cert_subject_cn": str(names[0].value) if names else "",
         "cert_serial": format(cert.serial_number, "x"),
+        "cert_sha256": cert.fingerprint(hashes.SHA256()).hex(),
         "cert_not_after": cert.not_valid_after_utc.isoformat(),
         "cert_days_left": (cert.not_valid_after_utc - now) // timedelta(days=1),
     }

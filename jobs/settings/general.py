@@ -56,6 +56,7 @@ class Settings:
             self.rq_dashboard_password,
             *self.alerting.urls,
             *self.access.secrets(),
+            self.alerting.heartbeat_url,
         )
         return tuple(v for v in values if v)
 

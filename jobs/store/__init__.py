@@ -41,6 +41,7 @@ Incidents (incidents.py)
 - hold_firing / mark_in_maintenance(cur, ids): an incident's firing held, its being open while quiet marked.
 - release_held(cur, ids, now) / due_reminders(cur, ids, told_before, now): conditional; the ids this call got.
 - count_failed_checks(cur, ids): set failed checks and worst status from the stored checks (idempotent).
+- set_worst_status(cur, id, status): for an incident not decided from checks (the monitor's own).
 - incidents(conn, ids): incidents by id (Incident).
 - incident_history(conn, service, since, limit): incidents open at or after `since`, newest first.
 - open_incident_counts(conn): open incidents per service.
@@ -60,11 +61,17 @@ Silences (silences.py)
 - add_silence(conn, service, starts_at, ends_at, reason): store one (Silence); "all" silences every service.
 - active_silences(cur, at): those not ended at `at`, soonest end first.
 - remove_silence(conn, id): delete one; whether it existed.
+Certificate expiry warnings (certificates.py)
+- record_warnings(cur, fingerprint, thresholds, ...): record a certificate's reached thresholds once; the id
+  of the smallest this call recorded (None: another call had).
+- certificate_warning(conn, id): one warning (CertificateWarning).
+- add_certificate(cur, warning_id, channels, now) (outbox.py): one delivery per channel telling of it.
 
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
 """
 
 from jobs.store.audit import AuditEntry, add_audit_entry, audit_entries
+from jobs.store.certificates import CertificateWarning, certificate_warning, record_warnings
 from jobs.store.db import Connection, ServerSilent, connect, connect_kwargs, describe_error, transaction
 from jobs.store.history import (
     RAW_MAX_SPAN,
@@ -93,10 +100,12 @@ from jobs.store.incidents import (
     recent_checks,
     release_held,
     resolve_incident,
+    set_worst_status,
 )
 from jobs.store.outbox import (
     Attempt,
     Delivery,
+    add_certificate,
     add_firing,
     add_reminder,
     add_resolved,
@@ -134,6 +143,7 @@ __all__ = [
     "REROLL",
     "Attempt",
     "AuditEntry",
+    "CertificateWarning",
     "Check",
     "Connection",
     "Delivery",
@@ -149,6 +159,7 @@ __all__ = [
     "Span",
     "active_silences",
     "add_audit_entry",
+    "add_certificate",
     "add_firing",
     "add_reminder",
     "add_resolved",
@@ -158,6 +169,7 @@ __all__ = [
     "audit_entries",
     "bucket_width",
     "ceil",
+    "certificate_warning",
     "claim",
     "connect",
     "connect_kwargs",
@@ -187,10 +199,12 @@ __all__ = [
     "recent_checks",
     "recent_results",
     "record_attempt",
+    "record_warnings",
     "release_held",
     "remove_silence",
     "resolve_incident",
     "roll_up",
+    "set_worst_status",
     "spans_by_source",
     "transaction",
     "uptime",

@@ -161,6 +161,11 @@ def due_reminders(cur: Cursor, incident_ids: list[int], told_before: datetime, n
     return sorted(int(row[0]) for row in cur.fetchall())
 
 
+def set_worst_status(cur: Cursor, incident_id: int, worst_status: str) -> None:
+    """Set an incident's worst status outright: for an incident not decided from checks (the monitor's own)."""
+    cur.execute("UPDATE incidents SET worst_status = %s WHERE id = %s", (worst_status, incident_id))
+
+
 def count_failed_checks(cur: Cursor, incident_ids: list[int]) -> None:
     """Set each incident's failed checks and worst status from the stored checks of its span (idempotent, so
     any number of workers may run it)."""

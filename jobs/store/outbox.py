@@ -21,6 +21,7 @@ class Delivery:
     channel: str
     created_at: datetime
     attempts: int
+    certificate_warning_id: int | None = None  # a `certificate` delivery's warning
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,16 @@ def _add_following(cur: Cursor, kind: str, incident_ids: Sequence[int], now: dat
     )
 
 
+def add_certificate(cur: Cursor, warning_id: int, channels: Sequence[tuple[str, str]], now: datetime) -> None:
+    """One certificate-expiry delivery per channel ((key, masked URL)) telling of warning `warning_id`."""
+    for key, masked in channels:
+        cur.execute(
+            "INSERT INTO alert_deliveries (kind, incident_ids, certificate_warning_id, channel_key, channel,"
+            " created_at, next_attempt_at) VALUES ('certificate', '{}', %s, %s, %s, %s, %s)",
+            (warning_id, key, masked, now, now),
+        )
+
+
 def next_due(conn: Connection) -> datetime | None:
     """When the earliest pending delivery is due (None: nothing pending)."""
     with conn.cursor() as cur:
@@ -93,7 +104,8 @@ def claim(cur: Cursor, now: datetime) -> Delivery | None:
     """Lock the oldest due delivery no other sender holds, whose channel has no older one pending (a channel
     gets its messages in order: a resolved never overtakes its firing). None when there is none."""
     cur.execute(
-        "SELECT id, kind, incident_ids, channel_key, channel, created_at, attempts FROM alert_deliveries d"
+        "SELECT id, kind, incident_ids, channel_key, channel, created_at, attempts, certificate_warning_id"
+        " FROM alert_deliveries d"
         " WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= %s"
         " AND NOT EXISTS (SELECT 1 FROM alert_deliveries e WHERE e.channel_key = d.channel_key AND e.id < d.id"
         "  AND e.sent_at IS NULL AND e.gave_up_at IS NULL)"
@@ -103,8 +115,8 @@ def claim(cur: Cursor, now: datetime) -> Delivery | None:
     row = cur.fetchone()
     if row is None:
         return None
-    id_, kind, ids, key, channel, created_at, attempts = row
-    return Delivery(id_, kind, list(ids), key, channel, created_at.astimezone(UTC), attempts)
+    id_, kind, ids, key, channel, created_at, attempts, warning_id = row
+    return Delivery(id_, kind, list(ids), key, channel, created_at.astimezone(UTC), attempts, warning_id)
 
 
 def record_attempt(
