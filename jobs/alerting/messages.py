@@ -7,25 +7,11 @@ from datetime import timedelta
 
 import apprise
 
+from jobs.durations import duration
 from jobs.result import SERVICE_NAMES
 from jobs.store.incidents import Incident
 
 _STATE = {"critical": "down", "warning": "degraded"}
-
-
-def duration(span: timedelta) -> str:
-    """A duration a person reads at a glance: 45 s, 7 min, 2 h 5 min, 1 d 3 h."""
-    seconds = int(span.total_seconds())
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def _name(incident: Incident) -> str:
