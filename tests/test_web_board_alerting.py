@@ -3,44 +3,15 @@ summary line, the open and ended incidents, the shaded chart periods, each row's
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from dashapp.callbacks import board_outputs, chart_outputs
 from dashapp.factory import create_app
 from dashapp.reader import Reader
 from jobs import settings as settings_module
-from jobs import store
 from jobs.result import SERVICE_NAMES, utcnow
 from tests.test_web_views import text_of
-from tests.web_support import seed_history
-
-
-def seed_incidents(settings: settings_module.Settings, now) -> None:
-    """Roles Anywhere down for 12 minutes now, Secrets Manager down because of it, and Valkey's warning that
-    ended 2 days ago after 90 minutes; one from 40 days ago, beyond the board's 30."""
-    conn = store.connect(settings.postgres, 10)
-    try:
-        with store.transaction(conn) as cur:
-            store.open_incident(cur, "roles_anywhere", "test", "critical", now - timedelta(minutes=12), "refused", None)
-            store.open_incident(
-                cur,
-                "secrets_manager",
-                "test",
-                "critical",
-                now - timedelta(minutes=11),
-                "no AWS credentials",
-                "AWS IAM Roles Anywhere",
-            )
-            ended = store.open_incident(
-                cur, "valkey", "test", "warning", now - timedelta(days=2, minutes=90), "slow", None
-            )
-            store.resolve_incident(cur, ended, now - timedelta(days=2))
-            old = store.open_incident(cur, "postgres", "test", "critical", now - timedelta(days=40), "gone", None)
-            store.resolve_incident(cur, old, now - timedelta(days=40) + timedelta(minutes=5))
-    finally:
-        conn.close()
+from tests.web_support import seed_history, seed_incidents
 
 
 @pytest.fixture

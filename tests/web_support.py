@@ -73,6 +73,32 @@ def seed_history(settings: Settings, now: datetime) -> None:
     write_cycle(settings, now)
 
 
+def seed_incidents(settings: Settings, now: datetime) -> None:
+    """Roles Anywhere down for 12 minutes now, Secrets Manager down because of it, and Valkey's warning that
+    ended 2 days ago after 90 minutes; one from 40 days ago, beyond the board's 30."""
+    conn = store.connect(settings.postgres, 10)
+    try:
+        with store.transaction(conn) as cur:
+            store.open_incident(cur, "roles_anywhere", "test", "critical", now - timedelta(minutes=12), "refused", None)
+            store.open_incident(
+                cur,
+                "secrets_manager",
+                "test",
+                "critical",
+                now - timedelta(minutes=11),
+                "no AWS credentials",
+                "AWS IAM Roles Anywhere",
+            )
+            ended = store.open_incident(
+                cur, "valkey", "test", "warning", now - timedelta(days=2, minutes=90), "slow", None
+            )
+            store.resolve_incident(cur, ended, now - timedelta(days=2))
+            old = store.open_incident(cur, "postgres", "test", "critical", now - timedelta(days=40), "gone", None)
+            store.resolve_incident(cur, old, now - timedelta(days=40) + timedelta(minutes=5))
+    finally:
+        conn.close()
+
+
 def metric_samples(text: str) -> dict[tuple[str, str | None], float]:
     """A `/metrics` page read as Prometheus reads it: {(sample name, its service label or None): value}."""
     return {

@@ -24,7 +24,7 @@ from jobs import settings as settings_module
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.settings import Settings
 from tests.browser.board_support import DRAG_ZOOM, count, texts
-from tests.web_support import LATEST, seed_history, write_cycle
+from tests.web_support import LATEST, seed_history, seed_incidents, write_cycle
 
 WAIT_S = 20
 # WCAG 2.0 and 2.1, levels A and AA, plus axe's best practices.
@@ -79,9 +79,22 @@ def _stale(settings: Settings, now: datetime) -> None:
     seed_history(settings, now - timedelta(hours=2))
 
 
+def with_incidents(settings: Settings, now: datetime) -> None:
+    """Every status, two open incidents (one caused by the other) and ended ones."""
+    seed_history(settings, now)
+    seed_incidents(settings, now)
+
+
 STATES = [
     # Up, degraded, down and not configured side by side, on every chart range.
     PageState("every status", views=CHART_RANGES),
+    # Open incidents at the top, ended ones below, their periods shaded on the charts; alerting configured.
+    PageState(
+        "open and past incidents",
+        seed=with_incidents,
+        env={"ALERT_URLS": "json://127.0.0.1:9/hook"},
+        views=("1h", "7d"),
+    ),
     PageState("stale", seed=_stale),
     PageState("nothing stored, Valkey not configured", seed=None, unset=("VALKEY_URL",)),
     # Nothing listens on port 1: every read is refused at once.
