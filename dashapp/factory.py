@@ -10,7 +10,7 @@ import dash
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from dashapp import api, callback_guard, callbacks, layout, metrics, security
+from dashapp import api, callback_guard, callbacks, layout, metrics, operator, security
 from dashapp.reader import Reader, Unavailable
 from jobs.defaults import WEB_MIGRATE_TIMEOUT_S
 from jobs.settings import Settings
@@ -63,6 +63,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     server = Flask(__name__)
     server.register_blueprint(api.blueprint(reader, settings))
     server.register_blueprint(metrics.blueprint(reader, settings))
+    server.register_blueprint(operator.blueprint(reader))
     server.register_error_handler(HTTPException, api.json_errors)
 
     app = dash.Dash(

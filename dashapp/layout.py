@@ -179,6 +179,11 @@ def rq_link(rq_on: bool) -> html.A | html.Span:
     return html.Span("RQ job dashboard off (set RQ_DASHBOARD_USERNAME/PASSWORD)", className="text-muted")
 
 
+def delivery_log_link(rq_on: bool) -> html.A | None:
+    """The operators' delivery log, behind the same credentials as the RQ dashboard (none: no link)."""
+    return html.A("Delivery log", href="/operator/alerts", className="ms-3") if rq_on else None
+
+
 def health_line(
     health: WorkerHealth | None, last_cycle: datetime | None, now: datetime, problem: str | None
 ) -> list[Any]:
@@ -281,7 +286,11 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
                         ),
                         status_table(),
                         html.Div(
-                            [html.Span(id="worker-health"), rq_link(bool(settings.rq_dashboard_username))],
+                            [
+                                html.Span(id="worker-health"),
+                                rq_link(bool(settings.rq_dashboard_username)),
+                                delivery_log_link(bool(settings.rq_dashboard_username)),
+                            ],
                             className="worker-health small mb-4",
                         ),
                         html.H2("Incidents", className="h5"),

@@ -157,6 +157,10 @@ class Reader:
         with self.connection() as conn:
             return store.open_incident_counts(conn), store.attempt_counts(conn)
 
+    def delivery_log(self, limit: int) -> list[store.LoggedAttempt]:
+        with self.connection() as conn:
+            return store.recent_attempts(conn, limit)
+
     def last_cycle_at(self) -> datetime | None:
         with self.connection() as conn:
             return store.last_cycle_at(conn)

@@ -48,6 +48,7 @@ The notification outbox (outbox.py)
 - next_due(conn): when the earliest pending delivery is due.
 - claim(cur, now): lock the oldest due delivery (Delivery), in order per channel, skipping those held.
 - record_attempt(cur, delivery, at, outcome, error, retry_at) / attempts(conn): every attempt (Attempt).
+- recent_attempts(conn, limit): the newest attempts with their deliveries' kind and incidents (LoggedAttempt).
 - attempt_counts(conn): (sent, failed) attempts per masked channel (Prometheus counters).
 
 The time grid (timegrid.py): EPOCH, HOUR, DAY, floor(moment, step), ceil(moment, step).
@@ -81,12 +82,14 @@ from jobs.store.incidents import (
 from jobs.store.outbox import (
     Attempt,
     Delivery,
+    LoggedAttempt,
     add_firing,
     add_resolved,
     attempt_counts,
     attempts,
     claim,
     next_due,
+    recent_attempts,
     record_attempt,
 )
 from jobs.store.pool import Pool, PoolBusy
@@ -115,6 +118,7 @@ __all__ = [
     "Delivery",
     "HistoryPoint",
     "Incident",
+    "LoggedAttempt",
     "Pool",
     "PoolBusy",
     "Pruned",
@@ -151,6 +155,7 @@ __all__ = [
     "open_incident_counts",
     "open_incidents",
     "prune",
+    "recent_attempts",
     "recent_checks",
     "recent_results",
     "record_attempt",

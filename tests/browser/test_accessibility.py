@@ -198,9 +198,11 @@ def test_keyboard_alone_reaches_and_works_every_control(dash_duo, base_env, monk
         stops.append(press(duo, Keys.TAB))
         return stops[-1]
 
-    # Tab order follows the page: the RQ link in the health line, the accordion, the range picker, each chart's
-    # toolbar (plotly's, shown while it has the focus), the footer's links; nothing else takes a stop.
+    # Tab order follows the page: the RQ and delivery log links in the health line, the accordion, the range
+    # picker, each chart's toolbar (plotly's, shown while it has the focus), the footer's links; nothing else
+    # takes a stop.
     assert tab()["name"] == "/rq/"
+    assert tab()["name"] == "/operator/alerts"
     first_panel = tab()
     assert first_panel["text"] == SERVICE_NAMES["postgres"] and first_panel["expanded"] == "false"
     # Enter opens a panel, Space closes it again.

@@ -1,0 +1,104 @@
+"""The operators' page of alerting, /operator/alerts: the delivery log, newest attempts first, failures marked
+in words and colour. security.install keeps /operator behind the /rq credentials (404 without them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, render_template_string
+
+from dashapp.formats import NO_VALUE
+from dashapp.layout import PRODUCT
+from dashapp.reader import Reader, Unavailable
+from dashapp.status import utc_text
+from jobs.store import LoggedAttempt
+
+# Attempts the page shows, newest first.
+LOG_SHOWN = 100
+OUTCOME_WORD = {"sent": "sent", "failed": "failed, will retry", "gave_up": "gave up"}
+
+
+@dataclass(frozen=True)
+class LogRow:
+    at: str
+    kind: str
+    channel: str
+    outcome: str
+    error: str
+    incidents: str
+    failed: bool
+
+
+def log_rows(attempts: Sequence[LoggedAttempt]) -> list[LogRow]:
+    """The delivery log's rows, as given (newest first)."""
+    return [
+        LogRow(
+            at=utc_text(a.attempted_at),
+            kind=a.kind,
+            channel=a.channel,
+            outcome=OUTCOME_WORD.get(a.outcome, a.outcome),
+            error=a.error or NO_VALUE,
+            incidents=", ".join(f"#{i}" for i in a.incident_ids) or NO_VALUE,
+            failed=a.outcome != "sent",
+        )
+        for a in attempts
+    ]
+
+
+# Jinja escapes every value (render_template_string autoescapes): errors are other servers' words.
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Delivery log · {{ product }}</title>
+<link rel="stylesheet" href="/assets/bootstrap.min.css">
+<link rel="stylesheet" href="/assets/style.css">
+</head>
+<body>
+<header class="bg-dark text-light py-2 mb-3"><div class="container-fluid">
+<a class="text-light" href="/">{{ product }}</a></div></header>
+<main class="container-fluid">
+<h1 class="h4">Delivery log</h1>
+{% if problem %}
+<p class="text-danger">Delivery log temporarily unavailable: {{ problem }}</p>
+{% elif not rows %}
+<p>No notification has been attempted yet.</p>
+{% else %}
+<div class="table-responsive">
+<table class="table table-sm align-middle" id="delivery-log">
+<caption>The newest {{ rows|length }} attempts, newest first; failures are marked.</caption>
+<thead><tr><th scope="col">Time</th><th scope="col">Kind</th><th scope="col">Channel</th>
+<th scope="col">Outcome</th><th scope="col">Error</th><th scope="col">Incidents</th></tr></thead>
+<tbody>
+{% for row in rows %}
+<tr class="{{ 'table-danger attempt-failed' if row.failed else 'attempt-sent' }}">
+<td>{{ row.at }}</td><td>{{ row.kind }}</td><td><code>{{ row.channel }}</code></td>
+<th scope="row">{{ row.outcome }}</th><td class="error-text">{{ row.error }}</td><td>{{ row.incidents }}</td>
+</tr>
+{% endfor %}
+</tbody>
+</table>
+</div>
+{% endif %}
+</main>
+<footer class="container-fluid small my-3"><a href="/">Back to the board</a></footer>
+</body>
+</html>
+"""
+
+
+def blueprint(reader: Reader) -> Blueprint:
+    operator = Blueprint("operator", __name__)
+
+    @operator.get("/operator/alerts")
+    def alerts() -> Response:
+        try:
+            rows, problem = log_rows(reader.delivery_log(LOG_SHOWN)), None
+        except Unavailable as exc:
+            rows, problem = [], str(exc)
+        html = render_template_string(PAGE, product=PRODUCT, rows=rows, problem=problem)
+        return Response(html, status=200 if problem is None else 503, mimetype="text/html")
+
+    return operator
