@@ -63,7 +63,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     server = Flask(__name__)
     server.register_blueprint(api.blueprint(reader, settings))
     server.register_blueprint(metrics.blueprint(reader, settings))
-    server.register_blueprint(operator.blueprint(reader))
+    server.register_blueprint(operator.blueprint(reader, settings))
     server.register_error_handler(HTTPException, api.json_errors)
 
     app = dash.Dash(

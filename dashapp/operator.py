@@ -1,17 +1,20 @@
 """The operators' page of alerting, /operator/alerts: the delivery log, newest attempts first, failures marked
-in words and colour. security.install keeps /operator behind the /rq credentials (404 without them)."""
+in words and colour, and "send a test notification" (a POST, which queues the alerter's test job).
+security.install keeps /operator behind the /rq credentials (404 without them) and refuses a POST from another
+site."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, render_template_string
+from flask import Blueprint, Response, redirect, render_template_string, request
 
 from dashapp.formats import NO_VALUE
 from dashapp.layout import PRODUCT
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import utc_text
+from jobs.settings import Settings
 from jobs.store import LoggedAttempt
 
 # Attempts the page shows, newest first.
@@ -61,6 +64,20 @@ PAGE = """<!doctype html>
 <a class="text-light" href="/">{{ product }}</a></div></header>
 <main class="container-fluid">
 <h1 class="h4">Delivery log</h1>
+{% if queued %}
+<p class="alert alert-success py-2" role="status">A test notification is queued for every channel in ALERT_URLS;
+its attempts appear here once the alerter has sent it (reload).</p>
+{% endif %}
+{% if problem_queueing %}
+<p class="alert alert-danger py-2" role="alert">The test notification could not be queued: {{ problem_queueing }}</p>
+{% endif %}
+{% if alerting %}
+<form method="post" action="/operator/alerts/test" class="mb-3">
+<button type="submit" class="btn btn-outline-primary btn-sm">Send a test notification</button>
+</form>
+{% else %}
+<p>Alerting is off: no notifications are sent. Set <code>ALERT_URLS</code> (one or more Apprise URLs).</p>
+{% endif %}
 {% if problem %}
 <p class="text-danger">Delivery log temporarily unavailable: {{ problem }}</p>
 {% elif not rows %}
@@ -89,16 +106,39 @@ PAGE = """<!doctype html>
 """
 
 
-def blueprint(reader: Reader) -> Blueprint:
+def blueprint(reader: Reader, settings: Settings) -> Blueprint:
     operator = Blueprint("operator", __name__)
+    alerting = bool(settings.alerting.urls)
 
-    @operator.get("/operator/alerts")
-    def alerts() -> Response:
+    def page(problem_queueing: str | None = None, status: int = 200) -> Response:
         try:
             rows, problem = log_rows(reader.delivery_log(LOG_SHOWN)), None
         except Unavailable as exc:
             rows, problem = [], str(exc)
-        html = render_template_string(PAGE, product=PRODUCT, rows=rows, problem=problem)
-        return Response(html, status=200 if problem is None else 503, mimetype="text/html")
+        html = render_template_string(
+            PAGE,
+            product=PRODUCT,
+            rows=rows,
+            problem=problem,
+            alerting=alerting,
+            queued=request.args.get("test") == "queued",
+            problem_queueing=problem_queueing,
+        )
+        return Response(html, status=503 if problem is not None else status, mimetype="text/html")
+
+    @operator.get("/operator/alerts")
+    def alerts() -> Response:
+        return page()
+
+    @operator.post("/operator/alerts/test")
+    def send_test() -> Response:
+        if not alerting:
+            return page("ALERT_URLS is not set", 409)
+        try:
+            reader.enqueue_test_notification()
+        except Unavailable as exc:
+            return page(str(exc), 503)
+        # Post/redirect/get: a reload of the page does not send another test.
+        return redirect("/operator/alerts?test=queued", code=303)
 
     return operator

@@ -1,7 +1,8 @@
 """The RQ jobs, by the names RQ stores with each job: `jobs.tasks.run_cycle` (one probe cycle,
 `jobs.cycle.run_cycle`) and `jobs.tasks.run_maintenance` (the hourly roll-up and pruning,
 `jobs.maintenance.run_maintenance`), which `rq cron` enqueues on `probes`, and `jobs.tasks.send_alerts`
-(`jobs.alerting.sender.run_sender`), which a cycle enqueues on `alerts` when a notification is due.
+(`jobs.alerting.sender.run_sender`), which a cycle enqueues on `alerts` when a notification is due, and
+`jobs.tasks.send_test_notification` (`jobs.alerting.sender.run_test`), which an operator enqueues there.
 
 `rq cron` needs a function to name each job, not to run it: importing the real ones would load every probe
 (boto3, psycopg2 and the rest) into the scheduler, for nothing. These import them when a worker calls them.
@@ -33,3 +34,9 @@ def send_alerts() -> dict[str, Any]:
     from jobs.alerting.sender import run_sender
 
     return run_sender()
+
+
+def send_test_notification() -> dict[str, Any]:
+    from jobs.alerting.sender import run_test
+
+    return run_test()

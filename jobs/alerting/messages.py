@@ -1,5 +1,6 @@
 """The text of notifications, pure: a firing tells of the incidents one cycle opened (service, location,
-since when, first error, root cause), a resolved of those it resolved (with each outage's duration)."""
+since when, first error, root cause), a resolved of those it resolved (with each outage's duration), a test
+only that the channel works."""
 
 from __future__ import annotations
 
@@ -49,3 +50,9 @@ def resolved(incidents: list[Incident]) -> tuple[str, str, str]:
     if len(incidents) > 1:
         title = f"RESOLVED: {len(incidents)} incidents ({', '.join(_name(i) for i in incidents)})"
     return title, "\n".join(lines), apprise.NotifyType.SUCCESS
+
+
+def test(_incidents: list[Incident]) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of a test an operator asked for (about no incident)."""
+    body = "An operator asked for this test: notifications from the monitor reach this channel."
+    return "TEST: Hybrid Integration Monitor notifications", body, apprise.NotifyType.INFO

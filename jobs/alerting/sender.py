@@ -23,6 +23,10 @@ from jobs.settings import load
 log = logging.getLogger(__name__)
 
 
+# A delivery's message, by its kind.
+MESSAGES = {"firing": messages.firing, "resolved": messages.resolved, "test": messages.test}
+
+
 def retry_delay(failures: int) -> timedelta:
     """The wait after a delivery's `failures`-th failed attempt."""
     first, most = defaults.ALERT_RETRY_FIRST_S, defaults.ALERT_RETRY_MAX_S
@@ -68,7 +72,7 @@ def send_due(
                 done.gave_up += 1
                 continue
             incidents = store.incidents(conn, delivery.incident_ids)
-            title, body, kind = (messages.firing if delivery.kind == "firing" else messages.resolved)(incidents)
+            title, body, kind = MESSAGES[delivery.kind](incidents)
             error = channels_.send(channel, title, body, kind)
             now = clock()
             outcome, retry_at = _outcome(delivery, error, now)
@@ -80,6 +84,25 @@ def send_due(
             done.failed += outcome == "failed"
             done.gave_up += outcome == "gave_up"
     return done
+
+
+def run_test() -> dict[str, Any]:
+    """The RQ job an operator's "send a test notification" enqueues: a test delivery to every channel, added
+    to the outbox (so it is retried and logged like any other), then what is due sent."""
+    settings = load()
+    pg = settings.postgres
+    channels, problems = channels_.parse(settings.alerting.urls)
+    for problem in problems:
+        log.error("%s", problem)
+    if pg is None or not channels:
+        return {"channels": 0}
+    conn = store.connect(pg, settings.probe_timeout_s)
+    try:
+        with store.transaction(conn) as cur:
+            store.add_test(cur, [(c.key, c.masked) for c in channels], utcnow())
+    finally:
+        conn.close()
+    return {"channels": len(channels), **run_sender()}
 
 
 def run_sender() -> dict[str, Any]:

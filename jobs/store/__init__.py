@@ -45,6 +45,7 @@ Incidents (incidents.py)
 
 The notification outbox (outbox.py)
 - add_firing(cur, incident_ids, channels, now) / add_resolved(cur, incident_ids, now): one delivery per channel.
+- add_test(cur, channels, now): one test delivery per channel, about no incident.
 - next_due(conn): when the earliest pending delivery is due.
 - claim(cur, now): lock the oldest due delivery (Delivery), in order per channel, skipping those held.
 - record_attempt(cur, delivery, at, outcome, error, retry_at) / attempts(conn): every attempt (Attempt).
@@ -85,6 +86,7 @@ from jobs.store.outbox import (
     LoggedAttempt,
     add_firing,
     add_resolved,
+    add_test,
     attempt_counts,
     attempts,
     claim,
@@ -128,6 +130,7 @@ __all__ = [
     "Span",
     "add_firing",
     "add_resolved",
+    "add_test",
     "attempt_counts",
     "attempts",
     "bucket_width",

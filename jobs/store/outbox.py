@@ -57,6 +57,16 @@ def add_firing(cur: Cursor, incident_ids: Sequence[int], channels: Sequence[tupl
         )
 
 
+def add_test(cur: Cursor, channels: Sequence[tuple[str, str]], now: datetime) -> None:
+    """One test delivery per channel ((key, masked URL)), about no incident."""
+    for key, masked in channels:
+        cur.execute(
+            "INSERT INTO alert_deliveries (kind, incident_ids, channel_key, channel, created_at, next_attempt_at)"
+            " VALUES ('test', '{}', %s, %s, %s, %s)",
+            (key, masked, now, now),
+        )
+
+
 def add_resolved(cur: Cursor, incident_ids: Sequence[int], now: datetime) -> None:
     """One resolved delivery per channel a firing of any of `incident_ids` went to, telling of those."""
     if not incident_ids:
