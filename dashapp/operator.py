@@ -72,7 +72,7 @@ its attempts appear here once the alerter has sent it (reload).</p>
 <p class="alert alert-danger py-2" role="alert">The test notification could not be queued: {{ problem_queueing }}</p>
 {% endif %}
 {% if alerting %}
-<form method="post" action="/operator/alerts/test" class="mb-3">
+<form method="post" action="/operator/alerts/test" class="mb-3 operator-actions">
 <button type="submit" class="btn btn-outline-primary btn-sm">Send a test notification</button>
 </form>
 {% else %}

@@ -17,10 +17,9 @@ from jobs.result import utcnow
 from jobs.tasks import ALERTS_QUEUE
 from tests.test_alert_delivery import Receiver
 from tests.test_web_api import build
+from tests.web_support import CHANNEL, seed_attempts
 
 OPERATOR = {"RQ_DASHBOARD_USERNAME": "operator", "RQ_DASHBOARD_PASSWORD": "a-long-enough-secret"}
-CHANNEL = "json://127.0.0.1:9/…"
-HOSTILE = '<script>alert("x")</script> refused'
 
 
 def auth(user: str | None = None, password: str | None = None) -> dict[str, str]:
@@ -28,24 +27,6 @@ def auth(user: str | None = None, password: str | None = None) -> dict[str, str]
     user = user or OPERATOR["RQ_DASHBOARD_USERNAME"]
     password = password or OPERATOR["RQ_DASHBOARD_PASSWORD"]
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
-def seed_attempts(settings) -> int:
-    """A firing for one incident that failed twice (once with a hostile error text), then was sent."""
-    now = utcnow()
-    conn = store.connect(settings.postgres, 10)
-    try:
-        store.migrate(conn)
-        with store.transaction(conn) as cur:
-            incident = store.open_incident(cur, "valkey", "test", "critical", now, "timed out", None)
-            store.add_firing(cur, [incident], [("k", CHANNEL)], now)
-        for outcome, error in (("failed", "connection refused"), ("failed", HOSTILE), ("sent", None)):
-            with store.transaction(conn) as cur:
-                delivery = store.claim(cur, now)
-                store.record_attempt(cur, delivery, now, outcome, error, now)
-        return incident
-    finally:
-        conn.close()
 
 
 @pytest.fixture

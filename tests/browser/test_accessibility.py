@@ -24,7 +24,7 @@ from jobs import settings as settings_module
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.settings import Settings
 from tests.browser.board_support import DRAG_ZOOM, count, texts
-from tests.web_support import LATEST, seed_history, seed_incidents, write_cycle
+from tests.web_support import LATEST, seed_attempts, seed_history, seed_incidents, write_cycle
 
 WAIT_S = 20
 # WCAG 2.0 and 2.1, levels A and AA, plus axe's best practices.
@@ -73,6 +73,8 @@ class PageState:
     ready: Callable[[Any], None] = open_every_panel
     views: tuple[str, ...] = (DEFAULT_RANGE,)
     choose: Callable[[Any, str], None] = choose_range
+    # HTTP basic-auth credentials the page asks for (user, password), given in its URL.
+    credentials: tuple[str, str] | None = None
 
 
 def _stale(settings: Settings, now: datetime) -> None:
@@ -84,6 +86,17 @@ def with_incidents(settings: Settings, now: datetime) -> None:
     seed_history(settings, now)
     seed_incidents(settings, now)
 
+
+def with_deliveries(settings: Settings, now: datetime) -> None:
+    seed_history(settings, now)
+    seed_attempts(settings)
+
+
+def delivery_log_shown(duo) -> None:
+    WebDriverWait(duo.driver, WAIT_S).until(lambda _: count(duo, "#delivery-log tbody tr") == 3)
+
+
+OPERATOR = ("operator", "a-long-enough-secret")
 
 STATES = [
     # Up, degraded, down and not configured side by side, on every chart range.
@@ -97,6 +110,21 @@ STATES = [
     ),
     PageState("stale", seed=_stale),
     PageState("nothing stored, Valkey not configured", seed=None, unset=("VALKEY_URL",)),
+    # The operators' delivery log, failures among the attempts, with its test notification button.
+    PageState(
+        "delivery log",
+        seed=with_deliveries,
+        env={
+            "RQ_DASHBOARD_USERNAME": OPERATOR[0],
+            "RQ_DASHBOARD_PASSWORD": OPERATOR[1],
+            "ALERT_URLS": "json://127.0.0.1:9/hook",
+        },
+        path="/operator/alerts",
+        credentials=OPERATOR,
+        ready=delivery_log_shown,
+        views=("log",),
+        choose=lambda _duo, _view: None,
+    ),
     # Nothing listens on port 1: every read is refused at once.
     PageState("results store unreachable", seed=None, env={"DATABASE_URL": "postgresql://x:y@127.0.0.1:1/x"}),
 ]
@@ -130,7 +158,10 @@ def start(duo, base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, state:
         state.seed(settings, utcnow())
     duo.start_server(create_app(settings))
     duo.driver.set_script_timeout(60)
-    if state.path != "/":
+    if state.credentials:
+        user, password = state.credentials
+        duo.driver.get(duo.server_url.replace("://", f"://{user}:{password}@", 1) + state.path)
+    elif state.path != "/":
         duo.driver.get(duo.server_url + state.path)
     return settings
 
