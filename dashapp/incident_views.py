@@ -142,7 +142,7 @@ def incidents_section(incidents: Sequence[Incident], now: datetime, days: int) -
         parts.append(html.P("None.", className="text-muted"))
         return parts
     shown = ended[:RECENT_SHOWN]
-    caption = f"{len(shown)} incidents, newest first"
+    caption = f"{len(shown)} incident{'s' if len(shown) != 1 else ''}, newest first"
     if len(ended) > len(shown):
         caption = f"The newest {len(shown)} of {len(ended)} incidents (all of them: /api/incidents?since={days}d)"
     table = dbc.Table(

@@ -183,6 +183,8 @@ def test_incidents_section_lists_open_first_with_root_cause_then_ended_newest_fi
 
 
 def test_incidents_section_says_when_there_are_none_and_caps_the_ended_list() -> None:
+    one = incidents_section([incident("postgres", 2 * MIN, MIN)], NOW, 30)
+    assert "1 incident, newest first" in text_of(one)
     text = text_of(incidents_section([], NOW, 30))
     assert "No open incidents." in text and "Ended in the last 30 days" in text and "None." in text
     many = [incident("postgres", (i + 2) * MIN, (i + 1) * MIN) for i in range(RECENT_SHOWN + 5)]
