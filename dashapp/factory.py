@@ -11,7 +11,7 @@ import dash
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from dashapp import api, audit, auth, callback_guard, callbacks, layout, metrics, security, status_page
+from dashapp import api, audit, auth, callback_guard, callbacks, layout, metrics, operator, security, status_page
 from dashapp.reader import Reader, Unavailable
 from jobs.defaults import WEB_MIGRATE_TIMEOUT_S
 from jobs.settings import Settings
@@ -71,6 +71,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     server.register_blueprint(api.blueprint(reader, settings))
     server.register_blueprint(metrics.blueprint(reader, settings))
     server.register_blueprint(status_page.blueprint(reader, settings))
+    server.register_blueprint(operator.blueprint(reader, settings))
     server.register_error_handler(HTTPException, api.json_errors)
 
     app = dash.Dash(

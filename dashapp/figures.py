@@ -20,6 +20,32 @@ class HistoryPointLike(Protocol):
     checks: int
 
 
+class IncidentLike(Protocol):
+    level: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+# How an incident's level reads and shades on a chart: the label's word says what the colour does.
+SHADE: dict[str, tuple[str, str]] = {"critical": ("down", HEX["down"]), "warning": ("degraded", HEX["degraded"])}
+
+
+def incident_periods(
+    incidents: Sequence[IncidentLike], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, str, str]]:
+    """(from, to, fill colour, label) of each incident overlapping [start, end], oldest first, clipped to it;
+    an open one lasts to `end`. The label names the level and whether it is still open ('down, open')."""
+    periods = []
+    for incident in sorted(incidents, key=lambda i: i.started_at):
+        until = incident.ended_at or end
+        if until < start or incident.started_at > end:
+            continue
+        word, colour = SHADE.get(incident.level, (incident.level, HEX["stale"]))
+        label = f"{word}, open" if incident.ended_at is None else f"{word} incident"
+        periods.append((max(incident.started_at, start), min(until, end), colour, label))
+    return periods
+
+
 def failed_checks(point: HistoryPointLike) -> int:
     """How many checks in this bucket were not up (up_ratio counts up and degraded as up)."""
     if not point.checks or point.up_ratio is None:
@@ -36,9 +62,15 @@ def uptime_of(points: Sequence[HistoryPointLike]) -> float | None:
     return 1 - sum(failed_checks(p) for p in points) / checks
 
 
-def latency_figure(points: Sequence[HistoryPointLike], start: datetime, end: datetime, revision: str) -> go.Figure:
-    """Latency over [start, end]: median per bucket, the bucket's maximum, and failed checks marked in red.
-    The x axis spans [start, end].
+def latency_figure(
+    points: Sequence[HistoryPointLike],
+    start: datetime,
+    end: datetime,
+    revision: str,
+    incidents: Sequence[IncidentLike] = (),
+) -> go.Figure:
+    """Latency over [start, end]: median per bucket, the bucket's maximum, failed checks marked in red, and
+    the incidents' periods shaded, each labelled with its level. The x axis spans [start, end].
 
     `revision` becomes `uirevision`: refreshes with the same value keep the user's zoom; a new range resets it.
     """
@@ -92,6 +124,16 @@ def latency_figure(points: Sequence[HistoryPointLike], start: datetime, end: dat
         xaxis={"range": [start, end], "showgrid": True, "gridcolor": "#eee", "type": "date"},
         yaxis={"title": {"text": "ms"}, "rangemode": "tozero", "showgrid": True, "gridcolor": "#eee"},
     )
+    for x0, x1, colour, label in incident_periods(incidents, start, end):
+        figure.add_vrect(
+            x0=x0,
+            x1=x1,
+            fillcolor=colour,
+            opacity=0.15,
+            layer="below",
+            line_width=0,
+            label={"text": label, "textposition": "top left", "font": {"size": 10, "color": "#212529"}},
+        )
     if not points:
         figure.add_annotation(
             text="no checks in this range yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5

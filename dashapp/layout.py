@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, hooks, html
 
 from dashapp.formats import NO_VALUE, milliseconds, percent
+from dashapp.incident_views import alerting_note
 from dashapp.ranges import CHART_RANGES, DEFAULT_RANGE
 from dashapp.reader import WorkerHealth
 from dashapp.status import ServiceView, ago, utc_text
@@ -17,9 +18,13 @@ from jobs.result import OUR_OVERHEAD, SERVICE_NAMES, ProbeResult
 from jobs.settings import Settings
 
 PRODUCT = "Hybrid Integration Monitor"
-COLUMNS = ("Service", "Status", "Endpoint / FQDN", "Last Updated", "Latency (last)", "Uptime (24 h)")
-# Columns a phone can live without; they stay in the per-service detail.
-NARROW_HIDDEN = {"Latency (last)", "Uptime (24 h)"}
+STRIP = "Last checks"
+COLUMNS = ("Service", "Status", "Endpoint / FQDN", "Last Updated", "Latency (last)", "Uptime (24 h)", STRIP)
+# Columns a phone can live without (they stay in the per-service detail), by the Bootstrap breakpoint from
+# which they show: the four others fit a 390 px wide screen.
+SHOWN_FROM = {"Latency (last)": "md", "Uptime (24 h)": "md", STRIP: "lg"}
+# Checks in a row's strip; the detail panel shows more.
+ROW_CHECKS = 20
 LANGUAGE = "en"
 
 
@@ -48,11 +53,17 @@ def when(moment: datetime | None, now: datetime) -> html.Span:
     return html.Span(ago(moment, now), title=utc_text(moment), className="when")
 
 
+def _shown_from(column: str) -> str | None:
+    """The classes hiding a column below its breakpoint (None: always shown)."""
+    breakpoint = SHOWN_FROM.get(column)
+    return f"d-none d-{breakpoint}-table-cell" if breakpoint else None
+
+
 def _cell(content: Any, column: str) -> html.Td:
-    return html.Td(content, className="d-none d-md-table-cell" if column in NARROW_HIDDEN else None)
+    return html.Td(content, className=_shown_from(column))
 
 
-def status_row(view: ServiceView, uptime_24h: float | None, now: datetime) -> html.Tr:
+def status_row(view: ServiceView, uptime_24h: float | None, now: datetime, recent: list[ProbeResult]) -> html.Tr:
     result = view.result
     reason = html.Div(view.reason, className="reason small text-muted") if view.reason else None
     return html.Tr(
@@ -66,6 +77,7 @@ def status_row(view: ServiceView, uptime_24h: float | None, now: datetime) -> ht
                 "Latency (last)",
             ),
             _cell(percent(uptime_24h), "Uptime (24 h)"),
+            _cell(check_strip(recent[:ROW_CHECKS]), STRIP),
         ],
         id=f"row-{view.service}",
         className=f"service-row status-{view.status}",
@@ -79,14 +91,7 @@ def status_summary(views: list[ServiceView]) -> str:
 
 
 def status_table() -> dbc.Table:
-    head = html.Thead(
-        html.Tr(
-            [
-                html.Th(c, scope="col", className="d-none d-md-table-cell" if c in NARROW_HIDDEN else None)
-                for c in COLUMNS
-            ]
-        )
-    )
+    head = html.Thead(html.Tr([html.Th(c, scope="col", className=_shown_from(c)) for c in COLUMNS]))
     return dbc.Table(
         [html.Caption("Services", className="visually-hidden"), head, html.Tbody(id="status-rows")],
         id="status-table",
@@ -172,6 +177,11 @@ def rq_link(rq_on: bool) -> html.A | html.Span:
     if rq_on:
         return html.A("RQ job dashboard", href="/rq/")
     return html.Span("RQ job dashboard off (set RQ_DASHBOARD_USERNAME/PASSWORD)", className="text-muted")
+
+
+def delivery_log_link(rq_on: bool) -> html.A | None:
+    """The operators' delivery log, behind the same credentials as the RQ dashboard (none: no link)."""
+    return html.A("Delivery log", href="/operator/alerts", className="ms-3") if rq_on else None
 
 
 def health_line(
@@ -270,6 +280,8 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
                 dbc.Container(
                     [
                         dbc.Alert(id="store-alert", color="warning", is_open=False),
+                        html.P(id="headline", className="headline"),
+                        alerting_note(bool(settings.alerting.urls)),
                         html.Div(
                             id="status-summary",
                             role="status",
@@ -278,9 +290,15 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
                         ),
                         status_table(),
                         html.Div(
-                            [html.Span(id="worker-health"), rq_link(bool(settings.rq_dashboard_username))],
+                            [
+                                html.Span(id="worker-health"),
+                                rq_link(bool(settings.rq_dashboard_username)),
+                                delivery_log_link(bool(settings.rq_dashboard_username)),
+                            ],
                             className="worker-health small mb-4",
                         ),
+                        html.H2("Incidents", className="h5"),
+                        html.Div(id="incidents", className="mb-4"),
                         html.H2("Details", className="h5"),
                         details,
                         html.Div(

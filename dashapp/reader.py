@@ -1,5 +1,5 @@
-"""The web's only door to PostgreSQL and Valkey: bounded, pooled, read-only (plus migrations at start and
-the audit log of operator actions).
+"""The web's only door to PostgreSQL and Valkey: bounded, pooled, read-only (plus migrations at start, the
+audit log of operator actions, and the test notification an operator asks for, queued for the worker).
 
 Every wait is bounded (connect, statement and TCP timeouts from settings), so a frozen database never holds a
 page or API request for more than a few seconds. The web never runs probes.
@@ -21,10 +21,10 @@ from rq import Queue, Worker
 from rq.registry import FailedJobRegistry
 
 from jobs import buffer, store
-from jobs.defaults import MIGRATE_RETRY_S, WEB_QUIET_S, WEB_READ_TIMEOUT_S, WEB_THREADS
+from jobs.defaults import ALERT_SENDER_BUDGET_S, MIGRATE_RETRY_S, WEB_QUIET_S, WEB_READ_TIMEOUT_S, WEB_THREADS
 from jobs.result import ProbeResult, one_line
 from jobs.settings import PostgresSettings, Settings
-from jobs.tasks import QUEUE
+from jobs.tasks import ALERTS_QUEUE, QUEUE, send_test_notification
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +162,10 @@ class Reader:
         with self.connection() as conn:
             return store.open_incident_counts(conn), store.attempt_counts(conn)
 
+    def delivery_log(self, limit: int) -> list[store.LoggedAttempt]:
+        with self.connection() as conn:
+            return store.recent_attempts(conn, limit)
+
     def last_cycle_at(self) -> datetime | None:
         with self.connection() as conn:
             return store.last_cycle_at(conn)
@@ -216,6 +220,15 @@ class Reader:
                 workers=Worker.count(connection=connection),
                 queue_depth=queue.count,
                 failed_jobs=FailedJobRegistry(queue=queue).get_job_count(cleanup=False),
+            )
+        except redis.RedisError as exc:
+            raise self._unavailable("Valkey", exc) from None
+
+    def enqueue_test_notification(self) -> None:
+        """Queue the worker's test notification job (jobs.tasks.send_test_notification) on `alerts`."""
+        try:
+            Queue(ALERTS_QUEUE, connection=self._redis()).enqueue(
+                send_test_notification, job_timeout=int(ALERT_SENDER_BUDGET_S) + 60, result_ttl=3600
             )
         except redis.RedisError as exc:
             raise self._unavailable("Valkey", exc) from None

@@ -1,5 +1,6 @@
-"""Security headers on every response, and the RQ job dashboard at /rq: behind the operator's sign-in in
-AUTH_MODE basic or oidc (dashapp.auth), behind HTTP basic auth of its own in mode none.
+"""Security headers on every response, and the RQ job dashboard at /rq and the operators' pages at /operator:
+behind the operator's sign-in in AUTH_MODE basic or oidc (dashapp.auth), behind HTTP basic auth of their own
+(RQ_DASHBOARD_USERNAME/PASSWORD) in mode none.
 
 `install(server, settings, script_hashes=dash_app.csp_hashes())` is called once by the app factory.
 """
@@ -19,6 +20,8 @@ from jobs.settings import Settings
 log = logging.getLogger(__name__)
 
 RQ_PREFIX = "/rq"
+# The operators' pages (dashapp/operator.py), behind the same credentials as /rq.
+OPERATOR_PREFIX = "/operator"
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -55,8 +58,47 @@ RQ_CSP = (
 )
 
 
+def _under(prefix: str, path: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
 def _under_rq(path: str) -> bool:
-    return path == RQ_PREFIX or path.startswith(RQ_PREFIX + "/")
+    return _under(RQ_PREFIX, path)
+
+
+def _unauthenticated(settings: Settings, realm: str) -> flask.Response | None:
+    """A 401 asking for the operators' credentials (RQ_DASHBOARD_USERNAME/PASSWORD) unless the request
+    carries them. With sign-in on, dashapp.auth's guard has already let only signed-in operators through."""
+    if settings.access.signs_in:
+        return None
+    auth = flask.request.authorization
+    if (
+        auth is not None
+        and auth.type == "basic"
+        and credentials_match(
+            auth.username or "",
+            auth.password or "",
+            settings.rq_dashboard_username or "",
+            settings.rq_dashboard_password or "",
+        )
+    ):
+        return None
+    return flask.Response(
+        "Authentication required.\n",
+        401,
+        {"WWW-Authenticate": f'Basic realm="{realm}", charset="UTF-8"', "Cache-Control": "no-store"},
+        mimetype="text/plain",
+    )
+
+
+def _same_origin(request: flask.Request) -> bool:
+    """Whether a state-changing request came from our own pages. Browsers send Origin with every POST (and
+    Sec-Fetch-Site); a client without them (curl) is not a browser carrying remembered credentials."""
+    origin = request.headers.get("Origin")
+    # By host only: behind App Platform's TLS proxy this server sees http while the browser says https.
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        return False
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
 
 
 def came_over_https(request: flask.Request) -> bool:
@@ -105,30 +147,31 @@ def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str
             return None
         if not rq_enabled:
             flask.abort(404)
-        # With sign-in on, dashapp.auth's guard has already let only signed-in operators through.
-        auth = flask.request.authorization
-        if not settings.access.signs_in and (
-            auth is None
-            or auth.type != "basic"
-            or not credentials_match(
-                auth.username or "",
-                auth.password or "",
-                settings.rq_dashboard_username or "",
-                settings.rq_dashboard_password or "",
-            )
-        ):
-            return flask.Response(
-                "Authentication required.\n",
-                401,
-                {"WWW-Authenticate": 'Basic realm="RQ dashboard", charset="UTF-8"', "Cache-Control": "no-store"},
-                mimetype="text/plain",
-            )
+        refusal = _unauthenticated(settings, "RQ dashboard")
+        if refusal is not None:
+            return refusal
         if flask.request.url_rule is not None and flask.request.blueprint != "rq_dashboard":
             flask.abort(404)  # not a dashboard page: never Dash's catch-all page under /rq
         if flask.request.method not in ("GET", "HEAD") or flask.request.path.startswith(f"{RQ_PREFIX}/requeue/"):
             # A view, not a console: no request changes RQ's state, so no link or form on another site can
             # make a browser holding the operator's basic-auth credentials requeue, empty or delete jobs.
             flask.abort(405)
+        return None
+
+    @server.before_request
+    def _guard_operator() -> flask.Response | None:
+        if not _under(OPERATOR_PREFIX, flask.request.path):
+            return None
+        if not (settings.access.signs_in or (settings.rq_dashboard_username and settings.rq_dashboard_password)):
+            flask.abort(404)
+        refusal = _unauthenticated(settings, "Operators")
+        if refusal is not None:
+            return refusal
+        if flask.request.url_rule is None or flask.request.blueprint != "operator":
+            flask.abort(404)  # never Dash's catch-all page under /operator
+        if flask.request.method not in ("GET", "HEAD") and not _same_origin(flask.request):
+            # A browser holding the operator's credentials sends them to a form posted from any site.
+            flask.abort(403)
         return None
 
     @server.after_request
@@ -139,7 +182,7 @@ def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if under_rq:
+        if under_rq or _under(OPERATOR_PREFIX, flask.request.path):
             response.headers["Cache-Control"] = "no-store"
         if came_over_https(flask.request):
             response.headers["Strict-Transport-Security"] = HSTS

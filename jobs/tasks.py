@@ -3,7 +3,8 @@
 `jobs.maintenance.run_maintenance`), which `rq cron` enqueues on `probes`, and `jobs.tasks.send_alerts`
 (`jobs.alerting.sender.run_sender`), which a cycle enqueues on `alerts` when a notification is due, and
 `jobs.tasks.tell_postgres_down` (`jobs.alerting.without_postgres.send_firing`), which a cycle enqueues there
-when PostgreSQL's own outage opens while PostgreSQL cannot record it.
+when PostgreSQL's own outage opens while PostgreSQL cannot record it, and `jobs.tasks.send_test_notification`
+(`jobs.alerting.sender.run_test`), which an operator enqueues there.
 
 `rq cron` needs a function to name each job, not to run it: importing the real ones would load every probe
 (boto3, psycopg2 and the rest) into the scheduler, for nothing. These import them when a worker calls them.
@@ -42,3 +43,9 @@ def tell_postgres_down(since: str, error: str | None) -> dict[str, Any]:
     from jobs.alerting.without_postgres import send_firing
 
     return send_firing(since, error)
+
+
+def send_test_notification() -> dict[str, Any]:
+    from jobs.alerting.sender import run_test
+
+    return run_test()

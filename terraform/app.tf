@@ -32,6 +32,8 @@ locals {
     # Only with AUTH_MODE=none: /rq's own basic auth. With sign-in, /rq is behind it.
     { key = "RQ_DASHBOARD_USERNAME", value = var.rq_dashboard_username, type = "GENERAL" },
     { key = "RQ_DASHBOARD_PASSWORD", value = var.rq_dashboard_password, type = "SECRET" },
+    # The board says when alerting is off (the web sends nothing).
+    { key = "ALERT_URLS", value = var.alert_urls, type = "SECRET" },
   ]
   # Only the worker runs probes, so only it holds the certificate and key.
   worker_envs = [

@@ -44,7 +44,7 @@ def roles_anywhere(cert: Pem, now: datetime) -> ProbeResult:
 
 
 def warn(conn, cert: Pem, now: datetime, urls: list[str]) -> list[int]:
-    """One stored cycle's certificate step, then the sender, as the worker and the alerter do."""
+    """One stored cycle's certificate step, then the sender, as the worker does."""
     channels, _ = channels_.parse(tuple(urls))
     queued = warn_expiring(conn, [roles_anywhere(cert, now)], WARN_AT, [(c.key, c.masked) for c in channels])
     send_due(conn, channels)

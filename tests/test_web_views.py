@@ -158,8 +158,9 @@ def text_of(component) -> str:
     return text_of(getattr(component, "children", None))
 
 
-def test_status_row_has_name_badge_endpoint_ago_with_utc_hover_latency_and_uptime() -> None:
-    row = status_row(view("postgres", result(age_s=23), NOW, 60), 0.98765, NOW)
+def test_status_row_has_name_badge_endpoint_ago_latency_uptime_and_the_last_checks() -> None:
+    recent = [result(Status.DOWN, age_s=23 + 60 * i) if i % 2 else result(age_s=23 + 60 * i) for i in range(30)]
+    row = status_row(view("postgres", result(age_s=23), NOW, 60), 0.98765, NOW, recent)
     cells = row.children
     assert text_of(cells[0]) == "PostgreSQL"
     badge = cells[1].children[0]
@@ -169,6 +170,12 @@ def test_status_row_has_name_badge_endpoint_ago_with_utc_hover_latency_and_uptim
     assert (when.children, when.title) == ("23 s ago", "2026-03-01 11:59:37 UTC")
     assert text_of(cells[4]) == "12.3 ms"
     assert text_of(cells[5]) == "98.77 %"
+    # The last 20 checks, oldest first, told in words too; hidden below Bootstrap's lg (phones, small tablets).
+    strip = cells[6].children
+    assert len(strip.children[0].children) == 20 and strip.children[0].children[-1].className == "cell cell-up"
+    assert text_of(strip.children[1]) == "last 20 checks: 10 up, 10 not up"
+    assert cells[6].className == "d-none d-lg-table-cell"
+    assert not any("d-none" in (getattr(c, "className", None) or "") for c in cells[:4])  # a phone's four
 
 
 def test_detail_panel_shows_phases_error_certificate_and_facts() -> None:

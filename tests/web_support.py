@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobs import store
-from jobs.result import ProbeResult, Status
+from jobs.result import ProbeResult, Status, utcnow
 from jobs.settings import Settings
 
 ENDPOINTS = {
@@ -71,6 +71,55 @@ def seed_history(settings: Settings, now: datetime) -> None:
     finally:
         conn.close()
     write_cycle(settings, now)
+
+
+def seed_incidents(settings: Settings, now: datetime) -> None:
+    """Roles Anywhere down for 12 minutes now, Secrets Manager down because of it, and Valkey's warning that
+    ended 2 days ago after 90 minutes; one from 40 days ago, beyond the board's 30."""
+    conn = store.connect(settings.postgres, 10)
+    try:
+        with store.transaction(conn) as cur:
+            store.open_incident(cur, "roles_anywhere", "test", "critical", now - timedelta(minutes=12), "refused", None)
+            store.open_incident(
+                cur,
+                "secrets_manager",
+                "test",
+                "critical",
+                now - timedelta(minutes=11),
+                "no AWS credentials",
+                "AWS IAM Roles Anywhere",
+            )
+            ended = store.open_incident(
+                cur, "valkey", "test", "warning", now - timedelta(days=2, minutes=90), "slow", None
+            )
+            store.resolve_incident(cur, ended, now - timedelta(days=2))
+            old = store.open_incident(cur, "postgres", "test", "critical", now - timedelta(days=40), "gone", None)
+            store.resolve_incident(cur, old, now - timedelta(days=40) + timedelta(minutes=5))
+    finally:
+        conn.close()
+
+
+# A masked channel, and an error text a hostile server could send back.
+CHANNEL = "json://127.0.0.1:9/…"
+HOSTILE = '<script>alert("x")</script> refused'
+
+
+def seed_attempts(settings: Settings) -> int:
+    """A firing for one incident that failed twice (once with a hostile error text), then was sent."""
+    now = utcnow()
+    conn = store.connect(settings.postgres, 10)
+    try:
+        store.migrate(conn)
+        with store.transaction(conn) as cur:
+            incident = store.open_incident(cur, "valkey", "test", "critical", now, "timed out", None)
+            store.add_firing(cur, [incident], [("k", CHANNEL)], now)
+        for outcome, error in (("failed", "connection refused"), ("failed", HOSTILE), ("sent", None)):
+            with store.transaction(conn) as cur:
+                delivery = store.claim(cur, now)
+                store.record_attempt(cur, delivery, now, outcome, error, now)
+        return incident
+    finally:
+        conn.close()
 
 
 def metric_samples(text: str) -> dict[tuple[str, str | None], float]:

@@ -2,7 +2,7 @@
 since when, first error, root cause), a reminder of those still open, a resolved of those it resolved (with
 each outage's duration), each ending with the incidents' dedup keys, stable for an incident's every message;
 a certificate warning of a certificate's coming expiry; the monitor's own "not reporting" and "reporting
-again"."""
+again"; a test only that the channel works."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import apprise
 
+from jobs.durations import duration
 from jobs.result import SERVICE_NAMES
 from jobs.store.certificates import CertificateWarning
 from jobs.store.incidents import Incident
@@ -27,21 +28,6 @@ def dedup_key(incident: Incident) -> str:
 def _with_keys(lines: list[str], incidents: list[Incident]) -> str:
     keys = ", ".join(dedup_key(i) for i in incidents)
     return "\n".join([*lines, f"incident key{'s' if len(incidents) > 1 else ''}: {keys}"])
-
-
-def duration(span: timedelta) -> str:
-    """A duration a person reads at a glance: 45 s, 7 min, 2 h 5 min, 1 d 3 h."""
-    seconds = int(span.total_seconds())
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def _name(incident: Incident) -> str:
@@ -136,3 +122,9 @@ def reporting_again(incident: Incident) -> tuple[str, str, str]:
     title = f"RESOLVED: the monitor is reporting again ({incident.location}) after {span}"
     body = f"Probe cycles are stored again; none was stored from {_since(incident)} for {span}."
     return title, body, apprise.NotifyType.SUCCESS
+
+
+def test() -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) of a test an operator asked for (about no incident)."""
+    body = "An operator asked for this test: notifications from the monitor reach this channel."
+    return "TEST: Hybrid Integration Monitor notifications", body, apprise.NotifyType.INFO

@@ -23,6 +23,9 @@ from jobs.settings import load
 log = logging.getLogger(__name__)
 
 
+# A delivery's message, by its kind.
+
+
 def retry_delay(failures: int) -> timedelta:
     """The wait after a delivery's `failures`-th failed attempt."""
     first, most = defaults.ALERT_RETRY_FIRST_S, defaults.ALERT_RETRY_MAX_S
@@ -52,6 +55,9 @@ def _send(conn: store.Connection, channel: Channel, delivery: store.Delivery) ->
         warning = store.certificate_warning(conn, delivery.certificate_warning_id)
         title, body, kind = messages.certificate(warning)
         return channels_.send(channel, title, body, kind, [messages.certificate_key(warning)])
+    if delivery.kind == "test":
+        title, body, kind = messages.test()
+        return channels_.send(channel, title, body, kind, [f"{messages.DEDUP_PREFIX}:test:{delivery.id}"])
     incidents = store.incidents(conn, delivery.incident_ids)
     groups = [[i] for i in incidents] if channel.one_per_incident else [incidents]
     for group in groups:
@@ -95,6 +101,25 @@ def send_due(
             done.failed += outcome == "failed"
             done.gave_up += outcome == "gave_up"
     return done
+
+
+def run_test() -> dict[str, Any]:
+    """The RQ job an operator's "send a test notification" enqueues: a test delivery to every channel, added
+    to the outbox (so it is retried and logged like any other), then what is due sent."""
+    settings = load()
+    pg = settings.postgres
+    channels, problems = channels_.load(settings.alerting)
+    for problem in problems:
+        log.error("%s", problem)
+    if pg is None or not channels:
+        return {"channels": 0}
+    conn = store.connect(pg, settings.probe_timeout_s)
+    try:
+        with store.transaction(conn) as cur:
+            store.add_test(cur, [(c.key, c.masked) for c in channels], utcnow())
+    finally:
+        conn.close()
+    return {"channels": len(channels), **run_sender()}
 
 
 def run_sender() -> dict[str, Any]:

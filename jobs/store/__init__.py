@@ -49,9 +49,11 @@ Incidents (incidents.py)
 The notification outbox (outbox.py)
 - add_firing(cur, incident_ids, channels, now) / add_resolved(cur, incident_ids, now): one delivery per channel.
 - add_reminder(cur, incident_ids, now): one delivery per channel a firing of those incidents was sent to.
+- add_test(cur, channels, now): one test delivery per channel, about no incident.
 - next_due(conn): when the earliest pending delivery is due.
 - claim(cur, now): lock the oldest due delivery (Delivery), in order per channel, skipping those held.
 - record_attempt(cur, delivery, at, outcome, error, retry_at) / attempts(conn): every attempt (Attempt).
+- recent_attempts(conn, limit): the newest attempts with their deliveries' kind and incidents (LoggedAttempt).
 - attempt_counts(conn): (sent, failed) attempts per masked channel (Prometheus counters).
 
 The audit log (audit.py)
@@ -105,14 +107,17 @@ from jobs.store.incidents import (
 from jobs.store.outbox import (
     Attempt,
     Delivery,
+    LoggedAttempt,
     add_certificate,
     add_firing,
     add_reminder,
     add_resolved,
+    add_test,
     attempt_counts,
     attempts,
     claim,
     next_due,
+    recent_attempts,
     record_attempt,
 )
 from jobs.store.pool import Pool, PoolBusy
@@ -149,6 +154,7 @@ __all__ = [
     "Delivery",
     "HistoryPoint",
     "Incident",
+    "LoggedAttempt",
     "Pool",
     "PoolBusy",
     "Pruned",
@@ -164,6 +170,7 @@ __all__ = [
     "add_reminder",
     "add_resolved",
     "add_silence",
+    "add_test",
     "attempt_counts",
     "attempts",
     "audit_entries",
@@ -196,6 +203,7 @@ __all__ = [
     "open_incident_counts",
     "open_incidents",
     "prune",
+    "recent_attempts",
     "recent_checks",
     "recent_results",
     "record_attempt",

@@ -33,6 +33,19 @@ class Attempt:
     error: str | None
 
 
+@dataclass(frozen=True)
+class LoggedAttempt:
+    """One attempt as the delivery log shows it: the attempt, and what its delivery was about."""
+
+    attempted_at: datetime
+    kind: str
+    channel: str
+    outcome: str
+    error: str | None
+    delivery_id: int
+    incident_ids: list[int]
+
+
 def add_firing(
     cur: Cursor,
     incident_ids: Sequence[int],
@@ -57,6 +70,16 @@ def add_firing(
                 "INSERT INTO alert_attempts (delivery_id, attempted_at, channel, outcome) VALUES (%s, %s, %s, 'sent')",
                 (cur.fetchone()[0], now, masked),
             )
+
+
+def add_test(cur: Cursor, channels: Sequence[tuple[str, str]], now: datetime) -> None:
+    """One test delivery per channel ((key, masked URL)), about no incident."""
+    for key, masked in channels:
+        cur.execute(
+            "INSERT INTO alert_deliveries (kind, incident_ids, channel_key, channel, created_at, next_attempt_at)"
+            " VALUES ('test', '{}', %s, %s, %s, %s)",
+            (key, masked, now, now),
+        )
 
 
 def add_resolved(cur: Cursor, incident_ids: Sequence[int], now: datetime) -> None:
@@ -140,6 +163,20 @@ def attempts(conn: Connection) -> list[Attempt]:
     with conn.cursor() as cur:
         cur.execute("SELECT delivery_id, attempted_at, channel, outcome, error FROM alert_attempts ORDER BY id")
         return [Attempt(d, at.astimezone(UTC), ch, out, err) for d, at, ch, out, err in cur.fetchall()]
+
+
+def recent_attempts(conn: Connection, limit: int) -> list[LoggedAttempt]:
+    """The newest `limit` attempts, newest first, with their deliveries' kind and incidents."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT a.attempted_at, d.kind, a.channel, a.outcome, a.error, a.delivery_id, d.incident_ids"
+            " FROM alert_attempts a JOIN alert_deliveries d ON d.id = a.delivery_id ORDER BY a.id DESC LIMIT %s",
+            (limit,),
+        )
+        return [
+            LoggedAttempt(at.astimezone(UTC), kind, channel, outcome, error, delivery, list(ids))
+            for at, kind, channel, outcome, error, delivery, ids in cur.fetchall()
+        ]
 
 
 def attempt_counts(conn: Connection) -> dict[str, tuple[int, int]]:

@@ -21,3 +21,11 @@ def texts(duo, selector: str, attribute: str = "textContent") -> list[str]:
 
 def count(duo, selector: str) -> int:
     return duo.driver.execute_script("return document.querySelectorAll(arguments[0]).length", selector)
+
+
+def click(duo, selector: str) -> None:
+    """A pointer click on the element, scrolled into the window at once first: the page is taller than the
+    window, and Bootstrap scrolls smoothly, so WebDriver's own scrolling would click while the page moves."""
+    scroll = "document.querySelector(arguments[0]).scrollIntoView({block: 'center', behavior: 'instant'})"
+    duo.driver.execute_script(scroll, selector)
+    duo.find_element(selector).click()

@@ -26,7 +26,7 @@ from jobs import store
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.settings import Settings
 from tests.browser.board_support import DRAG_ZOOM, count, texts
-from tests.web_support import LATEST, seed_history, write_cycle
+from tests.web_support import LATEST, seed_attempts, seed_history, seed_incidents, write_cycle
 
 WAIT_S = 20
 # WCAG 2.0 and 2.1, levels A and AA, plus axe's best practices.
@@ -77,6 +77,8 @@ class PageState:
     choose: Callable[[Any, str], None] = choose_range
     # The page's own HTTP status; the browser notes one that is not 200 in the console, as expected.
     answers: int = 200
+    # HTTP basic-auth credentials the page asks for (user, password), given in its URL.
+    credentials: tuple[str, str] | None = None
 
 
 def _stale(settings: Settings, now: datetime) -> None:
@@ -107,11 +109,50 @@ def status_page(name: str, **given: Any) -> PageState:
     return PageState(name, path="/status", env=env, ready=wait_for_status_page, views=("",), choose=_static, **given)
 
 
+def with_incidents(settings: Settings, now: datetime) -> None:
+    """Every status, two open incidents (one caused by the other) and ended ones."""
+    seed_history(settings, now)
+    seed_incidents(settings, now)
+
+
+def with_deliveries(settings: Settings, now: datetime) -> None:
+    seed_history(settings, now)
+    seed_attempts(settings)
+
+
+def delivery_log_shown(duo) -> None:
+    WebDriverWait(duo.driver, WAIT_S).until(lambda _: count(duo, "#delivery-log tbody tr") == 3)
+
+
+OPERATOR = ("operator", "a-long-enough-secret")
+
 STATES = [
     # Up, degraded, down and not configured side by side, on every chart range.
     PageState("every status", views=CHART_RANGES),
+    # Open incidents at the top, ended ones below, their periods shaded on the charts; alerting configured.
+    PageState(
+        "open and past incidents",
+        seed=with_incidents,
+        env={"ALERT_URLS": "json://127.0.0.1:9/hook"},
+        views=("1h", "7d"),
+    ),
     PageState("stale", seed=_stale),
     PageState("nothing stored, Valkey not configured", seed=None, unset=("VALKEY_URL",)),
+    # The operators' delivery log, failures among the attempts, with its test notification button.
+    PageState(
+        "delivery log",
+        seed=with_deliveries,
+        env={
+            "RQ_DASHBOARD_USERNAME": OPERATOR[0],
+            "RQ_DASHBOARD_PASSWORD": OPERATOR[1],
+            "ALERT_URLS": "json://127.0.0.1:9/hook",
+        },
+        path="/operator/alerts",
+        credentials=OPERATOR,
+        ready=delivery_log_shown,
+        views=("log",),
+        choose=lambda _duo, _view: None,
+    ),
     # Nothing listens on port 1: every read is refused at once.
     PageState("results store unreachable", seed=None, env={"DATABASE_URL": "postgresql://x:y@127.0.0.1:1/x"}),
     status_page("status page, every status, open incidents", seed=_with_incidents),
@@ -151,7 +192,10 @@ def start(duo, base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, state:
         state.seed(settings, utcnow())
     duo.start_server(create_app(settings))
     duo.driver.set_script_timeout(60)
-    if state.path != "/":
+    if state.credentials:
+        user, password = state.credentials
+        duo.driver.get(duo.server_url.replace("://", f"://{user}:{password}@", 1) + state.path)
+    elif state.path != "/":
         duo.driver.get(duo.server_url + state.path)
     return settings
 
@@ -221,9 +265,11 @@ def test_keyboard_alone_reaches_and_works_every_control(dash_duo, base_env, monk
         stops.append(press(duo, Keys.TAB))
         return stops[-1]
 
-    # Tab order follows the page: the RQ link in the health line, the accordion, the range picker, each chart's
-    # toolbar (plotly's, shown while it has the focus), the footer's links; nothing else takes a stop.
+    # Tab order follows the page: the RQ and delivery log links in the health line, the accordion, the range
+    # picker, each chart's toolbar (plotly's, shown while it has the focus), the footer's links; nothing else
+    # takes a stop.
     assert tab()["name"] == "/rq/"
+    assert tab()["name"] == "/operator/alerts"
     first_panel = tab()
     assert first_panel["text"] == SERVICE_NAMES["postgres"] and first_panel["expanded"] == "false"
     # Enter opens a panel, Space closes it again.

@@ -11,7 +11,7 @@ from dashapp.factory import PLOTLY_BUNDLE, PLOTLY_BUNDLE_VERSION, create_app
 from dashapp.status import utc_text
 from jobs import settings as settings_module
 from jobs.result import SERVICE_NAMES, utcnow
-from tests.browser.board_support import DRAG_ZOOM, texts
+from tests.browser.board_support import DRAG_ZOOM, click, texts
 from tests.web_support import ENDPOINTS, seed_history, write_cycle
 
 WAIT_S = 15
@@ -89,18 +89,18 @@ def test_board_charts_range_and_live_refresh(dashboard) -> None:
     assert [url for url in fetched if "plotly" in url] == [bundle]
 
     # Switching the range redraws the chart with that range's data.
-    duo.find_element("label[for='_dbcprivate_radioitems_range_input_1h']").click()
+    click(duo, "label[for='_dbcprivate_radioitems_range_input_1h']")
     wait.until(lambda _: 0 < (plot(duo, "gd.data[1].x.length") or 0) < 10)
     assert plot(duo, "gd.data[1].x.length") < day_points
     wait.until(lambda _: texts(duo, "#uptime-postgres")[0].endswith("over 1h"))
     # The longer ranges: the axis spans them, and the day of checks is still drawn.
     span_days = "(new Date(gd.layout.xaxis.range[1]) - new Date(gd.layout.xaxis.range[0])) / 86400000"
     for span, days in (("7d", 7), ("30d", 30)):
-        duo.find_element(f"label[for='_dbcprivate_radioitems_range_input_{span}']").click()
+        click(duo, f"label[for='_dbcprivate_radioitems_range_input_{span}']")
         wait.until(lambda _, span=span: texts(duo, "#uptime-postgres")[0].endswith(f"over {span}"))
         wait.until(lambda _, days=days: abs((plot(duo, span_days) or 0) - days) < 0.01)
         assert (plot(duo, "gd.data[1].x.length") or 0) > 0, span
-    duo.find_element("label[for='_dbcprivate_radioitems_range_input_1h']").click()
+    click(duo, "label[for='_dbcprivate_radioitems_range_input_1h']")
     wait.until(lambda _: texts(duo, "#uptime-postgres")[0].endswith("over 1h"))
 
     # Zoom in; a new cycle then shows up without a reload, and the refresh keeps the zoom.
@@ -120,7 +120,7 @@ def test_board_charts_range_and_live_refresh(dashboard) -> None:
     assert plot(duo, "gd.layout.xaxis.range") == zoom
 
     # The detail panel opens to the last check's phases and the strip of recent checks.
-    duo.find_element("#details .accordion-button").click()
+    click(duo, "#details .accordion-button")
     wait.until(lambda _: "Phases of the last check" in texts(duo, "#detail-postgres", "innerText")[0])
     assert len(texts(duo, "#detail-postgres .strip .cell", "title")) == 60
 
