@@ -281,7 +281,7 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
                     [
                         dbc.Alert(id="store-alert", color="warning", is_open=False),
                         html.P(id="headline", className="headline"),
-                        alerting_note(bool(settings.alerting.urls)),
+                        alerting_note(settings.alerting.configured),
                         html.Div(
                             id="status-summary",
                             role="status",

@@ -43,7 +43,7 @@ class Provider:
 
     def redirect(self) -> flask.Response:
         """Send the browser to the provider's sign-in page."""
-        return self.client.authorize_redirect(callback_url())
+        return self.client.authorize_redirect(callback_url(self.access.public_url))
 
     def identity(self) -> Mapping[str, object]:
         """The verified ID token's claims of the provider's answer on the callback. Raises one of FAILURES."""
@@ -54,9 +54,12 @@ class Provider:
         return claims
 
 
-def callback_url() -> str:
-    """The redirect URI registered at the provider: this host, https when the request came over it (the
-    platform's proxy terminates TLS and says so in X-Forwarded-Proto)."""
+def callback_url(public_url: str | None) -> str:
+    """The redirect URI registered at the provider: under PUBLIC_URL when set (behind CloudFront the app sees
+    App Platform's host), else this host, https when the request came over it (the platform's proxy
+    terminates TLS and says so in X-Forwarded-Proto)."""
+    if public_url:
+        return f"{public_url}{CALLBACK}"
     scheme = "https" if came_over_https(flask.request) else flask.request.scheme
     return f"{scheme}://{flask.request.host}{CALLBACK}"
 

@@ -111,7 +111,7 @@ its attempts appear here once the worker has sent it (reload).</p>
 
 def blueprint(reader: Reader, settings: Settings) -> Blueprint:
     operator = Blueprint("operator", __name__)
-    alerting = bool(settings.alerting.urls)
+    alerting = settings.alerting.configured
 
     def page(problem_queueing: str | None = None, status: int = 200) -> Response:
         try:

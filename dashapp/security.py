@@ -91,12 +91,14 @@ def _unauthenticated(settings: Settings, realm: str) -> flask.Response | None:
     )
 
 
-def _same_origin(request: flask.Request) -> bool:
-    """Whether a state-changing request came from our own pages. Browsers send Origin with every POST (and
-    Sec-Fetch-Site); a client without them (curl) is not a browser carrying remembered credentials."""
+def _same_origin(request: flask.Request, public_url: str | None = None) -> bool:
+    """Whether a state-changing request came from our own pages (this host, or PUBLIC_URL's behind CloudFront).
+    Browsers send Origin with every POST (and Sec-Fetch-Site); a client without them (curl) is not a browser
+    carrying remembered credentials."""
     origin = request.headers.get("Origin")
     # By host only: behind App Platform's TLS proxy this server sees http while the browser says https.
-    if origin is not None and urlsplit(origin).netloc != request.host:
+    ours = {request.host, urlsplit(public_url).netloc if public_url else request.host}
+    if origin is not None and urlsplit(origin).netloc not in ours:
         return False
     return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
 
@@ -169,7 +171,7 @@ def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str
             return refusal
         if flask.request.url_rule is None or flask.request.blueprint != "operator":
             flask.abort(404)  # never Dash's catch-all page under /operator
-        if flask.request.method not in ("GET", "HEAD") and not _same_origin(flask.request):
+        if flask.request.method not in ("GET", "HEAD") and not _same_origin(flask.request, settings.access.public_url):
             # A browser holding the operator's credentials sends them to a form posted from any site.
             flask.abort(403)
         return None

@@ -4,6 +4,7 @@ its service's incidents are recorded and marked, and their firing waits until it
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from datetime import timedelta
 
@@ -60,18 +61,28 @@ def run(args: argparse.Namespace) -> int:
         finally:
             conn.close()
     except psycopg2.Error as exc:
-        print(f"error: {one_line(store.describe_error(str(exc), pg.endpoint), *settings.secrets())}", file=sys.stderr)
+        print(f"error: {one_line(store.describe_error(str(exc), pg), *settings.secrets())}", file=sys.stderr)
         return 1
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit log: the shell's user (the CLI has no sign-in)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def _act(conn: store.Connection, args: argparse.Namespace, settings: Settings) -> int:
     now = utcnow()
     if args.action == "add":
         silence = store.add_silence(conn, args.service, now, now + duration(args.length), args.reason.strip())
+        store.add_audit_entry(conn, now, _operator(), "silence add", f"{silence.id}: {silence.service} {args.length}")
         print(f"silence {silence.id}: {silence.service} until {silence.ends_at:%Y-%m-%d %H:%M:%S} UTC")
         return 0
     if args.action == "remove":
         if store.remove_silence(conn, int(args.id)):
+            store.add_audit_entry(conn, now, _operator(), "silence remove", str(args.id))
             print(f"silence {args.id} removed")
             return 0
         print(f"error: no silence with id {args.id}", file=sys.stderr)

@@ -20,6 +20,8 @@ locals {
     { key = "ASSETS_BASE_URL", value = "https://${var.domain_name}/", type = "GENERAL" },
     # Operators sign in with OpenID Connect (DEPLOY.md, "Sign-in with Google Workspace").
     { key = "AUTH_MODE", value = "oidc", type = "GENERAL" },
+    # CloudFront's address: the app sees App Platform's host, so the OIDC redirect URI is built from this.
+    { key = "PUBLIC_URL", value = "https://${var.domain_name}", type = "GENERAL" },
     { key = "SESSION_SECRET", value = random_password.session_secret.result, type = "SECRET" },
     { key = "OIDC_ISSUER", value = var.oidc_issuer, type = "GENERAL" },
     { key = "OIDC_CLIENT_ID", value = var.oidc_client_id, type = "GENERAL" },

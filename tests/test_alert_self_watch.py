@@ -4,6 +4,7 @@ worker anywhere."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -156,3 +157,12 @@ def test_the_web_process_watches_without_queue_or_worker(db_url: str, conn, rece
 
 def test_no_watch_without_postgres() -> None:
     assert self_watch.start(load({})) is None
+
+
+def test_an_unreachable_postgresql_is_one_logged_line_and_the_watch_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    watch = SelfWatch(load({"DATABASE_URL": "postgresql://monitor:pw-not-shown@127.0.0.1:9/monitor"}))
+    with caplog.at_level(logging.WARNING, logger="jobs.alerting.self_watch"):
+        assert watch.check(utcnow()) is None
+        assert watch.check(utcnow()) is None  # the same problem again is not logged again
+    lines = [r.getMessage() for r in caplog.records if r.name == "jobs.alerting.self_watch"]
+    assert lines == ["monitor self-watch: connection refused by 127.0.0.1:9"]

@@ -202,6 +202,11 @@ def test_the_silence_commands_add_list_and_remove(db_url: str) -> None:
     assert silence_cli(db_url, "list").stdout == "no silence active\n"
     missing = silence_cli(db_url, "remove", "1")
     assert (missing.returncode, missing.stderr) == (1, "error: no silence with id 1\n")
+    # Each change is an operator action in the audit log (the shell's user: the CLI has no sign-in).
+    conn = store.connect(load({"DATABASE_URL": db_url}).postgres, 10)
+    entries = [(e.action, e.detail, e.actor.startswith("cli")) for e in store.audit_entries(conn, 10)]
+    conn.close()
+    assert entries == [("silence remove", "1", True), ("silence add", "1: postgres 2h", True)]
 
 
 def test_wrong_silence_commands_are_one_line_naming_what_is_accepted(db_url: str) -> None:

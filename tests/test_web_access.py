@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import time
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -14,7 +14,7 @@ from dashapp.auth import COOKIE, is_public, local_path
 from dashapp.factory import create_app
 from jobs import store
 from jobs.result import utcnow
-from jobs.settings import load
+from jobs.settings import SettingsError, load
 from sandbox.embedded import free_port
 from tests.access_support import (
     ALLOWED_DOMAIN,
@@ -315,3 +315,21 @@ def test_login_in_mode_none_goes_straight_to_the_board(base_env) -> None:
     _, client = build(base_env, "none")
     assert client.get("/login?next=" + quote("//evil.com")).location == "/"
     assert client.get("/logout").location == "/"
+
+
+def test_behind_cloudfront_the_redirect_uri_and_the_forms_origin_are_public_urls(base_env, oidc_issuer) -> None:
+    """The app sees App Platform's host; PUBLIC_URL names the one operators use (CloudFront's)."""
+    _, client = build(base_env, "oidc", oidc_issuer, PUBLIC_URL="https://status.example.com")
+    started = client.get("/login")
+    assert started.status_code == 302
+    query = parse_qs(urlsplit(started.location).query)
+    assert query["redirect_uri"] == ["https://status.example.com/oidc/callback"]
+
+
+def test_public_url_is_a_scheme_and_host_only(base_env) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load({**base_env, "PUBLIC_URL": "https://status.example.com/board"})
+    assert str(refused.value) == (
+        "PUBLIC_URL: expected a scheme and host only, such as https://status.example.com,"
+        " got 'https://status.example.com/board'"
+    )

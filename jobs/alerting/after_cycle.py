@@ -40,11 +40,13 @@ def after_stored(
         log.error("%s", problem)
     try:
         told = without_postgres.told_channels(valkey, settings.location) if valkey and channels else set()
-        targets = [(c.key, c.masked) for c in channels]
         decided = decide_incidents(
             conn, settings.location, results, settings.alerting, channels, told={without_postgres.SERVICE: told}
         )
-        warned = warn_expiring(conn, results, settings.alerting.cert_warn_at_days, targets)
+        # Warnings go to the channels that take Roles Anywhere's or warnings' messages; with none, a threshold
+        # is not used up unsaid (it is told once a channel is set).
+        targets = [(c.key, c.masked) for c in channels if c.wants({"roles_anywhere", "warning"})]
+        warned = warn_expiring(conn, results, settings.alerting.cert_warn_at_days, targets) if targets else []
         due = store.next_due(conn)
         if told and valkey is not None:
             without_postgres.forget_told(valkey, settings.location)
@@ -72,7 +74,7 @@ def after_stored(
 
 def after_not_stored(settings: Settings, valkey: redis.Redis) -> None:
     """A cycle PostgreSQL could not take, kept in Valkey: its own outage is told from the cycles kept there."""
-    if not settings.alerting.urls:
+    if not settings.alerting.configured:
         return
     try:
         without_postgres.check_while_down(settings, valkey)

@@ -46,7 +46,7 @@ def silent_since(
 def _tell(settings: Settings, opened: bool, incident: store.Incident) -> None:
     """Tell every ALERT_URLS channel that the monitor's incident opened (or resolved). Raises NotTold when
     there are channels and none took it."""
-    if not settings.alerting.urls:
+    if not settings.alerting.configured:
         return
     # Apprise is imported only when there is something to tell: the web does not carry it otherwise.
     from jobs.alerting import channels as channels_
@@ -54,7 +54,7 @@ def _tell(settings: Settings, opened: bool, incident: store.Incident) -> None:
 
     title, body, notify_type = (messages.not_reporting if opened else messages.reporting_again)(incident)
 
-    channels, problems = channels_.parse(settings.alerting.urls)
+    channels, problems = channels_.load(settings.alerting)
     for problem in problems:
         log.error("%s", problem)
     failed = 0
@@ -125,7 +125,7 @@ class SelfWatch:
             finally:
                 conn.close()
         except (psycopg2.Error, NotTold) as exc:
-            text = str(exc) if isinstance(exc, NotTold) else store.describe_error(str(exc), pg.endpoint)
+            text = str(exc) if isinstance(exc, NotTold) else store.describe_error(str(exc), pg)
             problem = one_line(text, *self.settings.secrets())
             if problem != self._last_problem:
                 log.warning("monitor self-watch: %s", problem)

@@ -23,9 +23,6 @@ from jobs.settings import load
 log = logging.getLogger(__name__)
 
 
-# A delivery's message, by its kind.
-
-
 def retry_delay(failures: int) -> timedelta:
     """The wait after a delivery's `failures`-th failed attempt."""
     first, most = defaults.ALERT_RETRY_FIRST_S, defaults.ALERT_RETRY_MAX_S

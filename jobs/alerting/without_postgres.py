@@ -48,14 +48,14 @@ def check_while_down(settings: Settings, valkey: redis.Redis) -> None:
     """After a cycle kept in Valkey: if PostgreSQL's kept checks open an incident by the rule, get the firing
     sent to every channel not yet told of it."""
     rule = settings.alerting
-    if not rule.urls:
+    if not rule.configured:
         return
     cycles = buffer.newest_pending(valkey, rule.open_window)
     checks = [r for results, _ in cycles for r in results if r.service == SERVICE]
     if failing_level([c.status for c in checks], rule) is not Level.CRITICAL:
         return
     first = next(c for c in reversed(checks[: rule.open_window]) if c.status is Status.DOWN)
-    channels, _ = channels_.parse(rule.urls)
+    channels, _ = channels_.load(rule)
     told = valkey.hgetall(_told_key(settings.location))
     if all(c.key.encode() in told for c in channels):
         return
@@ -70,7 +70,7 @@ def send_firing(since: str, error: str | None) -> dict[str, int]:
     valkey = buffer.client(settings.valkey, settings.probe_timeout_s)
     key = _told_key(settings.location)
     title, body = firing_text(settings.location, datetime.fromisoformat(since), error)
-    channels, _ = channels_.parse(settings.alerting.urls)
+    channels, _ = channels_.load(settings.alerting)
     done = {"sent": 0, "failed": 0}
     try:
         for channel in channels:

@@ -38,6 +38,9 @@ class AccessSettings:
     allowed_groups: frozenset[str] = frozenset()
     api_token: str | None = field(default=None, repr=False)
     metrics_token: str | None = field(default=None, repr=False)
+    # The address operators use (CloudFront's), when the app sees another Host (App Platform's): the OIDC
+    # redirect URI and the origin a form must come from.
+    public_url: str | None = None
 
     @property
     def signs_in(self) -> bool:
@@ -79,6 +82,19 @@ def _issuer(env: Mapping[str, str]) -> str:
     return raw.rstrip("/")
 
 
+def _public_url(env: Mapping[str, str]) -> str | None:
+    """PUBLIC_URL: scheme and host (and port) only, such as https://status.example.com."""
+    raw = text(env, "PUBLIC_URL")
+    if raw is None:
+        return None
+    parts = endpoint_url(raw, "PUBLIC_URL", ("https", "http"))
+    if parts.path.strip("/") or parts.query:
+        raise SettingsError(
+            f"PUBLIC_URL: expected a scheme and host only, such as https://status.example.com, got {shown(raw)}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _loopback(host: str) -> bool:
     try:
         return ip_address(host).is_loopback
@@ -111,6 +127,7 @@ def read(env: Mapping[str, str]) -> AccessSettings:
         "session_max_age_s": whole(env, "SESSION_MAX_AGE_S", defaults.SESSION_MAX_AGE_S, 60, 30 * 86400),
         "api_token": _long_enough(env, "API_TOKEN", MIN_TOKEN_CHARS),
         "metrics_token": _long_enough(env, "METRICS_TOKEN", MIN_TOKEN_CHARS),
+        "public_url": _public_url(env),
     }
     if mode == "basic":
         password_hash = _required(env, "AUTH_BASIC_PASSWORD_HASH", mode)

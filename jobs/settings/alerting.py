@@ -32,6 +32,11 @@ class AlertSettings:
     # A healthchecks-style ping URL: its path or query is usually the secret.
     heartbeat_url: str | None = field(default=None, repr=False)
 
+    @property
+    def configured(self) -> bool:
+        """Whether anybody is told: ALERT_URLS or ALERT_CONFIG is set."""
+        return bool(self.urls or self.config)
+
 
 def _warn_at_days(env: Mapping[str, str]) -> tuple[int, ...]:
     """CERT_WARN_AT_DAYS: whole days from 0 to 365, separated by commas, or `none`; largest first."""

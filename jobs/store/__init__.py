@@ -47,7 +47,8 @@ Incidents (incidents.py)
 - open_incident_counts(conn): open incidents per service.
 
 The notification outbox (outbox.py)
-- add_firing(cur, incident_ids, channels, now) / add_resolved(cur, incident_ids, now): one delivery per channel.
+- add_firing(cur, incident_ids, channels, now, sent=()) / add_resolved(cur, incident_ids, now): one delivery
+  per channel (those to the channels in `sent` recorded as sent already).
 - add_reminder(cur, incident_ids, now): one delivery per channel a firing of those incidents was sent to.
 - add_test(cur, channels, now): one test delivery per channel, about no incident.
 - next_due(conn): when the earliest pending delivery is due.
@@ -59,10 +60,12 @@ The notification outbox (outbox.py)
 The audit log (audit.py)
 - add_audit_entry(conn, at, actor, action, detail): store one operator action (who, what, when); its id.
 - audit_entries(conn, limit, action=None): the newest entries, newest first (AuditEntry).
+
 Silences (silences.py)
 - add_silence(conn, service, starts_at, ends_at, reason): store one (Silence); "all" silences every service.
 - active_silences(cur, at): those not ended at `at`, soonest end first.
 - remove_silence(conn, id): delete one; whether it existed.
+
 Certificate expiry warnings (certificates.py)
 - record_warnings(cur, fingerprint, thresholds, ...): record a certificate's reached thresholds once; the id
   of the smallest this call recorded (None: another call had).
