@@ -182,7 +182,11 @@ def test_a_tampered_cookie_is_refused(base_env) -> None:
     basic_sign_in(client)
     value = client.get_cookie(COOKIE).value
     payload, _, signature = value.partition(".")
-    for forged in (payload[:-2] + "AA." + signature, value[:-1] + ("A" if value[-1] != "A" else "B")):
+    # The signature's first character, not its last: a base64 text's last character carries padding bits, so
+    # changing it may decode to the same bytes.
+    head, sig = signature.rsplit(".", 1)
+    swapped = ("B" if sig[0] != "B" else "C") + sig[1:]
+    for forged in (payload[:-2] + "AA." + signature, f"{payload}.{head}.{swapped}"):
         client.set_cookie(COOKIE, forged)
         assert client.get("/api/status").status_code == 401, forged
     client.set_cookie(COOKIE, value)
