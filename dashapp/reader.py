@@ -20,9 +20,17 @@ import redis
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry
 
+from dashapp.brief_cache import BriefCache
 from jobs import buffer, store
-from jobs.defaults import ALERT_SENDER_BUDGET_S, MIGRATE_RETRY_S, WEB_QUIET_S, WEB_READ_TIMEOUT_S, WEB_THREADS
-from jobs.result import ProbeResult, one_line
+from jobs.defaults import (
+    ALERT_SENDER_BUDGET_S,
+    BOARD_READ_S,
+    MIGRATE_RETRY_S,
+    WEB_QUIET_S,
+    WEB_READ_TIMEOUT_S,
+    WEB_THREADS,
+)
+from jobs.result import SERVICE_NAMES, ProbeResult, one_line, utcnow
 from jobs.settings import PostgresSettings, Settings
 from jobs.tasks import ALERTS_QUEUE, QUEUE, send_test_notification
 
@@ -79,6 +87,7 @@ class Reader:
         # Long ranges' settled history points (store.history_json), kept for this process's life; a few
         # hundred short JSON texts per service and bucket width. Threads may fill an entry twice, harmlessly.
         self._settled: dict[store.SettledKey, store.SettledJson] = {}
+        self._board = BriefCache(self._read_board, BOARD_READ_S)
 
     # -- PostgreSQL ----------------------------------------------------------------------------------------
 
@@ -139,11 +148,15 @@ class Reader:
         with self.connection() as conn:
             return store.history_json(conn, service, start, end, max_points=max_points, settled=self._settled)
 
-    def latest_and_uptimes(
-        self, services: list[str], start: datetime, end: datetime
-    ) -> tuple[dict[str, ProbeResult], dict[str, float | None]]:
+    def board(self) -> tuple[dict[str, ProbeResult], dict[str, float | None]]:
+        """Every service's newest result and 24 h uptime, read at most once per BOARD_READ_S however many
+        requests ask: the page, the API, /metrics and the status page all start from this."""
+        return self._board.get()
+
+    def _read_board(self) -> tuple[dict[str, ProbeResult], dict[str, float | None]]:
+        now = utcnow()
         with self.connection() as conn:
-            return store.latest_and_uptimes(conn, services, start, end)
+            return store.latest_and_uptimes(conn, list(SERVICE_NAMES), now - store.DAY, now)
 
     def uptimes(self, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
         with self.connection() as conn:

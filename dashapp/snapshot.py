@@ -1,5 +1,6 @@
-"""The board at one moment: every service's computed status with its 24 h uptime, read fresh from the store,
-or, while PostgreSQL does not answer, from the worker's latest results cached in Valkey (without uptime)."""
+"""The board at one moment: every service's status judged now, from its newest result and 24 h uptime as the
+store held them at most a second ago (Reader.board), or, while PostgreSQL does not answer, from the worker's
+latest results cached in Valkey (without uptime)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from typing import Any
 
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import ServiceView, board
-from jobs.result import SERVICE_NAMES, utcnow
+from jobs.result import utcnow
 from jobs.settings import Settings
-from jobs.store import DAY
 
 # Where a snapshot's statuses came from.
 POSTGRES = "postgres"
@@ -44,7 +44,7 @@ def read_board(reader: Reader, settings: Settings, now: datetime | None = None) 
         nothing = f"no stored results to show: the results store is not configured ({problems['postgres']})"
         return Snapshot(now, board({}, now, settings.probe_interval_s, problems, nothing), {})
     try:
-        latest, uptimes = reader.latest_and_uptimes(list(SERVICE_NAMES), now - DAY, now)
+        latest, uptimes = reader.board()
         return Snapshot(now, board(latest, now, settings.probe_interval_s, settings.problems), uptimes)
     except Unavailable as exc:
         store_down = exc

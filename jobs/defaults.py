@@ -32,6 +32,9 @@ MAX_POINTS = 500  # points per chart series and per /api/history answer, at most
 MAX_INCIDENTS = 1000  # incidents per /api/incidents answer, at most (newest first)
 # The public status page is rendered at most once per this many seconds per web process, however many ask.
 STATUS_PAGE_CACHE_S = 5.0
+# The board's newest results and uptimes are read from PostgreSQL at most once per this many seconds per web
+# process (results change once a cycle); statuses are still judged against each request's own clock.
+BOARD_READ_S = 1.0
 STALE_AFTER_INTERVALS = 2.5  # a result older than this many probe intervals means the worker stopped reporting
 WEB_READ_TIMEOUT_S = 2.0  # bound on every wait the web does on PostgreSQL or Valkey, well under gunicorn's
 WEB_QUIET_S = 5.0  # after PostgreSQL sent nothing for a whole bound, the web does not ask it for this long

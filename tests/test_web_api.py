@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from dashapp import snapshot
 from dashapp.factory import create_app
+from dashapp.reader import Reader
 from jobs import settings as settings_module
 from jobs import store
+from jobs.defaults import BOARD_READ_S, STALE_AFTER_INTERVALS
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from sandbox.embedded import free_port
 from tests.security.procfile import Process, fetch, fetch_json
@@ -62,6 +65,24 @@ def test_status_marks_stale_when_worker_stops_reporting(base_env, monkeypatch) -
     assert all(s["reason"].startswith("worker not reporting since ") for s in services)
     metrics = metric_samples(client.get("/metrics").get_data(as_text=True))
     assert all(metrics["hybrid_monitor_stale", s] == 1 and metrics["hybrid_monitor_up", s] == 0 for s in SERVICE_NAMES)
+
+
+def test_status_reads_the_store_once_a_second_and_judges_staleness_per_request(base_env, monkeypatch) -> None:
+    settings, client = build({**base_env, "PROBE_INTERVAL_S": "60"}, monkeypatch)
+    write_cycle(settings, utcnow(), latency_ms=10)
+    first = client.get("/api/status").get_json()["services"]
+    write_cycle(settings, utcnow() + timedelta(seconds=1), latency_ms=20)
+    # A burst of requests shares one read of the store ...
+    assert client.get("/api/status").get_json()["services"] == first
+    # ... and the next read, a second later, shows the newer cycle.
+    assert wait_until(lambda: client.get("/api/status").get_json()["services"][0]["latency_ms"] == 20, 2 * BOARD_READ_S)
+    # What is shared is the read, not the verdict: judged a minute later, the same read is stale.
+    reader = Reader(settings)
+    now = utcnow()
+    assert {v.status for v in snapshot.read_board(reader, settings, now).views} != {"stale"}
+    later = snapshot.read_board(reader, settings, now + timedelta(seconds=STALE_AFTER_INTERVALS * 60 + 1))
+    assert {v.status for v in later.views} == {"stale"}
+    reader.close()
 
 
 def test_status_with_nothing_stored_says_so(base_env, monkeypatch) -> None:
