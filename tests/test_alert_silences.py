@@ -274,6 +274,18 @@ def test_an_unusable_apprise_config_is_one_line_and_the_other_channels_still_wor
     assert problems == [f"ALERT_CONFIG: {partly}: some entries are not URLs Apprise can send to; 1 used"]
 
 
+def test_the_apprise_config_is_parsed_once_and_again_when_the_file_changes(tmp_path) -> None:
+    config = tmp_path / "apprise.yml"
+    config.write_text("urls:\n  - json://127.0.0.1:1/first\n")
+    first = channels_.from_config(str(config))
+    assert channels_.from_config(str(config)) is first  # each cycle asks; an unchanged file is not parsed again
+    config.write_text("urls:\n  - json://127.0.0.1:1/first\n  - json://127.0.0.1:1/second:\n      tag: postgres\n")
+    later = os.stat(config).st_mtime_ns + 1_000_000_000
+    os.utime(config, ns=(later, later))  # a file system whose clock ticks coarsely still sees a new version
+    channels, problems = channels_.from_config(str(config))
+    assert problems == () and [sorted(c.tags) for c in channels] == [[], ["postgres"]]
+
+
 def test_the_silence_list_names_the_maintenance_windows_and_a_wrong_one_stops_it(db_url: str) -> None:
     listed = silence_cli(db_url, "list", windows="* * * * * 1h all; 0 0 29 2 * 1m valkey")
     assert listed.stdout.splitlines() == [

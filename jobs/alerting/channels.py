@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -86,10 +87,20 @@ def _channel(plugin: apprise.NotifyBase, url: str, tags: frozenset[str] = frozen
     return Channel(key, _masked(plugin.url(privacy=True)), url, keyed_by, frozenset(map(str, tags)))
 
 
-def from_config(path: str) -> tuple[list[Channel], list[str]]:
+def from_config(path: str) -> tuple[tuple[Channel, ...], tuple[str, ...]]:
     """The channels of an Apprise config file, with their tags, and a one-line problem when the file cannot
-    be read or some of its entries cannot be used (Apprise's own messages may quote a URL, so they are not
-    repeated)."""
+    be read or some of its entries cannot be used. Parsed again only when the file changed: every cycle asks,
+    and an edited file takes effect at the next one without a restart."""
+    try:
+        version = os.stat(path).st_mtime_ns
+    except OSError:
+        version = None
+    return _parse_config(path, version)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_config(path: str, _version: int | None) -> tuple[tuple[Channel, ...], tuple[str, ...]]:
+    # Apprise's own messages may quote a URL, so they are not repeated.
     config = apprise.AppriseConfig()
     config.add(path)
     with apprise.LogCapture(level=logging.WARNING) as captured:
@@ -100,7 +111,7 @@ def from_config(path: str) -> tuple[list[Channel], list[str]]:
         problems.append(f"ALERT_CONFIG: {path}: no URL Apprise can send to (not readable, or not Apprise YAML/TEXT)")
     elif captured.getvalue().strip():
         problems.append(f"ALERT_CONFIG: {path}: some entries are not URLs Apprise can send to; {len(channels)} used")
-    return channels, problems
+    return tuple(channels), tuple(problems)
 
 
 def load(alerting: AlertSettings) -> tuple[list[Channel], list[str]]:
