@@ -1,5 +1,5 @@
-"""One probe cycle, the RQ job `rq cron` schedules: every probe at once, each under a hard deadline, and all
-results stored together for the cycle's scheduled slot."""
+"""One probe cycle, the RQ job `rq cron` schedules: every probe under a hard deadline (PostgreSQL's and Valkey's
+at once, then the AWS probes at once), and all results stored together for the cycle's scheduled slot."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import rq
 from jobs import buffer, store
 from jobs.alerting import heartbeat
 from jobs.alerting.after_cycle import after_not_stored, after_stored
-from jobs.defaults import DEADLINE_GRACE_S, LATEST_TTL_INTERVALS, PROBE_SWITCH_INTERVAL_S
-from jobs.probes import PROBES, Probe, prepare
+from jobs.defaults import DEADLINE_GRACE_S, FIRST_WAVE_S, LATEST_TTL_INTERVALS, PROBE_SWITCH_INTERVAL_S
+from jobs.probes import FIRST, PROBES, Probe, prepare
 from jobs.result import SERVICE_NAMES, ProbeResult, Status, one_line, utcnow
 from jobs.settings import PostgresSettings, Settings, load
 
@@ -73,8 +73,11 @@ def _start(probe: Probe, settings: Settings, service: str) -> Future[ProbeResult
     return future
 
 
-def run_probes(settings: Settings, probes: Mapping[str, Probe] = PROBES) -> list[ProbeResult]:
-    """One result per service in SERVICE_NAMES order (plus any extra probes given), all probed at once.
+def run_probes(
+    settings: Settings, probes: Mapping[str, Probe] = PROBES, first: frozenset[str] = FIRST
+) -> list[ProbeResult]:
+    """One result per service in SERVICE_NAMES order (plus any extra probes given). The probes of `first` run
+    at once, then the others at once, when those are done or after FIRST_WAVE_S (see jobs.probes.FIRST).
     A probe still running at the deadline, or one that raised, is `down`; a service without a probe is
     `not_configured`."""
     timeout_s = settings.probe_timeout_s
@@ -83,7 +86,9 @@ def run_probes(settings: Settings, probes: Mapping[str, Probe] = PROBES) -> list
     usual = sys.getswitchinterval()
     sys.setswitchinterval(PROBE_SWITCH_INTERVAL_S)
     try:
-        futures = {service: _start(probe, settings, service) for service, probe in probes.items()}
+        futures = {service: _start(probe, settings, service) for service, probe in probes.items() if service in first}
+        wait(futures.values(), timeout=FIRST_WAVE_S)
+        futures.update({s: _start(probe, settings, s) for s, probe in probes.items() if s not in first})
         wait(futures.values(), timeout=timeout_s + DEADLINE_GRACE_S)
     finally:
         sys.setswitchinterval(usual)
@@ -197,7 +202,7 @@ def _migrate_before_probing(settings: Settings) -> None:
 
 
 def probe_and_store(settings: Settings, slot: datetime) -> tuple[list[ProbeResult], str | None]:
-    """The cycle: probe every service at once, cache the results for the web, store them (or keep them in
+    """The cycle: probe every service (`run_probes`), cache the results for the web, store them (or keep them in
     Valkey until PostgreSQL takes them) and decide incidents (`persist`). Returns the results and why they
     were not stored (None when they were)."""
     _migrate_before_probing(settings)

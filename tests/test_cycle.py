@@ -20,7 +20,8 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 
 from jobs import cycle, store, tasks
-from jobs.probes import PROBES
+from jobs.defaults import FIRST_WAVE_S
+from jobs.probes import FIRST, PROBES
 from jobs.probes.outcome import not_configured
 from jobs.result import SERVICE_NAMES, Status
 from jobs.settings import load
@@ -246,6 +247,34 @@ def test_migrate_command_applies_then_reports_up_to_date(base_env: dict[str, str
     assert unreachable.stderr == "error: connection refused by 127.0.0.1:9\n"
 
 
+def test_the_first_probes_run_alone_and_a_hung_one_holds_the_others_back_only_briefly() -> None:
+    settings = load({"PROBE_INTERVAL_S": "60", "PROBE_TIMEOUT_S": "3"})
+    started: dict[str, float] = {}
+    ended: dict[str, float] = {}
+    hang = threading.Event()
+
+    def probe(service: str, seconds: float):
+        def run(_settings):
+            started[service] = time.monotonic()
+            hang.wait() if seconds < 0 else time.sleep(seconds)
+            ended[service] = time.monotonic()
+            return not_configured(service, _settings, "test")
+
+        return run
+
+    quick = {"a": probe("a", 0.05), "b": probe("b", 0.1), "later": probe("later", 0.05)}
+    cycle.run_probes(settings, quick, first=frozenset({"a", "b"}))
+    assert abs(started["a"] - started["b"]) < 0.05, "the first probes run at once"
+    assert started["later"] >= max(ended["a"], ended["b"]), "the others start when the first are done"
+
+    began = time.monotonic()
+    results = cycle.run_probes(settings, {"a": probe("a", -1), "later": probe("later", 0)}, first=frozenset({"a"}))
+    assert FIRST_WAVE_S <= started["later"] - began < FIRST_WAVE_S + 0.5, "a hung first probe delays the rest briefly"
+    assert {r.service: r.status for r in results}["a"] is Status.DOWN
+    hang.set()
+    assert sorted(FIRST) == ["postgres", "valkey"]
+
+
 def test_a_probe_burning_cpu_does_not_show_in_the_network_probes_phases(migrated_env: dict[str, str]) -> None:
     """A probe that keeps the interpreter busy for a whole second (pure Python: it lets go only when Python's
     switch interval forces it) beside the PostgreSQL and Valkey probes: they finish while it burns, and their
@@ -263,9 +292,9 @@ def test_a_probe_burning_cpu_does_not_show_in_the_network_probes_phases(migrated
         burned["until"] = datetime.now(UTC)
         return not_configured("burner", _settings, "burns CPU")
 
-    # The burner first, so it is burning when the network probes start.
+    # The burner first, and in the same wave, so it is burning when the network probes start.
     probes = {"burner": burner, "postgres": PROBES["postgres"], "valkey": PROBES["valkey"]}
-    by_service = {r.service: r for r in cycle.run_probes(settings, probes)}
+    by_service = {r.service: r for r in cycle.run_probes(settings, probes, first=frozenset(probes))}
     for service in ("postgres", "valkey"):
         result = by_service[service]
         assert result.status in WORKING, result.error
