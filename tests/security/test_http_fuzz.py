@@ -32,7 +32,7 @@ from tests.web_support import write_cycle
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 JSON_PATHS = ("/api/", "/badge/", "/healthz", "/readyz", "/metrics", "/_dash-")
 CALLBACK = "/_dash-update-component"
-RQ_USER, RQ_PASSWORD = "ops", "rq-pass-9d2e"
+RQ_USER, RQ_PASSWORD = "ops", "rq-pass-9d2e-long-enough"
 
 NASTY = st.sampled_from(
     [
