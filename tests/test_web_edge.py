@@ -78,9 +78,11 @@ def test_without_an_origin_secret_nothing_is_locked(base_env: dict[str, str]) ->
     assert client.get("/api/status", headers={ORIGIN_HEADER: "anything"}).status_code == 200
 
 
-@pytest.mark.parametrize("mode", ["none", "basic"])
-def test_no_redirect_names_the_requests_host(base_env: dict[str, str], mode: str) -> None:
-    client = client_for({**base_env, **access_env(mode), **RQ_LOGIN})
+@pytest.mark.parametrize("mode", ["none", "basic", "oidc"])
+def test_no_redirect_names_the_requests_host(base_env: dict[str, str], oidc_issuer: str, mode: str) -> None:
+    # Behind CloudFront the OIDC redirect URI is built from PUBLIC_URL, as the deployment sets it.
+    public_url = {"PUBLIC_URL": "https://status.example.com"} if mode == "oidc" else {}
+    client = client_for({**base_env, **access_env(mode, oidc_issuer), **RQ_LOGIN, **public_url})
     extra = ["/api", "/badge", "/rq", "/operator", "/login", "/logout", "/status", "//evil.example/api", "/api//x"]
     paths = [path for _, path in every_path(client.application)] + extra
     redirects = 0
@@ -92,6 +94,9 @@ def test_no_redirect_names_the_requests_host(base_env: dict[str, str], mode: str
                 continue
             redirects += 1
             assert FORGED_HOST not in location, (path, location)
+            if location.startswith(oidc_issuer):
+                assert mode == "oidc", "only the sign-in goes to the provider"
+                continue
             assert location.startswith("/") and not location.startswith("//"), (path, location)
     assert redirects >= 4, "the routes that redirect (/api, /badge, sign-in) were asked"
     response = client.get("/api", base_url=f"http://{FORGED_HOST}")
