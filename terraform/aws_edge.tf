@@ -125,19 +125,24 @@ resource "aws_wafv2_web_acl" "edge" {
   }
 }
 
-# Every request the WAF sees, with its verdict; credentials and cookies are redacted. WAF requires the
-# "aws-waf-logs-" name prefix and, for a CloudFront web ACL, us-east-1.
-resource "aws_cloudwatch_log_group" "waf" {
+# The edge's logs, in us-east-1 with the web ACL and the distribution: the WAF's (its name must start with
+# "aws-waf-logs-") and CloudFront's standard access logs (v2, rather than an S3 bucket with ACLs).
+resource "aws_cloudwatch_log_group" "edge" {
   #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts log data at rest itself; a customer key adds a key policy to keep for no added protection here.
+  for_each = {
+    waf        = "aws-waf-logs-${var.project_name}"
+    cloudfront = "/aws/cloudfront/${var.project_name}"
+  }
   provider          = aws.us_east_1
-  name              = "aws-waf-logs-${var.project_name}"
+  name              = each.value
   retention_in_days = var.edge_log_retention_days
 }
 
+# Every request the WAF sees, with its verdict; credentials and cookies are redacted.
 resource "aws_wafv2_web_acl_logging_configuration" "edge" {
   provider                = aws.us_east_1
   resource_arn            = aws_wafv2_web_acl.edge.arn
-  log_destination_configs = [aws_cloudwatch_log_group.waf.arn]
+  log_destination_configs = [aws_cloudwatch_log_group.edge["waf"].arn]
 
   redacted_fields {
     single_header {
@@ -152,14 +157,7 @@ resource "aws_wafv2_web_acl_logging_configuration" "edge" {
   }
 }
 
-# CloudFront's standard access logs (v2), delivered to CloudWatch Logs rather than an S3 bucket with ACLs.
-resource "aws_cloudwatch_log_group" "cloudfront" {
-  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts log data at rest itself; a customer key adds a key policy to keep for no added protection here.
-  provider          = aws.us_east_1
-  name              = "/aws/cloudfront/${var.project_name}"
-  retention_in_days = var.edge_log_retention_days
-}
-
+# CloudFront's standard access logs (v2), delivered to CloudWatch Logs.
 resource "aws_cloudwatch_log_delivery_source" "cloudfront" {
   provider     = aws.us_east_1
   name         = "${var.project_name}-cloudfront"
@@ -173,7 +171,7 @@ resource "aws_cloudwatch_log_delivery_destination" "cloudfront" {
   output_format = "json"
 
   delivery_destination_configuration {
-    destination_resource_arn = aws_cloudwatch_log_group.cloudfront.arn
+    destination_resource_arn = aws_cloudwatch_log_group.edge["cloudfront"].arn
   }
 }
 
