@@ -8,10 +8,11 @@ import re
 from pathlib import Path
 
 import dash
-from flask import Flask, Response, request
+from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
 from dashapp import api, audit, auth, callback_guard, callbacks, layout, metrics, operator, security, status_page
+from dashapp.edge import Server, wrap_server
 from dashapp.reader import Reader, Unavailable
 from jobs.defaults import WEB_MIGRATE_TIMEOUT_S
 from jobs.settings import Settings
@@ -65,7 +66,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
             # The page still serves (and says why); the reader migrates on its first successful contact.
             log.warning("migrations deferred: %s", exc)
 
-    server = Flask(__name__)
+    server = Server(__name__)
     server.extensions[audit.READER] = reader
     auth.install(server, settings)  # first: its guard runs before every other hook
     server.register_blueprint(api.blueprint(reader, settings))
@@ -95,4 +96,5 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     callback_guard.install(app)
     # After every callback exists: the CSP allows exactly the hashes of Dash's own inline scripts.
     security.install(server, settings, script_hashes=app.csp_hashes())
+    wrap_server(server, settings.edge)  # last: its WSGI wrappers run before everything above
     return app

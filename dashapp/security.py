@@ -2,6 +2,9 @@
 behind the operator's sign-in in AUTH_MODE basic or oidc (dashapp.auth), behind HTTP basic auth of their own
 (RQ_DASHBOARD_USERNAME/PASSWORD) in mode none.
 
+/rq is read-only: only rq-dashboard's read views answer (RQ_READ_ENDPOINTS). Failed basic-auth answers are
+limited per client address (dashapp.login_limit).
+
 `install(server, settings, script_hashes=dash_app.csp_hashes())` is called once by the app factory.
 """
 
@@ -15,6 +18,7 @@ from urllib.parse import urlsplit
 
 import flask
 
+from dashapp.login_limit import FailedLogins
 from jobs.buffer import bounded_url
 from jobs.settings import Settings
 
@@ -24,6 +28,25 @@ RQ_PREFIX = "/rq"
 # The operators' pages (dashapp/operator.py), behind the same credentials as /rq.
 OPERATOR_PREFIX = "/operator"
 HSTS = "max-age=31536000; includeSubDomains"
+# rq-dashboard 0.9's views that only read: its pages, their JSON data, its static files. Every other endpoint
+# (requeue, delete, empty, compact, and whatever a later version adds) is refused.
+RQ_READ_ENDPOINTS = frozenset(
+    f"rq_dashboard.{view}"
+    for view in (
+        "static",
+        "favicon",
+        "queues_overview",
+        "workers_overview",
+        "jobs_overview",
+        "job_view",
+        "list_queues",
+        "list_jobs",
+        "job_info",
+        "list_workers",
+    )
+)
+# Failed basic-auth answers (AUTH_MODE=none) one client address may give before it must wait.
+LOGIN_FAILURES, LOGIN_WINDOW_S = 10, 300
 
 
 def content_security_policy(assets_base_url: str | None, script_hashes: Sequence[str] = ()) -> str:
@@ -67,11 +90,21 @@ def _under_rq(path: str) -> bool:
     return _under(RQ_PREFIX, path)
 
 
-def _unauthenticated(settings: Settings, realm: str) -> flask.Response | None:
+def _unauthenticated(settings: Settings, realm: str, failures: FailedLogins) -> flask.Response | None:
     """A 401 asking for the operators' credentials (RQ_DASHBOARD_USERNAME/PASSWORD) unless the request
-    carries them. With sign-in on, dashapp.auth's guard has already let only signed-in operators through."""
+    carries them; a 429 while its address has failed too often. With sign-in on, dashapp.auth's guard has
+    already let only signed-in operators through."""
     if settings.access.signs_in:
         return None
+    address = flask.request.remote_addr or "-"
+    wait_s = failures.wait_s(address)
+    if wait_s:
+        return flask.Response(
+            "Too many failed logins; try again later.\n",
+            429,
+            {"Retry-After": str(wait_s), "Cache-Control": "no-store"},
+            mimetype="text/plain",
+        )
     auth = flask.request.authorization
     if (
         auth is not None
@@ -84,6 +117,8 @@ def _unauthenticated(settings: Settings, realm: str) -> flask.Response | None:
         )
     ):
         return None
+    if auth is not None:  # a browser's first request carries no credentials: not a failure
+        failures.failed(address)
     return flask.Response(
         "Authentication required.\n",
         401,
@@ -184,6 +219,7 @@ def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str
     """
     page_csp = content_security_policy(settings.assets_base_url, script_hashes)
     rq_enabled = _mount_rq_dashboard(server, settings)
+    failures = FailedLogins(LOGIN_FAILURES, LOGIN_WINDOW_S)
 
     @server.before_request
     def _guard_rq() -> flask.Response | None:
@@ -191,12 +227,14 @@ def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str
             return None
         if not rq_enabled:
             flask.abort(404)
-        refusal = _unauthenticated(settings, "RQ dashboard")
+        refusal = _unauthenticated(settings, "RQ dashboard", failures)
         if refusal is not None:
             return refusal
-        if flask.request.url_rule is not None and flask.request.blueprint != "rq_dashboard":
+        if flask.request.url_rule is None:
+            return None  # no view runs: routing answers 404, 405 or /rq's redirect to /rq/
+        if flask.request.blueprint != "rq_dashboard":
             flask.abort(404)  # not a dashboard page: never Dash's catch-all page under /rq
-        if flask.request.method not in ("GET", "HEAD") or flask.request.path.startswith(f"{RQ_PREFIX}/requeue/"):
+        if flask.request.method not in ("GET", "HEAD") or flask.request.endpoint not in RQ_READ_ENDPOINTS:
             # A view, not a console: no request changes RQ's state, so no link or form on another site can
             # make a browser holding the operator's basic-auth credentials requeue, empty or delete jobs.
             flask.abort(405)
@@ -208,7 +246,7 @@ def install(server: flask.Flask, settings: Settings, script_hashes: Sequence[str
             return None
         if not (settings.access.signs_in or (settings.rq_dashboard_username and settings.rq_dashboard_password)):
             flask.abort(404)
-        refusal = _unauthenticated(settings, "Operators")
+        refusal = _unauthenticated(settings, "Operators", failures)
         if refusal is not None:
             return refusal
         if flask.request.url_rule is None or flask.request.blueprint != "operator":

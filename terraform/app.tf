@@ -23,6 +23,10 @@ locals {
     # CloudFront's address: the app sees App Platform's host, so the OIDC redirect URI is built from this.
     { key = "PUBLIC_URL", value = "https://${var.domain_name}", type = "GENERAL" },
     { key = "SESSION_SECRET", value = random_password.session_secret.result, type = "SECRET" },
+    # CloudFront's origin header (aws_edge.tf): only requests through CloudFront are served.
+    { key = "ORIGIN_SECRET", value = random_password.origin_secret.result, type = "SECRET" },
+    # CloudFront appends the viewer's address to X-Forwarded-For, App Platform's ingress CloudFront's (DEPLOY.md).
+    { key = "TRUSTED_PROXY_HOPS", value = "2", type = "GENERAL" },
     { key = "OIDC_ISSUER", value = var.oidc_issuer, type = "GENERAL" },
     { key = "OIDC_CLIENT_ID", value = var.oidc_client_id, type = "GENERAL" },
     { key = "OIDC_CLIENT_SECRET", value = var.oidc_client_secret, type = "SECRET" },
@@ -58,6 +62,12 @@ locals {
 
 # Signs the operators' session cookies; changing it signs everyone out.
 resource "random_password" "session_secret" {
+  length  = 48
+  special = false
+}
+
+# The header value CloudFront sends to App Platform and the app requires; changing it needs both updated.
+resource "random_password" "origin_secret" {
   length  = 48
   special = false
 }

@@ -1,5 +1,8 @@
 # The edge: ACM certificate (us-east-1), WAF, and CloudFront with two origins — the Spaces bucket for
 # /assets/*, App Platform for the rest. Dash callbacks (/_dash*), the API and the page are never cached.
+# CloudFront sends App Platform a secret header the app requires (ORIGIN_SECRET), so the default
+# *.ondigitalocean.app address serves nothing but the platform's health checks. The WAF and CloudFront log
+# to CloudWatch Logs in us-east-1.
 
 resource "aws_acm_certificate" "site" {
   provider          = aws.us_east_1
@@ -39,7 +42,6 @@ resource "aws_acm_certificate_validation" "site" {
 }
 
 resource "aws_wafv2_web_acl" "edge" {
-  #checkov:skip=CKV2_AWS_31:WAF logging needs a Firehose/S3 sink; sampled requests and metrics are kept instead.
   provider    = aws.us_east_1
   name        = "${var.project_name}-edge"
   description = "Rate limit and AWS managed rules in front of the dashboard"
@@ -123,6 +125,62 @@ resource "aws_wafv2_web_acl" "edge" {
   }
 }
 
+# The edge's logs, in us-east-1 with the web ACL and the distribution: the WAF's (its name must start with
+# "aws-waf-logs-") and CloudFront's standard access logs (v2, rather than an S3 bucket with ACLs).
+resource "aws_cloudwatch_log_group" "edge" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts log data at rest itself; a customer key adds a key policy to keep for no added protection here.
+  for_each = {
+    waf        = "aws-waf-logs-${var.project_name}"
+    cloudfront = "/aws/cloudfront/${var.project_name}"
+  }
+  provider          = aws.us_east_1
+  name              = each.value
+  retention_in_days = var.edge_log_retention_days
+}
+
+# Every request the WAF sees, with its verdict; credentials and cookies are redacted.
+resource "aws_wafv2_web_acl_logging_configuration" "edge" {
+  provider                = aws.us_east_1
+  resource_arn            = aws_wafv2_web_acl.edge.arn
+  log_destination_configs = [aws_cloudwatch_log_group.edge["waf"].arn]
+
+  redacted_fields {
+    single_header {
+      name = "authorization"
+    }
+  }
+
+  redacted_fields {
+    single_header {
+      name = "cookie"
+    }
+  }
+}
+
+# CloudFront's standard access logs (v2), delivered to CloudWatch Logs.
+resource "aws_cloudwatch_log_delivery_source" "cloudfront" {
+  provider     = aws.us_east_1
+  name         = "${var.project_name}-cloudfront"
+  log_type     = "ACCESS_LOGS"
+  resource_arn = aws_cloudfront_distribution.this.arn
+}
+
+resource "aws_cloudwatch_log_delivery_destination" "cloudfront" {
+  provider      = aws.us_east_1
+  name          = "${var.project_name}-cloudfront"
+  output_format = "json"
+
+  delivery_destination_configuration {
+    destination_resource_arn = aws_cloudwatch_log_group.edge["cloudfront"].arn
+  }
+}
+
+resource "aws_cloudwatch_log_delivery" "cloudfront" {
+  provider                 = aws.us_east_1
+  delivery_source_name     = aws_cloudwatch_log_delivery_source.cloudfront.name
+  delivery_destination_arn = aws_cloudwatch_log_delivery_destination.cloudfront.arn
+}
+
 data "aws_cloudfront_cache_policy" "disabled" {
   name = "Managed-CachingDisabled"
 }
@@ -145,7 +203,7 @@ locals {
 }
 
 resource "aws_cloudfront_distribution" "this" {
-  #checkov:skip=CKV_AWS_86:Access logs need an S3 bucket with ACLs; WAF metrics and App Platform logs cover it.
+  #checkov:skip=CKV_AWS_86:Standard logging v2 delivers the access logs to CloudWatch Logs (aws_cloudwatch_log_delivery.cloudfront); this check knows only the legacy S3 logging_config.
   #checkov:skip=CKV_AWS_310:Origin failover needs a second app origin; App Platform already runs 2+ instances.
   #checkov:skip=CKV_AWS_374:A public status page; no country is excluded.
   #checkov:skip=CKV2_AWS_32:The app sets its own security headers (dashapp/security.py), incl. a CSP CloudFront cannot know.
@@ -168,6 +226,12 @@ resource "aws_cloudfront_distribution" "this" {
       https_port             = 443
       origin_protocol_policy = "https-only"
       origin_ssl_protocols   = ["TLSv1.2"]
+    }
+
+    # The app refuses (403) every request without it but the platform's health checks (ORIGIN_SECRET).
+    custom_header {
+      name  = "X-Origin-Verify"
+      value = random_password.origin_secret.result
     }
   }
 

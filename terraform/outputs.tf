@@ -13,6 +13,12 @@ output "app_id" {
   value       = digitalocean_app.this.id
 }
 
+output "origin_secret" {
+  description = "The X-Origin-Verify value CloudFront sends and the web requires (ORIGIN_SECRET; app.yaml deployments)."
+  value       = random_password.origin_secret.result
+  sensitive   = true
+}
+
 output "cloudfront_domain" {
   description = "Point domain_name's CNAME here when DNS is not in DigitalOcean."
   value       = aws_cloudfront_distribution.this.domain_name

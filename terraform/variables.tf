@@ -277,3 +277,14 @@ variable "waf_rate_limit" {
     error_message = "waf_rate_limit: 100 to 2000000000 requests per 5 minutes."
   }
 }
+
+variable "edge_log_retention_days" {
+  description = "Days the WAF's and CloudFront's logs are kept in CloudWatch Logs (us-east-1)."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.edge_log_retention_days)
+    error_message = "edge_log_retention_days: one of CloudWatch Logs' retention periods of a year or more (365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}

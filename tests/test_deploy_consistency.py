@@ -9,6 +9,8 @@ import hcl2
 import yaml
 from deploy_paths import ROOT, TERRAFORM
 
+from dashapp.edge import ORIGIN_HEADER
+
 SETTINGS_SOURCE = "".join(p.read_text() for p in sorted((ROOT / "jobs" / "settings").glob("*.py")))
 
 # Settings the deployed app deliberately leaves at their default or does not use, and why.
@@ -129,3 +131,20 @@ def test_terraform_runs_the_procfile_commands() -> None:
     assert {name: _unquote(command) for name, command in commands.items()} == {
         name: procfile[name] for name in ("worker", "scheduler")
     }
+
+
+def test_cloudfront_sends_the_app_the_origin_secret_it_requires() -> None:
+    """The header CloudFront adds to the app's origin is the one the app checks, with the value the app is given
+    (as an encrypted variable); the Spaces origin never gets it."""
+    edge = hcl2.loads((TERRAFORM / "aws_edge.tf").read_text())
+    distribution = next(
+        r['"aws_cloudfront_distribution"'] for r in edge["resource"] if '"aws_cloudfront_distribution"' in r
+    )
+    origins = {o["origin_id"]: o for o in distribution['"this"']["origin"]}
+    headers = {_unquote(h["name"]): h["value"] for h in origins["${local.app_origin_id}"].get("custom_header", [])}
+    secret = "${random_password.origin_secret.result}"
+    assert headers == {ORIGIN_HEADER: secret}
+    assert secret not in str(origins["${local.assets_origin_id}"])
+    parsed = hcl2.loads((TERRAFORM / "app.tf").read_text())
+    web = next(block["web_envs"] for block in parsed["locals"] if "web_envs" in block)
+    assert {"key": '"ORIGIN_SECRET"', "value": secret, "type": '"SECRET"'} in web

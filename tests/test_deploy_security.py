@@ -17,9 +17,12 @@ from werkzeug.serving import make_server
 
 from dashapp import security
 from dashapp.factory import create_app
+from dashapp.login_limit import FailedLogins
 from jobs import settings as settings_module
 
 Serve = Callable[[dict[str, str]], str]
+RQ_PASSWORD = "s3cret-pw-for-the-rq-tests"
+RQ_LOGIN = {"RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": RQ_PASSWORD}
 
 
 def _page_app() -> flask.Flask:
@@ -63,7 +66,7 @@ def _get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (our own local server)
-            return response.status, dict(response.headers), response.read().decode()
+            return response.status, dict(response.headers), response.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read().decode()
 
@@ -130,25 +133,25 @@ def test_rq_is_404_without_credentials_configured(serve: Serve, valkey_url: str)
 
 
 def test_rq_requires_the_right_credentials(serve: Serve, valkey_url: str) -> None:
-    base = serve({"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "s3cret-pw"})
-    for headers in ({}, _basic("ops", "wrong"), _basic("other", "s3cret-pw"), {"Authorization": "Bearer x"}):
+    base = serve({"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": RQ_PASSWORD})
+    for headers in ({}, _basic("ops", "wrong"), _basic("other", RQ_PASSWORD), {"Authorization": "Bearer x"}):
         status, response_headers, body = _get(base + "/rq/", headers)
         assert status == 401
         assert response_headers["WWW-Authenticate"].startswith('Basic realm="RQ dashboard"')
-        assert "s3cret-pw" not in body
+        assert RQ_PASSWORD not in body
 
 
 def test_rq_dashboard_shows_the_real_queue(serve: Serve, valkey_url: str) -> None:
     connection = redis.Redis.from_url(valkey_url)
     Queue("probes", connection=connection).enqueue("jobs.cycle.run_cycle")
-    env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "s3cret-pw"}
+    env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": RQ_PASSWORD}
     base = serve(env)
-    status, headers, body = _get(base + "/rq/0/data/queues.json", _basic("ops", "s3cret-pw"))
+    status, headers, body = _get(base + "/rq/0/data/queues.json", _basic("ops", RQ_PASSWORD))
     assert status == 200, body
     queues = {q["name"]: q["count"] for q in flask.json.loads(body)["queues"]}
     assert queues["probes"] == 1
     assert headers["Cache-Control"] == "no-store"
-    status, headers, page = _get(base + "/rq/", _basic("ops", "s3cret-pw"))
+    status, headers, page = _get(base + "/rq/", _basic("ops", RQ_PASSWORD))
     assert status == 200
     assert "/rq/static/js/" in page, "the dashboard page and its scripts are served under /rq"
     assert "unsafe-inline" in headers["Content-Security-Policy"]
@@ -161,9 +164,9 @@ def test_rq_dashboard_changes_nothing_even_for_the_operator(serve: Serve, valkey
     """A cross-site link or form reaches /rq with the browser's cached credentials: it must change nothing."""
     connection = redis.Redis.from_url(valkey_url)
     job = Queue("probes", connection=connection).enqueue("jobs.cycle.run_cycle")
-    env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "s3cret-pw"}
+    env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": RQ_PASSWORD}
     base = serve(env)
-    operator = _basic("ops", "s3cret-pw")
+    operator = _basic("ops", RQ_PASSWORD)
     for method, path in (
         ("GET", "/rq/requeue/probes"),
         ("POST", "/rq/requeue/probes"),
@@ -175,6 +178,85 @@ def test_rq_dashboard_changes_nothing_even_for_the_operator(serve: Serve, valkey
         status, _, _ = _get(base + path, operator, method)
         assert status == 405, (method, path)
     assert Queue("probes", connection=connection).job_ids == [job.id]
+
+
+def test_rq_answers_only_its_read_views(serve: Serve, valkey_url: str) -> None:
+    """Every route rq-dashboard registers, with each of its methods: only the allowlisted read views answer."""
+    connection = redis.Redis.from_url(valkey_url)
+    job = Queue("probes", connection=connection).enqueue("jobs.cycle.run_cycle")
+    base = serve({"VALKEY_URL": valkey_url, **RQ_LOGIN})
+    operator = _basic("ops", RQ_PASSWORD)
+    app = _page_app()
+    security.install(app, settings_module.load({"VALKEY_URL": valkey_url, **RQ_LOGIN}))
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("rq_dashboard.")]
+    endpoints = {r.endpoint for r in rules}
+    assert endpoints >= security.RQ_READ_ENDPOINTS, "an allowlisted view rq-dashboard no longer has"
+    assert {"rq_dashboard.requeue_all", "rq_dashboard.empty_queue"} <= endpoints - security.RQ_READ_ENDPOINTS
+    values = {
+        "instance_number": "0",
+        "queue_name": "probes",
+        "registry_name": "failed",
+        "per_page": "8",
+        "order": "asc",
+        "page": "1",
+        "job_id": job.id,
+        "filename": "js/jquery-3.5.1.min.js",
+    }
+    for rule in rules:
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], rule.rule)
+        for method in sorted(rule.methods - {"OPTIONS", "HEAD"}):
+            status, _, body = _get(base + path, operator, method)
+            if rule.endpoint in security.RQ_READ_ENDPOINTS and method == "GET":
+                assert status == 200, (method, path, status, body[:200])
+            else:
+                assert status == 405, (method, path, status)
+    assert Queue("probes", connection=connection).job_ids == [job.id], "nothing changed the queue"
+
+
+def test_failed_rq_logins_are_limited_per_address(serve: Serve, valkey_url: str) -> None:
+    base = serve({"VALKEY_URL": valkey_url, **RQ_LOGIN})
+    for _ in range(security.LOGIN_FAILURES * 2):  # a browser's first request, without credentials, is no failure
+        assert _get(base + "/rq/")[0] == 401
+    for _ in range(security.LOGIN_FAILURES):
+        assert _get(base + "/rq/", _basic("ops", "guess"))[0] == 401
+    status, headers, body = _get(base + "/rq/", _basic("ops", RQ_PASSWORD))
+    assert status == 429, "once blocked, even the right password waits: guessing learns nothing"
+    assert 0 < int(headers["Retry-After"]) <= security.LOGIN_WINDOW_S and "\n" not in body.strip()
+    assert _get(base + "/operator/alerts", _basic("ops", RQ_PASSWORD))[0] == 429, "the same login, the same limit"
+
+
+def test_the_login_limit_counts_the_viewers_address_not_what_it_claims(
+    http: Callable[[flask.Flask], str], base_env: dict[str, str]
+) -> None:
+    """Behind two trusted proxies (TRUSTED_PROXY_HOPS=2), on the real app: a viewer that changes the
+    X-Forwarded-For entries it writes itself is still the same viewer; another viewer is not blocked."""
+    base = http(create_app(settings_module.load({**base_env, **RQ_LOGIN, "TRUSTED_PROXY_HOPS": "2"})).server)
+
+    def through_proxies(viewer: str, forged: str) -> dict[str, str]:
+        return {"X-Forwarded-For": f"{forged}, {viewer}, 198.51.100.1"}
+
+    for n in range(security.LOGIN_FAILURES):
+        status, _, _ = _get(base + "/rq/", {**_basic("ops", "guess"), **through_proxies("203.0.113.7", f"6.6.6.{n}")})
+        assert status == 401
+    assert _get(base + "/rq/", {**_basic("ops", RQ_PASSWORD), **through_proxies("203.0.113.7", "1.2.3.4")})[0] == 429
+    assert _get(base + "/rq/", {**_basic("ops", RQ_PASSWORD), **through_proxies("203.0.113.8", "6.6.6.0")})[0] == 200
+
+
+def test_a_blocked_address_may_try_again_once_its_failures_leave_the_window() -> None:
+    now = [1000.0]
+    failures = FailedLogins(limit=3, window_s=60, clock=lambda: now[0])
+    for _ in range(2):
+        failures.failed("203.0.113.7")
+    assert failures.wait_s("203.0.113.7") == 0, "two failures of three allowed"
+    now[0] += 30
+    failures.failed("203.0.113.7")
+    assert failures.wait_s("203.0.113.7") == 31, "until the first failure is 60 s old"
+    assert failures.wait_s("203.0.113.8") == 0
+    now[0] += 30
+    assert failures.wait_s("203.0.113.7") == 0
+    failures.failed("203.0.113.7")
+    failures.failed("203.0.113.7")
+    assert failures.wait_s("203.0.113.7") == 31, "the last three failures count (30 s, now, now), not all ever"
 
 
 def test_credentials_match_checks_both_fields() -> None:

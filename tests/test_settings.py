@@ -101,6 +101,12 @@ def test_aws_settings_accept_base64_pem_and_check_the_key_matches() -> None:
         ({"RQ_DASHBOARD_USERNAME": "ops"}, "RQ_DASHBOARD_PASSWORD"),
         ({"ASSETS_BASE_URL": "ftp://cdn"}, "ASSETS_BASE_URL"),
         ({"STATUS_PAGE": "public"}, "STATUS_PAGE"),
+        ({"RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "fifteen-chars-x"}, "RQ_DASHBOARD_PASSWORD"),
+        ({"ORIGIN_SECRET": "too-short-a-secret"}, "ORIGIN_SECRET"),
+        ({"ORIGIN_SECRET": "a secret with blanks, commas and more than 32"}, "ORIGIN_SECRET"),
+        ({"ORIGIN_SECRET": "é" * 40}, "ORIGIN_SECRET"),
+        ({"TRUSTED_PROXY_HOPS": "6"}, "TRUSTED_PROXY_HOPS"),
+        ({"TRUSTED_PROXY_HOPS": "two"}, "TRUSTED_PROXY_HOPS"),
     ],
 )
 def test_a_wrong_general_setting_is_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:
@@ -289,3 +295,29 @@ def test_log_level_sets_what_a_process_logs(db_url: str, level: str | None, logg
     )
     assert "stored for slot " in done.stdout, done.stdout + done.stderr
     assert (" INFO jobs.cycle: slot " in done.stderr) is logged, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "accepted"),
+    [
+        ({"RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "short-secret-7a"}, "at least 16 characters"),
+        ({"ORIGIN_SECRET": "short-secret-7a"}, "at least 32 random characters"),
+        ({"ORIGIN_SECRET": "short-secret-7a," * 3}, "letters, digits and - _ . ~ + / = only"),
+    ],
+)
+def test_a_weak_secret_is_refused_without_showing_it(env: dict[str, str], accepted: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load(env)
+    assert accepted in str(raised.value) and "short-secret-7a" not in str(raised.value)
+
+
+def test_edge_settings_default_to_no_lock_and_no_trusted_proxy() -> None:
+    edge = load({}).edge
+    assert (edge.origin_secret, edge.trusted_proxy_hops) == (None, 0)
+    secret = "Ab3" * 11
+    edge = load({"ORIGIN_SECRET": secret, "TRUSTED_PROXY_HOPS": "2"}).edge
+    assert (edge.origin_secret, edge.trusted_proxy_hops) == (secret, 2)
+    assert secret not in repr(load({"ORIGIN_SECRET": secret}))
+    assert secret in load({"ORIGIN_SECRET": secret}).secrets(), "scrubbed from messages like every secret"
+    password = "sixteen-chars-ok"
+    assert load({"RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": password}).rq_dashboard_password == password

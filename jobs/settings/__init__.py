@@ -8,6 +8,7 @@ web still starts and shows that row as "not configured" with the reason. No mess
 - `alerting`: when incidents open and resolve, and where notifications go.
 - `access`: who may see the operator's pages (AUTH_MODE, the session, the OIDC provider, bearer tokens).
 - `alerting`: when incidents open and resolve, where notifications go, reminders.
+- `edge`: what the web trusts of the proxies in front of it (ORIGIN_SECRET, TRUSTED_PROXY_HOPS).
 - `windows`: the recurring maintenance windows (MAINTENANCE_WINDOWS).
 - `postgres`, `valkey`, `aws`: each service's settings, left unconfigured with a reason when wrong.
 - `spaces`: the Spaces bucket `python -m dashapp publish-assets` uploads to (`load_spaces`).
@@ -18,6 +19,7 @@ web still starts and shows that row as "not configured" with the reason. No mess
 from jobs.settings.access import AccessSettings as AccessSettings
 from jobs.settings.alerting import AlertSettings as AlertSettings
 from jobs.settings.aws import AwsSettings as AwsSettings
+from jobs.settings.edge import EdgeSettings as EdgeSettings
 from jobs.settings.general import Settings as Settings
 from jobs.settings.general import load as load
 from jobs.settings.parse import SettingsError as SettingsError

@@ -11,15 +11,18 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from jobs import defaults
-from jobs.settings import access, alerting, aws, postgres, valkey
+from jobs.settings import access, alerting, aws, edge, postgres, valkey
 from jobs.settings.access import AccessSettings
 from jobs.settings.alerting import AlertSettings
 from jobs.settings.aws import AwsSettings
+from jobs.settings.edge import EdgeSettings
 from jobs.settings.parse import SettingsError, flag, port, seconds, shown, split, text, whole
 from jobs.settings.postgres import PostgresSettings
 from jobs.settings.valkey import ValkeySettings
 
 _S = TypeVar("_S")
+# /rq's own basic-auth password (AUTH_MODE=none): long enough that the failed-login limit makes guessing it hopeless.
+MIN_RQ_PASSWORD_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Settings:
     log_level: str = "INFO"
     alerting: AlertSettings = field(default_factory=AlertSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
 
     def secrets(self) -> tuple[str, ...]:
         """Every password, alert URL, session secret and token the settings hold, for scrubbing messages
@@ -57,6 +61,7 @@ class Settings:
             *self.alerting.urls,
             *self.access.secrets(),
             self.alerting.heartbeat_url,
+            self.edge.origin_secret,
         )
         return tuple(v for v in values if v)
 
@@ -115,6 +120,11 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "RQ_DASHBOARD_PASSWORD: set both RQ_DASHBOARD_USERNAME and RQ_DASHBOARD_PASSWORD, or neither"
         )
+    if password is not None and len(password) < MIN_RQ_PASSWORD_CHARS:
+        # Never the value: it is a secret, however short.
+        raise SettingsError(
+            f"RQ_DASHBOARD_PASSWORD: expected at least {MIN_RQ_PASSWORD_CHARS} characters, got {len(password)}"
+        )
     assets = text(env, "ASSETS_BASE_URL")
     if assets and split(assets, "ASSETS_BASE_URL", "an https:// URL").scheme not in ("https", "http"):
         raise SettingsError("ASSETS_BASE_URL: expected an https:// URL")
@@ -145,4 +155,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level,
         alerting=alerting.read(env),
         access=access.read(env),
+        edge=edge.read(env),
     )

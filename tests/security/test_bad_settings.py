@@ -43,6 +43,8 @@ GENERAL = (
     "METRICS_TOKEN",
     "ALERT_REMINDER_S",
     "MAINTENANCE_WINDOWS",
+    "ORIGIN_SECRET",
+    "TRUSTED_PROXY_HOPS",
 )
 # Read only when operators sign in (AUTH_MODE basic or oidc): fuzzed over SIGN_IN's settings.
 ACCESS = (
