@@ -4,22 +4,34 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting bench-status-page
+.PHONY: run test lock lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting bench-status-page
 
-# Create .venv and install both requirement files; a no-op while they are unchanged.
-$(STAMP): requirements.txt requirements-dev.txt
+# Create .venv and install the dev lock (every dependency, transitive ones included, pinned with its hashes; pip
+# refuses any file whose hash differs); a no-op while it is unchanged. The lock pins pip itself too.
+$(STAMP): requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make: Python 3.11 or newer is needed")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	@touch $(STAMP)
 
 # Checkov pins an older boto3 than the app, so it lives in its own venv (used by tests/test_deploy_terraform.py).
 TOOLS := .venv-tools/.installed
-$(TOOLS):
+$(TOOLS): requirements-tools.lock
 	@test -x .venv-tools/bin/python || $(PYTHON) -m venv .venv-tools
-	@.venv-tools/bin/python -m pip install --quiet --disable-pip-version-check checkov==3.3.30
+	@.venv-tools/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-tools.lock
 	@touch $(TOOLS)
+
+# After editing a requirements*.txt: re-make its lock (tests/test_dependency_locks.py fails until then). Pins stay
+# as they are unless the edit needs otherwise; `make lock UPGRADE=--upgrade` moves everything to its newest. The
+# locks are resolved for CPython 3.11 on x86_64 Linux with glibc 2.36 (Debian bookworm, as the image and CI), with
+# the hashes of every file of each version.
+LOCK = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_36 \
+	--custom-compile-command "make lock" $(UPGRADE)
+lock: $(STAMP)
+	@$(LOCK) requirements.txt -o requirements.lock
+	@$(LOCK) requirements-audit.txt -o requirements-audit.lock
+	@$(LOCK) requirements-dev.txt -o requirements-dev.lock
+	@$(LOCK) requirements-tools.txt -o requirements-tools.lock
 
 tools: $(TOOLS)
 

@@ -15,11 +15,14 @@ resource "tls_private_key" "demo_ca" {
   ecdsa_curve = "P384"
 }
 
+# Short-lived: a leaked demo CA key is worth little for long. An apply in its last 30 days makes a new CA, and with
+# it a new client certificate (DEPLOY.md, "Certificate rotation"): apply at least monthly.
 resource "tls_self_signed_cert" "demo_ca" {
   count                 = local.own_ca ? 0 : 1
   private_key_pem       = tls_private_key.demo_ca[0].private_key_pem
   is_ca_certificate     = true
-  validity_period_hours = 87600
+  validity_period_hours = var.demo_ca_validity_hours
+  early_renewal_hours   = 720
   allowed_uses          = ["cert_signing", "crl_signing", "digital_signature"]
 
   subject {

@@ -69,6 +69,11 @@ output "client_certificate_not_after" {
   value       = local.own_ca ? "" : tls_locally_signed_cert.client[0].validity_end_time
 }
 
+output "demo_ca_not_after" {
+  description = "When the demo CA expires (empty with your own CA); an apply in its last 30 days renews it."
+  value       = local.own_ca ? "" : tls_self_signed_cert.demo_ca[0].validity_end_time
+}
+
 # The app gets the CAs through App Platform's bindable ${pg.CA_CERT} / ${valkey.CA_CERT}; these are the same
 # certificates, for an operator who connects from a shell (psql "sslmode=verify-full sslrootcert=...").
 output "pg_ca_certificate" {

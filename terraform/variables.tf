@@ -165,8 +165,19 @@ variable "client_cert_validity_hours" {
   default     = 2160
 
   validation {
-    condition     = var.client_cert_validity_hours >= 24 && var.client_cert_validity_hours <= 8760
-    error_message = "client_cert_validity_hours: 24 to 8760 (one year)."
+    condition     = var.client_cert_validity_hours >= 24 && var.client_cert_validity_hours <= var.demo_ca_validity_hours
+    error_message = "client_cert_validity_hours: 24 to demo_ca_validity_hours (a certificate never outlives its CA)."
+  }
+}
+
+variable "demo_ca_validity_hours" {
+  description = "Validity of the demo CA (no own CA given); renewed, with the client certificate, by an apply in its last 30 days."
+  type        = number
+  default     = 2160
+
+  validation {
+    condition     = var.demo_ca_validity_hours >= 720 && var.demo_ca_validity_hours <= 2160
+    error_message = "demo_ca_validity_hours: 720 to 2160 (30 to 90 days)."
   }
 }
 

@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.6.0, < 2.0.0"
+  required_version = ">= 1.10.0, < 2.0.0"
 
   required_providers {
     aws = {
@@ -20,17 +20,15 @@ terraform {
     }
   }
 
-  # Remote state: the state holds the demo CA/client private keys and database passwords, so keep it in an
-  # encrypted, access-controlled bucket, never in git. To use S3 (or DigitalOcean Spaces through the same
-  # backend), create the bucket once, uncomment, fill in, and run `terraform init -migrate-state`.
-  #
-  # backend "s3" {
-  #   bucket       = "your-terraform-state-bucket"
-  #   key          = "hybrid-monitor/terraform.tfstate"
-  #   region       = "eu-central-1"
-  #   encrypt      = true
-  #   use_lockfile = true
-  # }
+  # Remote state, encrypted and locked: the state holds the demo CA's and the client's private keys and the
+  # database passwords, so it lives in a private bucket with server-side encryption, never on a laptop or in
+  # git. Which bucket is given at init (partial configuration, DEPLOY.md):
+  #   terraform init -backend-config=backend.hcl
+  # use_lockfile: S3's own lock file (Terraform 1.10+), so two applies never write the state at once.
+  backend "s3" {
+    encrypt      = true
+    use_lockfile = true
+  }
 }
 
 # Credentials come from the environment, never from files in this folder:

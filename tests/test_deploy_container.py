@@ -78,11 +78,25 @@ def test_default_command_serves_on_port_and_the_healthcheck_finds_it(base_env: d
         web.wait(20)
 
 
-def test_the_build_audits_the_runtime_requirements_as_the_tests_would() -> None:
-    """The offline tests skip the pip-audit test; the image build (it has the network) is where it runs."""
-    dev_pin = re.search(r"^pip-audit==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), flags=re.MULTILINE)
+def test_the_build_audits_the_runtime_lock_as_the_tests_would() -> None:
+    """The offline tests skip the pip-audit test; the image build (it has the network) is where it runs, with the
+    pip-audit of the tests (requirements-dev.txt includes requirements-audit.txt) installed from its lock."""
     build_stage = DOCKERFILE.split("\nFROM ")[1]
-    assert dev_pin and f"pip-audit=={dev_pin.group(1)}" in build_stage, "one pip-audit version for tests and build"
     audit = build_stage.index("pip-audit --strict")
-    assert "-r requirements.txt" in build_stage[audit:] and "pip-audit-ignore.txt" in build_stage
+    assert "--require-hashes -r requirements-audit.lock" in build_stage[:audit]
+    assert "-r requirements-audit.txt" in (ROOT / "requirements-dev.txt").read_text()
+    assert "--disable-pip -r requirements.lock" in build_stage[audit:] and "pip-audit-ignore.txt" in build_stage
     assert audit < build_stage.index("pip wheel"), "audited before the wheels the runtime installs are built"
+
+
+def test_every_base_image_is_pinned_by_digest() -> None:
+    """A tag moves when it is rebuilt; a digest names one image."""
+    images = re.findall(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)", DOCKERFILE, flags=re.MULTILINE)
+    assert images and all(re.fullmatch(r"[^@\s]+@sha256:[0-9a-f]{64}", image) for image in images), images
+
+
+def test_every_package_in_the_image_comes_from_a_lock_with_hashes() -> None:
+    steps = re.findall(r"pip (?:install|wheel) [^\n]*", DOCKERFILE)
+    assert len(steps) == 3, steps
+    for step in steps:
+        assert "--require-hashes" in step and re.search(r" -r requirements(-audit)?\.lock( \\)?$", step), step

@@ -38,6 +38,57 @@ def test_providers_are_pinned_and_variables_described() -> None:
         assert body.get("description"), f"variable {name} has no description"
 
 
+def test_the_state_goes_to_an_encrypted_locked_remote_backend() -> None:
+    """The state holds private keys and passwords: by default it goes to S3, encrypted and locked, the bucket
+    named at `terraform init -backend-config=backend.hcl` (never in git)."""
+    terraform = hcl2.loads((TERRAFORM / "versions.tf").read_text())["terraform"][0]
+    assert [next(iter(backend)) for backend in terraform.get("backend", [])] == ['"s3"']
+    s3 = terraform["backend"][0]['"s3"']
+    assert s3.get("encrypt") is True and s3.get("use_lockfile") is True
+    assert not {"bucket", "key", "region"} & set(s3), "the bucket belongs in backend.hcl, not in versions.tf"
+    assert terraform["required_version"].startswith('">= 1.10'), "use_lockfile needs Terraform 1.10"
+    assert {"bucket", "key", "region"} <= set(hcl2.loads((TERRAFORM / "backend.hcl.example").read_text()))
+
+
+def test_the_demo_ca_is_renewed_with_its_validity_variable() -> None:
+    resources = hcl2.loads((TERRAFORM / "aws_rolesanywhere.tf").read_text())["resource"]
+    ca = next(r['"tls_self_signed_cert"']['"demo_ca"'] for r in resources if '"tls_self_signed_cert"' in r)
+    assert ca["validity_period_hours"] == "${var.demo_ca_validity_hours}"
+    assert 0 < ca["early_renewal_hours"] < 2160
+
+
+def _plan_variables(directory: Path, values: dict[str, object]) -> tuple[int, str]:
+    """Terraform's own check of the variables' validation rules: variables.tf alone, planned with these values
+    (no provider, no state, no network)."""
+    shutil.copy(TERRAFORM / "variables.tf", directory / "variables.tf")
+    command = TerraformCommand(cwd=str(directory))
+    assert command.init(backend=False).retcode == 0
+    required = {"domain_name": "monitor.example.com", "github_repo": "owner/repo"}
+    result = command.plan(vars={**required, **values}, json=False, check=False)
+    return result.retcode, " ".join((result.error or "").replace("│", " ").split())
+
+
+@pytest.mark.parametrize(
+    ("values", "refused"),
+    [
+        ({}, ""),
+        ({"demo_ca_validity_hours": 720, "client_cert_validity_hours": 720}, ""),
+        ({"demo_ca_validity_hours": 2161}, "demo_ca_validity_hours: 720 to 2160 (30 to 90 days)"),
+        ({"demo_ca_validity_hours": 8760, "client_cert_validity_hours": 8760}, "demo_ca_validity_hours: 720 to"),
+        ({"demo_ca_validity_hours": 720, "client_cert_validity_hours": 1000}, "never outlives its CA"),
+    ],
+    ids=["defaults", "30 days both", "CA over 90 days", "a year", "client outlives CA"],
+)
+def test_the_demo_ca_lives_at_most_90_days_and_outlives_its_client(
+    tmp_path: Path, values: dict[str, object], refused: str
+) -> None:
+    code, errors = _plan_variables(tmp_path, values)
+    if refused:
+        assert code != 0 and refused in errors, errors
+    else:
+        assert code == 0, errors
+
+
 def _fmt(directory: Path) -> int:
     result = TerraformCommand(cwd=str(directory)).fmt(check_input=True, recursive=True, list=True)
     return result.retcode

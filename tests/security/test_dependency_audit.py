@@ -1,9 +1,10 @@
-"""Dependencies audited with pip-audit: no known vulnerability in requirements.txt without a written reason.
+"""Dependencies audited with pip-audit: no known vulnerability in requirements.lock without a written reason.
 
-pip-audit asks PyPI's per-version JSON API (or OSV) about every pinned and resolved package. Where that service
-cannot be reached (this machine reaches the package index but not /pypi/<name>/<version>/json or OSV), pip-audit
-skips every package and still says "No known vulnerabilities found"; the test then skips, saying so, rather
-than pass on an audit that audited nothing. The image build runs the same audit where the network is (Dockerfile).
+pip-audit asks PyPI's per-version JSON API (or OSV) about every package the lock pins (--disable-pip: the lock is
+audited as it is, nothing resolved). Where that service cannot be reached (this machine reaches the package index
+but not /pypi/<name>/<version>/json or OSV), pip-audit skips every package and still says "No known
+vulnerabilities found"; the test then skips, saying so, rather than pass on an audit that audited nothing. The
+image build runs the same audit where the network is (Dockerfile).
 """
 
 from __future__ import annotations
@@ -47,7 +48,16 @@ def test_accepted_vulnerabilities_need_a_reason() -> None:
 def test_requirements_have_no_known_vulnerability_without_a_written_reason(tmp_path: Path) -> None:
     accepted = accepted_vulnerabilities(IGNORE_FILE.read_text())
     report = tmp_path / "audit.json"
-    command = [sys.executable, "-m", "pip_audit", "-r", str(ROOT / "requirements.txt"), "--format", "json"]
+    command = [
+        sys.executable,
+        "-m",
+        "pip_audit",
+        "--disable-pip",
+        "-r",
+        str(ROOT / "requirements.lock"),
+        "--format",
+        "json",
+    ]
     command += ["--progress-spinner", "off", "--timeout", "10", "-o", str(report)]
     for vuln_id in accepted:
         command += ["--ignore-vuln", vuln_id]
