@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting bench-status-page
+.PHONY: run test lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting bench-status-page bench-static-files
 
 # Create .venv and install both requirement files; a no-op while they are unchanged.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -60,6 +60,10 @@ bench-cycle: $(STAMP)
 
 bench-status-page: $(STAMP)
 	@$(BIN)/python -m bench.status_page
+
+# BEFORE=<commit> measures that commit's web first, side by side with this tree's.
+bench-static-files: $(STAMP) browser
+	@$(BIN)/python -m bench.static_files $(if $(BEFORE),--before $(BEFORE))
 
 bench-accuracy: $(STAMP)
 	@$(BIN)/python -m bench.accuracy
