@@ -66,7 +66,7 @@ def _cache_headers(response: flask.Response) -> flask.Response:
         if any(name in request.args for name in ASSET_FINGERPRINTS):
             response.headers["Cache-Control"] = IMMUTABLE
     elif request.path.startswith(SUITES_PREFIX):
-        fingerprinted = check_fingerprint(request.view_args.get("fingerprinted_path", ""))[1]
+        fingerprinted = check_fingerprint((request.view_args or {}).get("fingerprinted_path", ""))[1]
         response.headers["Cache-Control"] = IMMUTABLE if fingerprinted else "no-cache"
     return response
 
