@@ -9,7 +9,8 @@
    - the web process's CPU time per request of each of those URLs and of Dash's full plotly.js bundle, for three
      Accept-Encoding headers: gzip only, CloudFront's `br,gzip`, Chromium's `gzip, deflate, br, zstd`;
    - page loads per second: N clients, each on one keep-alive connection, fetching the whole set again and
-     again for D seconds with Chromium's header, and the web's CPU time per page load.
+     again for D seconds, and the web's CPU time per page load; with Chromium's header (a browser on the
+     web itself) and with CloudFront's (what the web sees behind CloudFront).
 Everything listens on 127.0.0.1 and stops at the end.
 """
 
@@ -42,6 +43,7 @@ from sandbox.embedded import free_port
 FULL_PLOTLY = "/_dash-component-suites/plotly/package_data/plotly.min.js"
 ENCODINGS = {"gzip": "gzip", "cloudfront": "br,gzip", "chromium": "gzip, deflate, br, zstd"}
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
+PAGE_LOADS = ("chromium", "cloudfront")  # the Accept-Encoding headers page loads are measured with
 
 
 def tree_of(ref: str, directory: Path) -> Path:
@@ -96,7 +98,7 @@ def cpu_ms_per_request(web: Web, path: str, encoding: str, requests: int) -> dic
     return {"cpu_ms": used / requests * 1000, "status": status, "encoding": answer.get("content-encoding", "identity")}
 
 
-def page_loads(web: Web, urls: list[str], clients: int, duration_s: float) -> dict[str, float]:
+def page_loads(web: Web, urls: list[str], encoding: str, clients: int, duration_s: float) -> dict[str, float]:
     """Page loads per second by `clients` clients fetching all of `urls` in turn, and the web's CPU per load."""
     done = [0] * clients
     errors = [0] * clients
@@ -106,7 +108,7 @@ def page_loads(web: Web, urls: list[str], clients: int, duration_s: float) -> di
         conn = http.client.HTTPConnection("127.0.0.1", web.port, timeout=30)
         while time.monotonic() < stop_at:
             for url in urls:
-                conn.request("GET", url, headers={"Accept-Encoding": ENCODINGS["chromium"]})
+                conn.request("GET", url, headers={"Accept-Encoding": encoding})
                 response = conn.getresponse()
                 response.read()
                 errors[n] += response.status != 200
@@ -139,7 +141,7 @@ def measure(cwd: Path, env: dict[str, str], log: Path, args: argparse.Namespace)
             for path in [*static, FULL_PLOTLY]
         }
         load_before = os.getloadavg()[0]
-        loads = page_loads(web, urls, args.clients, args.duration)
+        loads = {name: page_loads(web, urls, ENCODINGS[name], args.clients, args.duration) for name in PAGE_LOADS}
         return {
             "urls": urls,
             "per_request": per_request,
@@ -178,17 +180,19 @@ def report(runs: dict[str, dict[str, Any]]) -> None:
     print()
     print(
         table(
-            ("tree", "page loads/s", "web CPU ms per page load", "page loads", "errors", "load avg before/after"),
+            ("tree", "encoding", "page loads/s", "web CPU ms per page load", "page loads", "errors", "load avg"),
             [
                 (
                     name,
-                    run["page"]["page_loads_per_s"],
-                    run["page"]["cpu_ms_per_page_load"],
-                    run["page"]["page_loads"],
-                    run["page"]["errors"],
+                    encoding,
+                    page["page_loads_per_s"],
+                    page["cpu_ms_per_page_load"],
+                    page["page_loads"],
+                    page["errors"],
                     "/".join(f"{x:.1f}" for x in run["load_average"]),
                 )
                 for name, run in runs.items()
+                for encoding, page in run["page"].items()
             ],
         )
     )
