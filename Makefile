@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lock lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting bench-status-page
+.PHONY: run test lock lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting bench-status-page bench-static-files
 
 # Create .venv and install the dev lock (every dependency, transitive ones included, pinned with its hashes; pip
 # refuses any file whose hash differs); a no-op while it is unchanged. The lock pins pip itself too.
@@ -72,6 +72,10 @@ bench-cycle: $(STAMP)
 
 bench-status-page: $(STAMP)
 	@$(BIN)/python -m bench.status_page
+
+# BEFORE=<commit> measures that commit's web first, side by side with this tree's.
+bench-static-files: $(STAMP) browser
+	@$(BIN)/python -m bench.static_files $(if $(BEFORE),--before $(BEFORE))
 
 bench-accuracy: $(STAMP)
 	@$(BIN)/python -m bench.accuracy

@@ -8,10 +8,21 @@ import re
 from pathlib import Path
 
 import dash
-from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
-from dashapp import api, audit, auth, callback_guard, callbacks, layout, metrics, operator, security, status_page
+from dashapp import (
+    api,
+    audit,
+    auth,
+    callback_guard,
+    callbacks,
+    layout,
+    metrics,
+    operator,
+    security,
+    static_files,
+    status_page,
+)
 from dashapp.edge import Server, wrap_server
 from dashapp.reader import Reader, Unavailable
 from jobs.defaults import WEB_MIGRATE_TIMEOUT_S
@@ -46,14 +57,11 @@ def _assets_from_cdn(base_url: str | None) -> dict[str, object]:
     }
 
 
-def _whole_asset_files(response: Response) -> Response:
-    """Make /assets files compressible with gzip. Dash serves them as file streams, which flask-compress
-    compresses only with its streaming algorithms (brotli, zstd, deflate, not gzip); read whole, they are
-    compressed like any other response."""
-    if response.status_code == 200 and response.is_streamed and request.path.startswith("/assets/"):
-        response.direct_passthrough = False
-        response.make_sequence()
-    return response
+class _Board(dash.Dash):
+    def _setup_plotlyjs(self) -> None:
+        """Registers nothing. Dash registers its full plotly.js bundle (4.8 MB) for dcc.Graph to load when the
+        page has no `window.Plotly`; this page always has one (PLOTLY_BUNDLE), so a request for that bundle is
+        a cheap 404 rather than megabytes to compress."""
 
 
 def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
@@ -75,22 +83,21 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     server.register_blueprint(operator.blueprint(reader, settings))
     server.register_error_handler(HTTPException, api.json_errors)
 
-    app = dash.Dash(
+    static_files.install(server)  # compression: registered before the hooks below, so it runs after them
+    app = _Board(
         __name__,
         server=server,
         title=layout.PRODUCT,
         assets_folder=str(ASSETS),
         serve_locally=True,
         update_title=None,
-        compress=True,  # gzip/brotli via flask-compress: plotly.js compresses to a third of its size
+        compress=False,  # static_files.install did: flask-compress, each static file compressed once
         # Always from this server, whatever ASSETS_BASE_URL says: the CSP allows scripts from 'self' only.
         external_scripts=[f"/assets/{PLOTLY_BUNDLE}?v={PLOTLY_BUNDLE_VERSION}"],
         assets_ignore="^(" + "|".join(map(re.escape, BOARD_IGNORES)) + ")$",
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         **_assets_from_cdn(settings.assets_base_url),
     )
-    # Registered after flask-compress's hook, so it runs before it (Flask runs them in reverse).
-    server.after_request(_whole_asset_files)
     app.layout = layout.page(settings, app.get_asset_url)
     callbacks.register(app, reader, settings)
     callback_guard.install(app)

@@ -10,7 +10,8 @@ _settings = load_or_exit()
 
 bind = f"{_settings.bind_host}:{_settings.port}"
 workers = _settings.web_concurrency
-worker_class = "gthread"
+# gunicorn's gthread worker, with a bound on how long reading a request may take (slow clients).
+worker_class = "dashapp.gunicorn_worker.BoundedReadWorker"
 # One process by default: a second one adds little (the work is mostly PostgreSQL's and the GIL's) and costs
 # memory (bench/README.md); WEB_CONCURRENCY adds processes on bigger instances.
 threads = WEB_THREADS

@@ -27,6 +27,10 @@ ALERT_REMINDER_S = 4 * 3600.0  # an open incident whose firing was sent is told 
 # that waits out its bound makes the next ones fail at once, so a frozen database does not hold them all.
 WEB_THREADS = 3
 WEB_WORKER_TIMEOUT_S = 30  # gunicorn restarts a web worker silent for this long
+# A request must reach the web whole within this long of its first byte, else its connection is closed; a new
+# connection silent this long waits in gunicorn's poller, holding no thread (dashapp/gunicorn_worker.py). So slow
+# clients hold a web thread this long at most. Under App Platform's health check timeout (5 s, app.yaml).
+REQUEST_READ_TIMEOUT_S = 3.0
 MAX_BODY_BYTES = 256 * 1024  # largest request body; Dash's callback payloads are a few KB, more is abuse
 MAX_POINTS = 500  # points per chart series and per /api/history answer, at most
 MAX_INCIDENTS = 1000  # incidents per /api/incidents answer, at most (newest first)
