@@ -39,6 +39,8 @@ PUBLIC_PREFIXES = (
     "/badge",
     "/status",
     "/assets",
+    # Dash's and its components' own scripts: published libraries, no data; public, so CloudFront caches them.
+    "/_dash-component-suites",
     "/_favicon.ico",
     "/login",
     "/logout",

@@ -189,6 +189,33 @@ data "aws_cloudfront_cache_policy" "optimized" {
   name = "Managed-CachingOptimized"
 }
 
+# /assets from Spaces: the page names each file with its version in the query (`?m=<mtime>`, `?v=<version>`),
+# so those two parameters are part of the cache key and a new file is fetched at once.
+resource "aws_cloudfront_cache_policy" "versioned_assets" {
+  name        = "${var.project_name}-versioned-assets"
+  min_ttl     = 0
+  default_ttl = 86400
+  max_ttl     = 31536000
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_brotli = true
+    enable_accept_encoding_gzip   = true
+
+    cookies_config {
+      cookie_behavior = "none"
+    }
+    headers_config {
+      header_behavior = "none"
+    }
+    query_strings_config {
+      query_string_behavior = "whitelist"
+      query_strings {
+        items = ["m", "v"]
+      }
+    }
+  }
+}
+
 # Everything the viewer sent except Host, so App Platform routes by its own host name.
 data "aws_cloudfront_origin_request_policy" "all_viewer_except_host" {
   name = "Managed-AllViewerExceptHostHeader"
@@ -255,6 +282,18 @@ resource "aws_cloudfront_distribution" "this" {
   ordered_cache_behavior {
     path_pattern           = "/assets/*"
     target_origin_id       = local.assets_origin_id
+    viewer_protocol_policy = "redirect-to-https"
+    allowed_methods        = ["GET", "HEAD", "OPTIONS"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = aws_cloudfront_cache_policy.versioned_assets.id
+    compress               = true
+  }
+
+  # Dash's and its components' scripts: public, fingerprinted by the app (a year, immutable) or revalidated by
+  # ETag (no-cache); cached as the app's Cache-Control says. Before "/_dash*", which would match first.
+  ordered_cache_behavior {
+    path_pattern           = "/_dash-component-suites/*"
+    target_origin_id       = local.app_origin_id
     viewer_protocol_policy = "redirect-to-https"
     allowed_methods        = ["GET", "HEAD", "OPTIONS"]
     cached_methods         = ["GET", "HEAD"]

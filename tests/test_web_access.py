@@ -114,6 +114,7 @@ def test_every_route_asked_anonymously_only_the_public_ones_answer_and_none_leak
     assert client.get("/readyz").get_json() == {"status": "not ready"}
     assert client.get("/badge/postgres.svg").status_code == 200
     assert client.get("/assets/style.css").status_code == 200
+    assert client.get("/_dash-component-suites/dash/dcc/dash_core_components.js").status_code == 200
     if mode != "none":
         for path in ("/status", "/healthz/x", "/login/x"):  # never the board's page shell
             assert client.get(path).status_code == 404, path
