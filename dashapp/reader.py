@@ -17,10 +17,10 @@ from datetime import datetime
 
 import psycopg2
 import redis
-from rq import Queue, Worker
+from rq import Worker
 from rq.registry import FailedJobRegistry
 
-from jobs import buffer, store
+from jobs import buffer, queueing, store
 from jobs.defaults import ALERT_SENDER_BUDGET_S, MIGRATE_RETRY_S, WEB_QUIET_S, WEB_READ_TIMEOUT_S, WEB_THREADS
 from jobs.result import ProbeResult, one_line
 from jobs.settings import PostgresSettings, Settings
@@ -215,7 +215,7 @@ class Reader:
         """From RQ's own bookkeeping in Valkey (read only: no registry cleanup from the web)."""
         try:
             connection = self._redis()
-            queue = Queue(QUEUE, connection=connection)
+            queue = queueing.queue(QUEUE, connection)
             return WorkerHealth(
                 workers=Worker.count(connection=connection),
                 queue_depth=queue.count,
@@ -227,7 +227,7 @@ class Reader:
     def enqueue_test_notification(self) -> None:
         """Queue the worker's test notification job (jobs.tasks.send_test_notification) on `alerts`."""
         try:
-            Queue(ALERTS_QUEUE, connection=self._redis()).enqueue(
+            queueing.queue(ALERTS_QUEUE, self._redis()).enqueue(
                 send_test_notification, job_timeout=int(ALERT_SENDER_BUDGET_S) + 60, result_ttl=3600
             )
         except redis.RedisError as exc:
