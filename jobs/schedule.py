@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-import rq.cron
 from rq import cron
 
 from jobs.queueing import OurQueue
@@ -15,7 +14,7 @@ from jobs.tasks import QUEUE, run_cycle, run_maintenance
 
 # `rq cron` takes --serializer but ignores it: its CronJob.enqueue builds a plain, pickling `Queue`. Ours keeps
 # the jobs as JSON, which is all a worker runs (jobs/queueing.py).
-rq.cron.Queue = OurQueue  # type: ignore[misc]
+cron.Queue = OurQueue
 
 _settings = load_or_exit()
 cron.register(
