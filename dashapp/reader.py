@@ -17,11 +17,11 @@ from datetime import datetime
 
 import psycopg2
 import redis
-from rq import Queue, Worker
+from rq import Worker
 from rq.registry import FailedJobRegistry
 
 from dashapp.brief_cache import BriefCache
-from jobs import buffer, store
+from jobs import buffer, queueing, store
 from jobs.defaults import (
     ALERT_SENDER_BUDGET_S,
     BOARD_READ_S,
@@ -228,7 +228,7 @@ class Reader:
         """From RQ's own bookkeeping in Valkey (read only: no registry cleanup from the web)."""
         try:
             connection = self._redis()
-            queue = Queue(QUEUE, connection=connection)
+            queue = queueing.queue(QUEUE, connection)
             return WorkerHealth(
                 workers=Worker.count(connection=connection),
                 queue_depth=queue.count,
@@ -240,7 +240,7 @@ class Reader:
     def enqueue_test_notification(self) -> None:
         """Queue the worker's test notification job (jobs.tasks.send_test_notification) on `alerts`."""
         try:
-            Queue(ALERTS_QUEUE, connection=self._redis()).enqueue(
+            queueing.queue(ALERTS_QUEUE, self._redis()).enqueue(
                 send_test_notification, job_timeout=int(ALERT_SENDER_BUDGET_S) + 60, result_ttl=3600
             )
         except redis.RedisError as exc:

@@ -20,6 +20,7 @@ import flask
 
 from dashapp.login_limit import FailedLogins
 from jobs.buffer import bounded_url
+from jobs.queueing import SERIALIZER
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,10 @@ def _mount_rq_dashboard(server: flask.Flask, settings: Settings) -> bool:
     if settings.valkey is None:
         log.warning("RQ dashboard off: Valkey is not configured (%s)", settings.problems.get("valkey", "no VALKEY_URL"))
         return False
-    from rq_dashboard.web import blueprint, setup_rq_connection
+    from rq_dashboard.web import blueprint, config, setup_rq_connection
+
+    # Our jobs are JSON (jobs/queueing.py); rq-dashboard would unpickle them by default.
+    config.serializer = SERIALIZER
 
     server.config["RQ_DASHBOARD_REDIS_URL"] = bounded_url(settings.valkey, settings.probe_timeout_s)
     # Hides the delete buttons; the guard in `install` refuses every state-changing request anyway.

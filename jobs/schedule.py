@@ -8,8 +8,13 @@ import math
 
 from rq import cron
 
+from jobs.queueing import OurQueue
 from jobs.startup import load_or_exit
 from jobs.tasks import QUEUE, run_cycle, run_maintenance
+
+# `rq cron` takes --serializer but ignores it: its CronJob.enqueue builds a plain, pickling `Queue`. Ours keeps
+# the jobs as JSON, which is all a worker runs (jobs/queueing.py).
+cron.Queue = OurQueue
 
 _settings = load_or_exit()
 cron.register(

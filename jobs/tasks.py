@@ -6,8 +6,9 @@
 when PostgreSQL's own outage opens while PostgreSQL cannot record it, and `jobs.tasks.send_test_notification`
 (`jobs.alerting.sender.run_test`), which an operator enqueues there.
 
-`rq cron` needs a function to name each job, not to run it: importing the real ones would load every probe
-(boto3, psycopg2 and the rest) into the scheduler, for nothing. These import them when a worker calls them.
+A worker runs these and nothing else (`TASKS`, `jobs.queueing`). `rq cron` needs a function to name each job,
+not to run it: importing the real ones would load every probe (boto3, psycopg2 and the rest) into the
+scheduler, for nothing. These import them when a worker calls them.
 """
 
 from __future__ import annotations
@@ -49,3 +50,11 @@ def send_test_notification() -> dict[str, Any]:
     from jobs.alerting.sender import run_test
 
     return run_test()
+
+
+# The only functions a worker runs, by the names RQ stores (jobs/queueing.py): RQ itself would import and call
+# any function a job names.
+TASKS: dict[str, Any] = {
+    f"{__name__}.{task.__name__}": task
+    for task in (run_cycle, run_maintenance, send_alerts, tell_postgres_down, send_test_notification)
+}

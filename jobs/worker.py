@@ -4,6 +4,9 @@ RQ's SimpleWorker (each cycle runs in the worker's own process), tuned so that a
 mid-job (SIGKILL, out of memory) moves to the FailedJobRegistry at most the job's timeout +
 ABANDONED_AFTER_TIMEOUT_S + one probe interval after it started, instead of up to 11 minutes with RQ's defaults.
 
+Whatever `rq worker` was told, it reads jobs as JSON and runs only ours (`jobs.queueing`); a refused job is
+failed with one log line.
+
 The same process serves the `alerts` queue with a second RQ worker in a thread of its own: sending never waits
 behind a cycle nor a cycle behind sending, without a Python process more to keep in memory.
 """
@@ -13,14 +16,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import redis
+from rq import Queue
+from rq.exceptions import DeserializationError
 from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
 from jobs.defaults import ABANDONED_AFTER_TIMEOUT_S, SENDER_SHUTDOWN_WAIT_S, SUPERVISE_BACKOFF_MAX_S
+from jobs.queueing import SERIALIZER, OurJob, OurQueue, RefusedJob
 from jobs.startup import load_or_exit
 from jobs.supervise import backoff_s, failures_after
 from jobs.tasks import ALERTS_QUEUE
@@ -33,8 +40,11 @@ class _TunedWorker(SimpleWorker):
     # supervisor's restarts, work resumes within that cap of Valkey's return whichever path noticed the outage.
     max_connection_wait_time = SUPERVISE_BACKOFF_MAX_S
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, queues: Sequence[Queue | str], *args: Any, **kwargs: Any) -> None:
+        # `rq worker` builds its queues with the serializer of its command line: ours are rebuilt by name.
+        names = [q.name if isinstance(q, Queue) else q for q in queues]
+        kwargs.update(serializer=SERIALIZER, job_class=OurJob, queue_class=OurQueue)
+        super().__init__(names, *args, **kwargs)
         # RQ's maintenance (which finds abandoned jobs) runs between jobs; cycles come once an interval.
         self.maintenance_interval = load_or_exit().probe_interval_s
 
@@ -44,6 +54,14 @@ class _TunedWorker(SimpleWorker):
         if job.timeout is None or job.timeout <= 0:  # no timeout: RQ's default
             return super().get_heartbeat_ttl(job, working_time)
         return int(job.timeout) + ABANDONED_AFTER_TIMEOUT_S
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """A refused job is one log line (what it asked for), not a traceback; any other failure as RQ logs it."""
+        refused = RefusedJob.not_json(job.id) if isinstance(exc_info[1], DeserializationError) else exc_info[1]
+        if isinstance(refused, RefusedJob):  # RQ reads a pickled job's name before it asks for its function
+            log.error("%s", refused)
+            return
+        super().handle_exception(job, *exc_info)
 
 
 class SenderWorker(_TunedWorker):

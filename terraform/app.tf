@@ -6,7 +6,6 @@ locals {
   shared_envs = [
     # The clusters' CA certificates as App Platform binds them (the same PEM as data.digitalocean_database_ca):
     # PostgreSQL verify-full, Valkey's certificate and host name checked.
-    { key = "DATABASE_URL", value = "$${pg.DATABASE_URL}", type = "GENERAL" },
     { key = "DATABASE_CA_CERT", value = "$${pg.CA_CERT}", type = "GENERAL" },
     { key = "PGSSLMODE", value = "verify-full", type = "GENERAL" },
     { key = "VALKEY_URL", value = "$${valkey.DATABASE_URL}", type = "GENERAL" },
@@ -16,6 +15,8 @@ locals {
     { key = "LOG_LEVEL", value = "INFO", type = "GENERAL" },
   ]
   web_envs = [
+    # The web's own PostgreSQL role: it reads, and writes only its audit log and the monitor's own incident.
+    { key = "DATABASE_URL", value = local.web_database_url, type = "SECRET" },
     { key = "PORT", value = "8080", type = "GENERAL" },
     { key = "ASSETS_BASE_URL", value = "https://${var.domain_name}/", type = "GENERAL" },
     # Operators sign in with OpenID Connect (DEPLOY.md, "Sign-in with Google Workspace").
@@ -43,6 +44,9 @@ locals {
   ]
   # Only the worker runs probes, so only it holds the certificate and key.
   worker_envs = [
+    # The owner of the schema: the worker migrates, and grants the web's role its rights each time.
+    { key = "DATABASE_URL", value = "$${pg.DATABASE_URL}", type = "GENERAL" },
+    { key = "DATABASE_WEB_ROLE", value = digitalocean_database_user.web.name, type = "GENERAL" },
     { key = "AWS_REGION", value = var.aws_region, type = "GENERAL" },
     { key = "IAM_TRUST_ANCHOR_ARN", value = aws_rolesanywhere_trust_anchor.this.arn, type = "GENERAL" },
     { key = "IAM_PROFILE_ARN", value = aws_rolesanywhere_profile.this.arn, type = "GENERAL" },
@@ -53,6 +57,14 @@ locals {
     { key = "IAM_CLIENT_KEY", value = base64encode(local.client_private_key_pem), type = "SECRET" },
     { key = "ALERT_URLS", value = var.alert_urls, type = "SECRET" },
   ]
+  web_database_url = format(
+    "postgresql://%s:%s@%s:%d/%s?sslmode=require",
+    digitalocean_database_user.web.name,
+    urlencode(digitalocean_database_user.web.password),
+    digitalocean_database_cluster.pg.host,
+    digitalocean_database_cluster.pg.port,
+    digitalocean_database_db.monitor.name,
+  )
   # The Procfile's commands (tests/test_deploy_consistency.py checks they match).
   procfile = {
     worker    = "python -m jobs.supervise rq worker --config jobs.rq_config --worker-class jobs.worker.ProbeWorker probes"

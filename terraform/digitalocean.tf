@@ -28,6 +28,14 @@ resource "digitalocean_database_user" "monitor" {
   name       = "monitor"
 }
 
+# The web's own role. DigitalOcean creates it with no rights on the database's tables; the worker, which owns
+# them (it migrates as `monitor`), grants it reads and the web's few writes on every migration
+# (DATABASE_WEB_ROLE, jobs/store/schema.py).
+resource "digitalocean_database_user" "web" {
+  cluster_id = digitalocean_database_cluster.pg.id
+  name       = "monitor_web"
+}
+
 resource "digitalocean_database_cluster" "valkey" {
   name       = "${var.project_name}-valkey"
   engine     = "valkey"

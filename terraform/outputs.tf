@@ -74,6 +74,13 @@ output "demo_ca_not_after" {
   value       = local.own_ca ? "" : tls_self_signed_cert.demo_ca[0].validity_end_time
 }
 
+# The web's DATABASE_URL (its own role), for a deployment made with doctl and app.yaml.
+output "web_database_url" {
+  description = "PostgreSQL URL of the web's own role (monitor_web)."
+  value       = local.web_database_url
+  sensitive   = true
+}
+
 # The app gets the CAs through App Platform's bindable ${pg.CA_CERT} / ${valkey.CA_CERT}; these are the same
 # certificates, for an operator who connects from a shell (psql "sslmode=verify-full sslrootcert=...").
 output "pg_ca_certificate" {

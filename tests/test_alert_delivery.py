@@ -13,9 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
-import rq
 
-from jobs import store
+from jobs import queueing, store
 from jobs.alerting import channels as channels_
 from jobs.alerting.after_cycle import after_stored
 from jobs.alerting.decide import decide_incidents
@@ -26,6 +25,7 @@ from jobs.settings import AlertSettings, load
 from jobs.tasks import ALERTS_QUEUE
 from sandbox.embedded import free_port
 from tests.conftest import ROOT
+from tests.rq_support import work
 from tests.test_incidents import T0, check
 
 RULE = AlertSettings()
@@ -247,11 +247,11 @@ def test_the_cycle_enqueues_the_sender_on_its_own_queue_and_the_rq_job_sends(
         results = [check("valkey", minute, D)]
         store.write_results(conn, results, T0 + timedelta(minutes=minute))
         after_stored(settings, results, conn, valkey)
-    queue = rq.Queue(ALERTS_QUEUE, connection=valkey)
+    queue = queueing.queue(ALERTS_QUEUE, valkey)
     assert queue.count == 1, "one sender job waits on the alerts queue, none on the probes queue"
-    assert rq.Queue("probes", connection=valkey).count == 0
+    assert queueing.queue("probes", valkey).count == 0
     assert receiver.received == [], "the cycle itself sends nothing"
-    rq.SimpleWorker([queue], connection=valkey).work(burst=True)
+    work([ALERTS_QUEUE], valkey)
     assert [m["title"] for m in receiver.received] == ["FIRING: Valkey (test) down"]
     valkey.close()
 
@@ -268,26 +268,25 @@ def test_postgresql_down_still_alerts_once_and_its_incident_is_recorded_when_it_
     for name, value in {**base, "DATABASE_URL": db_url}.items():
         monkeypatch.setenv(name, value)  # what the RQ jobs load
     valkey = redis.Redis.from_url(valkey_url)
-    alerts = rq.Queue(ALERTS_QUEUE, connection=valkey)
 
-    def work() -> None:
-        rq.SimpleWorker([alerts], connection=valkey).work(burst=True)
+    def send() -> None:
+        work([ALERTS_QUEUE], valkey)
 
     for minute in range(2):
         assert probe_and_store(down, T0 + timedelta(minutes=minute))[1] is not None
-        work()
+        send()
     assert receiver.received == [], "two failed checks of five open nothing"
     probe_and_store(down, T0 + timedelta(minutes=2))
-    work()
+    send()
     titles = [m["title"] for m in receiver.received]
     assert titles == ["FIRING: PostgreSQL (test) down"]
     probe_and_store(down, T0 + timedelta(minutes=3))
-    work()
+    send()
     assert len(receiver.received) == 1, "told once per outage"
 
     for minute in (4, 5, 6):
         assert probe_and_store(back, T0 + timedelta(minutes=minute))[1] is None
-        work()
+        send()
     titles = [m["title"] for m in receiver.received]
     assert len(titles) == 2 and titles[1].startswith("RESOLVED: PostgreSQL (test) after "), titles
     conn = store.connect(back.postgres, 10)

@@ -16,10 +16,8 @@ from urllib.parse import urlsplit
 import psycopg2
 import pytest
 import redis
-from rq import Queue, SimpleWorker
-from rq.job import Job
 
-from jobs import cycle, store, tasks
+from jobs import cycle, queueing, store, tasks
 from jobs.defaults import FIRST_WAVE_S
 from jobs.probes import FIRST, PROBES
 from jobs.probes.outcome import not_configured
@@ -27,6 +25,7 @@ from jobs.result import SERVICE_NAMES, Status
 from jobs.settings import load
 from tests.conftest import ROOT, WORKING
 from tests.phases import assert_phases_account_for_latency
+from tests.rq_support import work
 
 SLOT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -120,11 +119,11 @@ def test_the_cycle_job_result_kept_in_valkey_holds_no_secret(env: dict[str, str]
     for variable, password in wrong.items():
         monkeypatch.setenv(variable, env[variable].replace(urlsplit(env[variable]).password, password))
     connection = redis.Redis.from_url(env["VALKEY_URL"])  # RQ's own connection, with the right password
-    queue = Queue(tasks.QUEUE, connection=connection)
+    queue = queueing.queue(tasks.QUEUE, connection)
     job = queue.enqueue(tasks.run_cycle)
-    SimpleWorker([queue], connection=connection).work(burst=True)
+    work([tasks.QUEUE], connection)
 
-    kept = Job.fetch(job.id, connection=connection)
+    kept = queueing.OurJob.fetch(job.id, connection=connection, serializer=queueing.SERIALIZER)
     summary = kept.return_value()
     assert summary["stored"] is False
     assert (summary["statuses"]["postgres"], summary["statuses"]["valkey"]) == ("down", "down"), summary

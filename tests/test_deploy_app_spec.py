@@ -125,3 +125,15 @@ def test_databases_and_secrets() -> None:
         assert "value" not in envs[secret] or envs[secret]["value"].startswith("EV["), f"{secret} in clear text"
     assert {a["rule"] for a in SPEC["alerts"]} >= {"DEPLOYMENT_FAILED", "DOMAIN_FAILED"}
     assert envs["AUTH_MODE"]["value"] == "oidc", "the deployment signs operators in"
+
+
+def test_the_web_reaches_postgresql_with_its_own_role_and_the_worker_grants_it() -> None:
+    def envs(component: dict) -> dict[str, dict]:
+        return {e["key"]: e for e in component.get("envs", [])}
+
+    web, workers = envs(SPEC["services"][0]), {w["name"]: envs(w) for w in SPEC["workers"]}
+    assert "DATABASE_URL" not in envs(SPEC), "each component has its own, or none"
+    assert web["DATABASE_URL"]["type"] == "SECRET" and "value" not in web["DATABASE_URL"]
+    assert workers["worker"]["DATABASE_URL"]["value"] == "${pg.DATABASE_URL}"
+    assert workers["worker"]["DATABASE_WEB_ROLE"]["value"] == "monitor_web"
+    assert "DATABASE_URL" not in workers["scheduler"], "rq cron needs no database"

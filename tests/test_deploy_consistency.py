@@ -32,6 +32,7 @@ NOT_DEPLOYED = {
     "AWS_CA_BUNDLE": "local sandbox only",
     "AWS_ENDPOINT_URL_STS": "local sandbox only (botocore's own setting; AWS's endpoint in production)",
     "AWS_ENDPOINT_URL_SECRETS_MANAGER": "local sandbox only (botocore's own setting; AWS's endpoint in production)",
+    "AWS_ENDPOINT_URL": "botocore's own setting for every service; AWS's endpoints in production",
     "CERT_WARN_DAYS": "the default (30 days) is the production value",
     "PROBE_INTERVAL_S": "the default (60 s) is the production value",
     "PROBE_TIMEOUT_S": "the default (10 s) is the production value",

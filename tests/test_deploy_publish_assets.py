@@ -106,6 +106,7 @@ def test_missing_settings_name_the_variable(tmp_path: Path) -> None:
         ("SPACES_BUCKET", "Bad_Bucket", "SPACES_BUCKET: expected"),
         ("SPACES_REGION", "frankfurt", "SPACES_REGION: expected"),
         ("AWS_ENDPOINT_URL_S3", "ftp://x", "AWS_ENDPOINT_URL_S3: expected"),
+        ("AWS_ENDPOINT_URL_S3", "http://fra1.digitaloceanspaces.com", "AWS_ENDPOINT_URL_S3: https:// is required"),
     ],
 )
 def test_load_spaces_rejects_bad_values(name: str, value: str, message: str) -> None:

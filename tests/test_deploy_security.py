@@ -8,17 +8,20 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import flask
 import pytest
 import redis
-from rq import Queue
+import rq
 from werkzeug.serving import make_server
 
 from dashapp import security
 from dashapp.factory import create_app
 from dashapp.login_limit import FailedLogins
+from jobs import queueing, tasks
 from jobs import settings as settings_module
+from tests.rq_support import OpenOnLoad
 
 Serve = Callable[[dict[str, str]], str]
 RQ_PASSWORD = "s3cret-pw-for-the-rq-tests"
@@ -143,7 +146,7 @@ def test_rq_requires_the_right_credentials(serve: Serve, valkey_url: str) -> Non
 
 def test_rq_dashboard_shows_the_real_queue(serve: Serve, valkey_url: str) -> None:
     connection = redis.Redis.from_url(valkey_url)
-    Queue("probes", connection=connection).enqueue("jobs.cycle.run_cycle")
+    queueing.queue(tasks.QUEUE, connection).enqueue(tasks.run_cycle)
     env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": RQ_PASSWORD}
     base = serve(env)
     status, headers, body = _get(base + "/rq/0/data/queues.json", _basic("ops", RQ_PASSWORD))
@@ -160,10 +163,32 @@ def test_rq_dashboard_shows_the_real_queue(serve: Serve, valkey_url: str) -> Non
     assert password and password not in page
 
 
+def test_rq_dashboard_reads_jobs_as_json_and_never_unpickles(serve: Serve, valkey_url: str, tmp_path: Path) -> None:
+    """A pickled job someone with Valkey's password queued runs nothing when the operator views it at /rq."""
+    connection = redis.Redis.from_url(valkey_url)
+    unpickled = tmp_path / "unpickled"
+    pickled = rq.Queue(tasks.QUEUE, connection=connection).enqueue(
+        tasks.run_cycle, OpenOnLoad(unpickled), meta={"x": OpenOnLoad(unpickled)}
+    )
+    ours = queueing.queue(tasks.QUEUE, connection).enqueue(tasks.run_cycle)
+    env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "s3cret-pw"}
+    base = serve(env)
+    operator = _basic("ops", "s3cret-pw")
+    status, _, body = _get(base + "/rq/0/data/jobs/probes/queued/10/asc/1.json", operator)
+    assert status == 200, body
+    assert [job["description"] for job in flask.json.loads(body)["jobs"]][1] == "jobs.tasks.run_cycle()"
+    status, _, body = _get(base + f"/rq/0/data/job/{ours.id}.json", operator)
+    assert status == 200, body
+    assert flask.json.loads(body)["description"] == "jobs.tasks.run_cycle()"
+    _get(base + f"/rq/0/data/job/{pickled.id}.json", operator)
+    assert not unpickled.exists(), "the web loaded a pickled job"
+    connection.close()
+
+
 def test_rq_dashboard_changes_nothing_even_for_the_operator(serve: Serve, valkey_url: str) -> None:
     """A cross-site link or form reaches /rq with the browser's cached credentials: it must change nothing."""
     connection = redis.Redis.from_url(valkey_url)
-    job = Queue("probes", connection=connection).enqueue("jobs.cycle.run_cycle")
+    job = queueing.queue(tasks.QUEUE, connection).enqueue(tasks.run_cycle)
     env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": RQ_PASSWORD}
     base = serve(env)
     operator = _basic("ops", RQ_PASSWORD)
@@ -177,13 +202,13 @@ def test_rq_dashboard_changes_nothing_even_for_the_operator(serve: Serve, valkey
     ):
         status, _, _ = _get(base + path, operator, method)
         assert status == 405, (method, path)
-    assert Queue("probes", connection=connection).job_ids == [job.id]
+    assert queueing.queue(tasks.QUEUE, connection).job_ids == [job.id]
 
 
 def test_rq_answers_only_its_read_views(serve: Serve, valkey_url: str) -> None:
     """Every route rq-dashboard registers, with each of its methods: only the allowlisted read views answer."""
     connection = redis.Redis.from_url(valkey_url)
-    job = Queue("probes", connection=connection).enqueue("jobs.cycle.run_cycle")
+    job = queueing.queue(tasks.QUEUE, connection).enqueue(tasks.run_cycle)
     base = serve({"VALKEY_URL": valkey_url, **RQ_LOGIN})
     operator = _basic("ops", RQ_PASSWORD)
     app = _page_app()
@@ -210,7 +235,7 @@ def test_rq_answers_only_its_read_views(serve: Serve, valkey_url: str) -> None:
                 assert status == 200, (method, path, status, body[:200])
             else:
                 assert status == 405, (method, path, status)
-    assert Queue("probes", connection=connection).job_ids == [job.id], "nothing changed the queue"
+    assert queueing.queue(tasks.QUEUE, connection).job_ids == [job.id], "nothing changed the queue"
 
 
 def test_failed_rq_logins_are_limited_per_address(serve: Serve, valkey_url: str) -> None:

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from jobs.settings import SettingsError, load
+from jobs.settings.parse import aws_endpoint_url
 from tests.conftest import ROOT
 
 SECRET = "s3cr3t-pass-word"
@@ -321,3 +322,30 @@ def test_edge_settings_default_to_no_lock_and_no_trusted_proxy() -> None:
     assert secret in load({"ORIGIN_SECRET": secret}).secrets(), "scrubbed from messages like every secret"
     password = "sixteen-chars-ok"
     assert load({"RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": password}).rq_dashboard_password == password
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://sts.example:443", "https://10.0.0.5", "http://127.0.0.1:4566", "http://localhost:9", "http://[::1]:9"],
+)
+def test_an_aws_endpoint_is_https_or_http_to_this_machine(url: str) -> None:
+    assert aws_endpoint_url(url, "AWS_ENDPOINT_URL_STS").geturl() == url
+
+
+@pytest.mark.parametrize(
+    "url", ["http://sts.example", "http://10.0.0.5:4566", "http://127.0.0.1.evil.example", "http://[::2]:9"]
+)
+def test_an_aws_endpoint_over_plain_http_elsewhere_is_refused_in_one_line(url: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        aws_endpoint_url(url, "AWS_ENDPOINT_URL_SECRETS_MANAGER")
+    assert str(refused.value) == (
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER: https:// is required (http:// only to 127.0.0.1, localhost or ::1)"
+    )
+
+
+@pytest.mark.parametrize("name", ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"])
+def test_loaded_settings_leave_aws_unconfigured_behind_a_plain_http_endpoint(name: str) -> None:
+    s = load({**AWS, name: "http://moto.example:4566"})
+    assert s.aws is None
+    assert s.problems["roles_anywhere"] == f"{name}: https:// is required (http:// only to 127.0.0.1, localhost or ::1)"
+    assert load({**AWS, name: "http://127.0.0.1:4566"}).aws is not None

@@ -8,10 +8,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-import rq
 
 from dashapp.operator import log_rows
-from jobs import buffer, store
+from jobs import buffer, queueing, store
 from jobs.alerting.sender import run_test
 from jobs.result import utcnow
 from jobs.tasks import ALERTS_QUEUE
@@ -105,7 +104,7 @@ def alerting(base_env, monkeypatch, hook):
 def queued_jobs(settings) -> list[str]:
     client = buffer.client(settings.valkey, 5)
     try:
-        return [job.func_name for job in rq.Queue(ALERTS_QUEUE, connection=client).jobs]
+        return [job.func_name for job in queueing.queue(ALERTS_QUEUE, client).jobs]
     finally:
         client.close()
 

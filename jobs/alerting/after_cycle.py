@@ -11,9 +11,8 @@ import logging
 
 import psycopg2
 import redis
-import rq
 
-from jobs import store
+from jobs import queueing, store
 from jobs.alerting import channels as channels_
 from jobs.alerting import without_postgres
 from jobs.alerting.certificates import warn_expiring
@@ -85,7 +84,7 @@ def after_not_stored(settings: Settings, valkey: redis.Redis) -> None:
 def _enqueue_sender(settings: Settings, valkey: redis.Redis) -> None:
     """Put a sender job on the `alerts` queue, unless one is already waiting there."""
     try:
-        queue = rq.Queue(ALERTS_QUEUE, connection=valkey)
+        queue = queueing.queue(ALERTS_QUEUE, valkey)
         if queue.count == 0:
             queue.enqueue(
                 send_alerts,

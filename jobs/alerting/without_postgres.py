@@ -15,9 +15,8 @@ import logging
 from datetime import datetime
 
 import redis
-import rq
 
-from jobs import buffer
+from jobs import buffer, queueing
 from jobs.alerting import channels as channels_
 from jobs.alerting.rule import Level, failing_level
 from jobs.result import SERVICE_NAMES, Status
@@ -59,7 +58,7 @@ def check_while_down(settings: Settings, valkey: redis.Redis) -> None:
     told = valkey.hgetall(_told_key(settings.location))
     if all(c.key.encode() in told for c in channels):
         return
-    queue = rq.Queue(ALERTS_QUEUE, connection=valkey)
+    queue = queueing.queue(ALERTS_QUEUE, valkey)
     queue.enqueue(tell_postgres_down, first.checked_at.isoformat(), first.error, job_timeout=120, result_ttl=3600)
 
 

@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from jobs import defaults
-from jobs.settings.parse import SettingsError, endpoint_url, flag, shown, text, whole
+from jobs.settings.parse import SettingsError, aws_endpoint_url, endpoint_url, flag, shown, text, whole
 
 REQUIRED = (
     "IAM_TRUST_ANCHOR_ARN",
@@ -121,10 +121,11 @@ def read(env: Mapping[str, str]) -> AwsSettings | None:
     if endpoint:
         endpoint = endpoint_url(endpoint, "AWS_ENDPOINT_URL_ROLESANYWHERE", ("https",)).netloc
     service_urls = {}
-    for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
+    # botocore itself reads AWS_ENDPOINT_URL for a service whose own endpoint is not given.
+    for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"):
         service_urls[name] = text(env, name)
         if service_urls[name]:
-            endpoint_url(service_urls[name] or "", name)
+            aws_endpoint_url(service_urls[name] or "", name)
     ca_bundle = text(env, "AWS_CA_BUNDLE")
     if ca_bundle and not os.path.isfile(ca_bundle):
         raise SettingsError(f"AWS_CA_BUNDLE: no such file {shown(ca_bundle)}")

@@ -3,6 +3,7 @@ names the variable and never shows a secret."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -104,6 +105,22 @@ def endpoint_url(url: str, name: str, schemes: tuple[str, ...] = ("https", "http
     if parts.scheme not in schemes or not parts.netloc:
         raise SettingsError(f"{name}: expected {expected}")
     return parts
+
+
+def aws_endpoint_url(url: str, name: str) -> SplitResult:
+    """An AWS (or S3-compatible) endpoint: https://, or http:// to this machine only (the local sandbox), so
+    signed requests and the credentials and secrets in the answers never cross a network in the clear."""
+    parts = endpoint_url(url, name)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        raise SettingsError(f"{name}: https:// is required (http:// only to 127.0.0.1, localhost or ::1)")
+    return parts
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def ca_certificate(env: Mapping[str, str], name: str) -> str | None:

@@ -1,9 +1,11 @@
 """PostgreSQL's settings: DATABASE_URL, or the libpq-style PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE;
 PGSSLMODE for either; the CA that signs the server's certificate as PEM text (DATABASE_CA_CERT) or a file
-(libpq's PGSSLROOTCERT)."""
+(libpq's PGSSLROOTCERT). DATABASE_WEB_ROLE: the web's own PostgreSQL role, which whoever migrates grants
+exactly what the web needs (jobs/store/schema.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -11,6 +13,7 @@ from urllib.parse import unquote
 from jobs.settings.parse import SettingsError, ca_certificate, port, shown, split, text, url_port
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_ROLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class PostgresSettings:
     ca_cert: str | None = field(default=None, repr=False)  # PEM text
     ca_file: str | None = None  # a path, or libpq's "system"
     host_from: str = field(default="DATABASE_URL", compare=False)  # the variable an error about the host names
+    web_role: str | None = None  # granted the web's rights on every migration (DATABASE_WEB_ROLE)
 
     @property
     def endpoint(self) -> str:
@@ -74,6 +78,11 @@ def read(env: Mapping[str, str]) -> PostgresSettings | None:
     ca_cert, ca_file = ca_certificate(env, "DATABASE_CA_CERT"), text(env, "PGSSLROOTCERT")
     if ca_cert and ca_file:
         raise SettingsError("DATABASE_CA_CERT: set it or PGSSLROOTCERT, not both")
+    web_role = text(env, "DATABASE_WEB_ROLE")
+    if web_role is not None and not _ROLE.fullmatch(web_role):
+        raise SettingsError(
+            f"DATABASE_WEB_ROLE: expected a role name of lowercase letters, digits and _, got {shown(web_role)}"
+        )
     return PostgresSettings(
         host=host,
         port=pg_port,
@@ -84,4 +93,5 @@ def read(env: Mapping[str, str]) -> PostgresSettings | None:
         ca_cert=ca_cert,
         ca_file=ca_file,
         host_from=host_from,
+        web_role=web_role,
     )

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from jobs.settings.parse import SettingsError, endpoint_url, shown, text
+from jobs.settings.parse import SettingsError, aws_endpoint_url, shown, text
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def load_spaces(env: Mapping[str, str] | None = None) -> SpacesSettings:
     if not re.fullmatch(r"[a-z]{3}\d", region):
         raise SettingsError(f"SPACES_REGION: expected a DigitalOcean region such as fra1, got {shown(region)}")
     endpoint = text(env, "AWS_ENDPOINT_URL_S3") or f"https://{region}.digitaloceanspaces.com"
-    endpoint_url(endpoint, "AWS_ENDPOINT_URL_S3")
+    aws_endpoint_url(endpoint, "AWS_ENDPOINT_URL_S3")
     return SpacesSettings(
         bucket=values["SPACES_BUCKET"] or "",
         region=region,

@@ -10,7 +10,7 @@ Connecting (db.py, pool.py, schema.py)
 - describe_error(message, pg): a driver error as one actionable line.
 - transaction(conn): a cursor in one transaction (committed at the end of the block, rolled back on error).
 - ServerSilent: the error of a server that sent nothing for a whole bound (frozen, or firewalled).
-- migrate(conn): apply the migrations not yet applied; their names.
+- migrate(conn, web_role=None): apply the migrations not yet applied, grant the web's role its rights; their names.
 - migrate_once(pg, timeout_s, wait=, retry_s=): `migrate` once per process and database.
 - migration_files(): (version, path) of every migration, in order.
 

@@ -1,4 +1,5 @@
-"""The schema: the SQL files in `migrations/`, applied in order, each once per database."""
+"""The schema: the SQL files in `migrations/`, applied in order, each once per database, and the web's own
+role (DATABASE_WEB_ROLE) granted what the web needs each time the worker migrates."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import threading
 import time
 from pathlib import Path
 
+from psycopg2 import sql
+
 from jobs.settings import PostgresSettings
-from jobs.store.db import MIGRATION_LOCK_KEY, Connection, connect, transaction
+from jobs.store.db import MIGRATION_LOCK_KEY, Connection, Cursor, connect, transaction
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +31,16 @@ def migration_files() -> list[tuple[str, Path]]:
     return files
 
 
-def migrate(conn: Connection) -> list[str]:
+# What the web writes besides reading every table: its audit log of operator actions, and the monitor's own
+# incident, which its watch on the worker opens and resolves (jobs.alerting.self_watch).
+WEB_WRITES = {"audit_log": "INSERT", "incidents": "INSERT, UPDATE"}
+
+
+def migrate(conn: Connection, web_role: str | None = None) -> list[str]:
     """Apply the migrations not yet applied, in one transaction under an advisory lock, so a web and a
-    worker starting at once never apply one twice. Returns the names of those applied now."""
+    worker starting at once never apply one twice, then grant `web_role` the web's rights. Returns the names of
+    the migrations applied now. On an up-to-date schema the web's role, which may not create tables, finds
+    nothing to do (PostgreSQL skips CREATE TABLE IF NOT EXISTS before checking the right to create)."""
     applied_now: list[str] = []
     with transaction(conn) as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
@@ -46,7 +56,23 @@ def migrate(conn: Connection) -> list[str]:
             cur.execute(path.read_text())
             cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, path.name))
             applied_now.append(path.name)
+        if web_role is not None:
+            grant_web(cur, web_role)
     return applied_now
+
+
+def grant_web(cur: Cursor, role: str) -> None:
+    """Let `role` read every table of the schema and write only WEB_WRITES (idempotent: run on every
+    migration, so a table a new migration adds is granted too). A role that does not exist is logged."""
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+    if cur.fetchone() is None:
+        log.warning("DATABASE_WEB_ROLE: no role %s in this PostgreSQL; the web's rights were not granted", role)
+        return
+    grantee = sql.Identifier(role)
+    cur.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(grantee))
+    cur.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(grantee))
+    for table, rights in WEB_WRITES.items():
+        cur.execute(sql.SQL("GRANT " + rights + " ON {} TO {}").format(sql.Identifier(table), grantee))
 
 
 class MigrateOnce:
@@ -75,7 +101,7 @@ class MigrateOnce:
                 return []
             conn = connect(pg, timeout_s)
             try:
-                applied = migrate(conn)
+                applied = migrate(conn, pg.web_role)
             finally:
                 conn.close()
             self._done.add(key)

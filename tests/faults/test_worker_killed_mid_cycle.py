@@ -18,6 +18,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from jobs.cycle import slot_of
+from jobs.queueing import SERIALIZER
 from jobs.result import SERVICE_NAMES
 from jobs.tasks import QUEUE
 from jobs.worker import ABANDONED_AFTER_TIMEOUT_S
@@ -63,7 +64,7 @@ def test_worker_killed_mid_cycle(
     killed_id = just_started.id
     worker.kill()
     worker.wait(5)
-    killed = Job.fetch(killed_id, connection=valkey)
+    killed = Job.fetch(killed_id, connection=valkey, serializer=SERIALIZER)
     assert killed.get_status() == JobStatus.STARTED, "the kill must land while the cycle runs"
     killed_slot, killed_worker = killed.enqueued_at, killed.worker_name
 
