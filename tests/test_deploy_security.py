@@ -171,9 +171,9 @@ def test_rq_dashboard_reads_jobs_as_json_and_never_unpickles(serve: Serve, valke
         tasks.run_cycle, OpenOnLoad(unpickled), meta={"x": OpenOnLoad(unpickled)}
     )
     ours = queueing.queue(tasks.QUEUE, connection).enqueue(tasks.run_cycle)
-    env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "s3cret-pw"}
+    env = {"VALKEY_URL": valkey_url, "RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": RQ_PASSWORD}
     base = serve(env)
-    operator = _basic("ops", "s3cret-pw")
+    operator = _basic("ops", RQ_PASSWORD)
     status, _, body = _get(base + "/rq/0/data/jobs/probes/queued/10/asc/1.json", operator)
     assert status == 200, body
     assert [job["description"] for job in flask.json.loads(body)["jobs"]][1] == "jobs.tasks.run_cycle()"
