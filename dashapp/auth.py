@@ -25,6 +25,7 @@ from werkzeug.security import check_password_hash
 
 from dashapp import audit, csrf, oidc
 from dashapp.layout import PRODUCT
+from dashapp.login_limit import LOGIN_FAILURES, LOGIN_WINDOW_S, FailedLogins
 from dashapp.security import came_over_https
 from jobs.result import one_line
 from jobs.settings import AccessSettings, Settings
@@ -211,6 +212,8 @@ def blueprint(access: AccessSettings) -> flask.Blueprint:
                 return _page("Sign-in unavailable", MESSAGE, 503, **_try_again("The sign-in provider did not answer."))
         return _page("Sign in", LOGIN_FORM, csrf_token=csrf.csrf_token(), next=next_path, error=None)
 
+    failures = FailedLogins(LOGIN_FAILURES, LOGIN_WINDOW_S)
+
     @auth.post("/login")
     def login_form() -> flask.Response:
         if access.mode != "basic":
@@ -218,12 +221,19 @@ def blueprint(access: AccessSettings) -> flask.Blueprint:
         csrf.check_csrf()
         form = flask.request.form
         next_path = local_path(form.get("next"))
+        address = flask.request.remote_addr or "-"
+        wait_s = failures.wait_s(address)
+        if wait_s:
+            page = _page("Sign in", MESSAGE, 429, **_try_again("Too many failed sign-ins from here; wait a while."))
+            page.headers["Retry-After"] = str(wait_s)
+            return page
         username, password = form.get("username", ""), form.get("password", "")
         # Both checks always run, each in constant time, so timing tells nothing about which one failed.
         user_ok = hmac.compare_digest(username.encode(), (access.basic_username or "").encode())
         password_ok = check_password_hash(access.basic_password_hash if user_ok else _NOBODY, password)
         if user_ok and password_ok:
             return sign_in(username, "basic", next_path)
+        failures.failed(address)
         audit.record("sign-in refused", "-", "basic: wrong username or password")
         values = {"csrf_token": csrf.csrf_token(), "next": next_path, "error": "Wrong username or password."}
         return _page("Sign in", LOGIN_FORM, 401, **values)

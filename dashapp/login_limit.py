@@ -1,9 +1,10 @@
 """A limit on failed logins per client address: after `limit` wrong answers within `window_s`, that address is
 refused (429) until its oldest counted failure is `window_s` old.
 
-In-process, not Flask-Limiter: the logins counted are the basic-auth answers that dashapp.security's guard checks
-before any view runs, and only failures count, which a per-route request limit does not express without extra
-hooks and a storage backend. Each web process counts on its own (WEB_CONCURRENCY processes per instance).
+In-process, not Flask-Limiter: the logins counted are the sign-in form's answers and the basic-auth answers that
+dashapp.security's guard checks before any view runs, and only failures count, which a per-route request limit
+does not express without extra hooks and a storage backend. Each web process counts on its own (WEB_CONCURRENCY
+processes per instance).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+# Wrong answers one client address may give (to /login in AUTH_MODE=basic, to /rq's and /operator's basic auth
+# in AUTH_MODE=none) before it must wait.
+LOGIN_FAILURES, LOGIN_WINDOW_S = 10, 300
 # Addresses remembered at most; beyond it the ones with no failure left in the window are forgotten first.
 MAX_ADDRESSES = 10_000
 

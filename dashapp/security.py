@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import flask
 
-from dashapp.login_limit import FailedLogins
+from dashapp.login_limit import LOGIN_FAILURES, LOGIN_WINDOW_S, FailedLogins
 from jobs.buffer import bounded_url
 from jobs.queueing import SERIALIZER
 from jobs.settings import Settings
@@ -46,8 +46,6 @@ RQ_READ_ENDPOINTS = frozenset(
         "list_workers",
     )
 )
-# Failed basic-auth answers (AUTH_MODE=none) one client address may give before it must wait.
-LOGIN_FAILURES, LOGIN_WINDOW_S = 10, 300
 
 
 def content_security_policy(assets_base_url: str | None, script_hashes: Sequence[str] = ()) -> str:

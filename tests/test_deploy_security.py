@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 
 from dashapp import security
 from dashapp.factory import create_app
-from dashapp.login_limit import FailedLogins
+from dashapp.login_limit import LOGIN_FAILURES, LOGIN_WINDOW_S, FailedLogins
 from jobs import queueing, tasks
 from jobs import settings as settings_module
 from tests.rq_support import OpenOnLoad
@@ -240,13 +240,13 @@ def test_rq_answers_only_its_read_views(serve: Serve, valkey_url: str) -> None:
 
 def test_failed_rq_logins_are_limited_per_address(serve: Serve, valkey_url: str) -> None:
     base = serve({"VALKEY_URL": valkey_url, **RQ_LOGIN})
-    for _ in range(security.LOGIN_FAILURES * 2):  # a browser's first request, without credentials, is no failure
+    for _ in range(LOGIN_FAILURES * 2):  # a browser's first request, without credentials, is no failure
         assert _get(base + "/rq/")[0] == 401
-    for _ in range(security.LOGIN_FAILURES):
+    for _ in range(LOGIN_FAILURES):
         assert _get(base + "/rq/", _basic("ops", "guess"))[0] == 401
     status, headers, body = _get(base + "/rq/", _basic("ops", RQ_PASSWORD))
     assert status == 429, "once blocked, even the right password waits: guessing learns nothing"
-    assert 0 < int(headers["Retry-After"]) <= security.LOGIN_WINDOW_S and "\n" not in body.strip()
+    assert 0 < int(headers["Retry-After"]) <= LOGIN_WINDOW_S and "\n" not in body.strip()
     assert _get(base + "/operator/alerts", _basic("ops", RQ_PASSWORD))[0] == 429, "the same login, the same limit"
 
 
@@ -260,7 +260,7 @@ def test_the_login_limit_counts_the_viewers_address_not_what_it_claims(
     def through_proxies(viewer: str, forged: str) -> dict[str, str]:
         return {"X-Forwarded-For": f"{forged}, {viewer}, 198.51.100.1"}
 
-    for n in range(security.LOGIN_FAILURES):
+    for n in range(LOGIN_FAILURES):
         status, _, _ = _get(base + "/rq/", {**_basic("ops", "guess"), **through_proxies("203.0.113.7", f"6.6.6.{n}")})
         assert status == 401
     assert _get(base + "/rq/", {**_basic("ops", RQ_PASSWORD), **through_proxies("203.0.113.7", "1.2.3.4")})[0] == 429

@@ -12,6 +12,7 @@ import pytest
 
 from dashapp.auth import COOKIE, is_public, local_path
 from dashapp.factory import create_app
+from dashapp.login_limit import LOGIN_FAILURES, LOGIN_WINDOW_S
 from jobs import store
 from jobs.result import utcnow
 from jobs.settings import SettingsError, load
@@ -160,6 +161,18 @@ def test_wrong_password_is_refused_and_audited_without_the_password(base_env, ca
     assert audit_log(settings) == [("-", "sign-in refused", "basic: wrong username or password")]
     assert any("audit: sign-in refused" in r.getMessage() for r in caplog.records)
     assert not any("not-the-password-123" in r.getMessage() for r in caplog.records)
+
+
+def test_sign_in_failures_from_one_address_are_limited_even_for_the_right_password(base_env) -> None:
+    _, client = build(base_env, "basic")
+    for _ in range(LOGIN_FAILURES):
+        assert basic_sign_in(client, password="not-the-password-123").status_code == 401
+    limited = basic_sign_in(client)  # the right password now waits too: guessing gains nothing
+    assert limited.status_code == 429 and 0 < int(limited.headers["Retry-After"]) <= LOGIN_WINDOW_S
+    assert "Too many failed sign-ins" in limited.get_data(as_text=True)
+    assert client.get("/api/status").status_code == 401
+    _, other = build(base_env, "basic")  # a web process of its own: its count starts at nought
+    assert basic_sign_in(other).status_code == 302
 
 
 def test_a_post_without_the_csrf_token_is_refused(base_env) -> None:
