@@ -137,6 +137,9 @@ def test_the_access_log_names_the_viewer_not_the_proxy_nor_what_the_viewer_claim
         assert fetch(base + "/api/status?viewer", headers=through_cloudfront)[0] == 200
         # The default *.ondigitalocean.app address, skipping CloudFront: refused, and logged as such.
         assert fetch(base + "/api/status?direct", headers={"X-Forwarded-For": "6.6.6.6"})[0] == 403
+        # gunicorn logs a request after answering it: wait for the line before stopping the process.
+        logged = lambda: '"GET /api/status?direct ' in "\n".join(web.output().values())  # noqa: E731
+        wait_until(logged, 10, "the access log's line")
     finally:
         web.stop()
     lines = "\n".join(web.output().values()).splitlines()
