@@ -79,7 +79,7 @@ def create_app(settings: Settings, migrate: bool = True) -> dash.Dash:
     auth.install(server, settings)  # first: its guard runs before every other hook
     server.register_blueprint(api.blueprint(reader, settings))
     server.register_blueprint(metrics.blueprint(reader, settings))
-    server.register_blueprint(status_page.blueprint(reader, settings))
+    status_page.install(server, reader, settings)
     server.register_blueprint(operator.blueprint(reader, settings))
     server.register_error_handler(HTTPException, api.json_errors)
 

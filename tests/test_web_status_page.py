@@ -4,6 +4,7 @@ and the brief cache."""
 
 from __future__ import annotations
 
+import gzip
 import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -138,6 +139,20 @@ def test_names_statuses_exact_uptimes_and_open_incidents(page) -> None:
         "Valkey": (now - timedelta(minutes=30)).isoformat(),
         "AWS IAM Roles Anywhere": (now - timedelta(hours=5)).isoformat(),
     }
+
+
+def test_answered_from_memory_gzipped_when_asked_and_to_head(page) -> None:
+    _, client, _ = page
+    plain = client.get("/status")
+    zipped = client.get("/status", headers={"Accept-Encoding": "gzip, br"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and zipped.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(zipped.get_data()) == plain.get_data() and "Content-Encoding" not in plain.headers
+    assert int(zipped.headers["Content-Length"]) == len(zipped.get_data()) < len(plain.get_data()) / 2
+    head = client.head("/status")
+    assert head.status_code == 200 and head.get_data() == b""
+    assert head.headers["Content-Length"] == plain.headers["Content-Length"]
+    assert client.post("/status").status_code == 405
+    assert "Content-Security-Policy" in zipped.headers and zipped.headers["X-Frame-Options"] == "DENY"
 
 
 def test_all_up_says_all_services_operational(base_env, monkeypatch) -> None:
