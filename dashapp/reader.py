@@ -24,7 +24,7 @@ from jobs import buffer, store
 from jobs.defaults import ALERT_SENDER_BUDGET_S, MIGRATE_RETRY_S, WEB_QUIET_S, WEB_READ_TIMEOUT_S, WEB_THREADS
 from jobs.result import ProbeResult, one_line
 from jobs.settings import PostgresSettings, Settings
-from jobs.tasks import ALERTS_QUEUE, QUEUE, send_test_notification
+from jobs.tasks import ALERTS_QUEUE, QUEUE, probe_queue, send_test_notification
 
 log = logging.getLogger(__name__)
 
@@ -212,14 +212,17 @@ class Reader:
         return latest
 
     def worker_health(self) -> WorkerHealth:
-        """From RQ's own bookkeeping in Valkey (read only: no registry cleanup from the web)."""
+        """From RQ's own bookkeeping in Valkey (read only: no registry cleanup from the web), over every
+        location's probe queue and `probes`."""
         try:
             connection = self._redis()
-            queue = Queue(QUEUE, connection=connection)
+            queues = [
+                Queue(name, connection=connection) for name in (*map(probe_queue, self.settings.locations), QUEUE)
+            ]
             return WorkerHealth(
                 workers=Worker.count(connection=connection),
-                queue_depth=queue.count,
-                failed_jobs=FailedJobRegistry(queue=queue).get_job_count(cleanup=False),
+                queue_depth=sum(queue.count for queue in queues),
+                failed_jobs=sum(FailedJobRegistry(queue=queue).get_job_count(cleanup=False) for queue in queues),
             )
         except redis.RedisError as exc:
             raise self._unavailable("Valkey", exc) from None

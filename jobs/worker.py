@@ -4,6 +4,10 @@ RQ's SimpleWorker (each cycle runs in the worker's own process), tuned so that a
 mid-job (SIGKILL, out of memory) moves to the FailedJobRegistry at most the job's timeout +
 ABANDONED_AFTER_TIMEOUT_S + one probe interval after it started, instead of up to 11 minutes with RQ's defaults.
 
+Given the `probes` queue (the Procfile's name for it), the worker serves its own location's probe queue
+(PROBE_LOCATION's, `jobs.tasks.probe_queue`) first and `probes` after it: cycles of other locations never reach
+it, and the hourly maintenance runs in whichever location is free.
+
 The same process serves the `alerts` queue with a second RQ worker in a thread of its own: sending never waits
 behind a cycle nor a cycle behind sending, without a Python process more to keep in memory.
 """
@@ -17,13 +21,14 @@ from typing import Any
 
 import redis
 from rq.job import Job
+from rq.queue import Queue
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
 from jobs.defaults import ABANDONED_AFTER_TIMEOUT_S, SENDER_SHUTDOWN_WAIT_S, SUPERVISE_BACKOFF_MAX_S
 from jobs.startup import load_or_exit
 from jobs.supervise import backoff_s, failures_after
-from jobs.tasks import ALERTS_QUEUE
+from jobs.tasks import ALERTS_QUEUE, QUEUE, probe_queue
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +64,22 @@ class SenderWorker(_TunedWorker):
         """The process's title stays the probe worker's."""
 
 
+def with_location_queue(queues: list[Queue], location: str) -> list[Queue]:
+    """`queues` with the location's probe queue put before `probes` (the queues RQ's command line made)."""
+    served = []
+    for queue in queues:
+        if queue.name == QUEUE:
+            own = probe_queue(location)
+            served.append(
+                Queue(own, connection=queue.connection, job_class=queue.job_class, serializer=queue.serializer)
+            )
+        served.append(queue)
+    return served
+
+
 class ProbeWorker(_TunedWorker):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, queues: list[Queue], *args: Any, **kwargs: Any) -> None:
+        super().__init__(with_location_queue(queues, load_or_exit().location), *args, **kwargs)
         self._sender: SenderWorker | None = None
         self._sender_thread: threading.Thread | None = None
         self._sender_stopping = threading.Event()

@@ -74,7 +74,9 @@ def test_postgres_down_for_several_cycles(own_pg: EmbeddedPostgres, valkey_url: 
     assert get(web + "/api/status")[1]["source"] == "postgres"
 
     # What the worker ran, read before what is stored, so every cycle in it has had its turn to be stored.
-    probed = {datetime.fromisoformat(job.return_value()["slot"]) for job in finished_cycles(valkey)}
+    probed = {
+        datetime.fromisoformat(job.return_value()["slot"]) for job in finished_cycles(valkey, FAST["PROBE_LOCATION"])
+    }
     by_slot = slots(own_pg.url)
     ordered = list(by_slot)  # in insertion (id) order
     # Every cycle the worker ran is stored, each service once, in slot order: nothing lost, nothing doubled,
