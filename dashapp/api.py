@@ -93,14 +93,25 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
             return error(f"no such path {shown(request.path)}", 404)
         return None
 
+    several = len(settings.locations) > 1
+
     @api.get("/api/status")
     def status() -> Response:
-        snap = snapshot.read_board(reader, settings)
+        location = one_value(request.args, "location", settings.locations, required=False)
+        snap = snapshot.read_board(reader, settings, location=location)
+        services = [snapshot.service_json(v, snap.uptime_24h.get(v.service)) for v in snap.views]
+        where: dict[str, Any] = {}
+        if several:  # with one location, the answer as it always was
+            where = {"location": location} if location else {"locations": list(settings.locations)}
+            if location is None and snap.by_location:
+                for entry in services:
+                    entry["locations"] = snapshot.locations_json(snap, entry["service"])
         return jsonify(
             generated_at=snap.generated_at.isoformat(),
             source=snap.source,
             warnings=snap.warnings,
-            services=[snapshot.service_json(v, snap.uptime_24h.get(v.service)) for v in snap.views],
+            **where,
+            services=services,
         )
 
     @api.get("/api/history")

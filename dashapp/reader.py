@@ -145,6 +145,12 @@ class Reader:
         with self.connection() as conn:
             return store.latest_and_uptimes(conn, services, start, end)
 
+    def latest_and_checks_by_location(
+        self, services: list[str], locations: list[str], start: datetime, end: datetime
+    ) -> tuple[dict[tuple[str, str], ProbeResult], dict[tuple[str, str], tuple[int, int]]]:
+        with self.connection() as conn:
+            return store.latest_and_checks_by_location(conn, services, locations, start, end)
+
     def uptimes(self, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
         with self.connection() as conn:
             return store.uptimes(conn, services, start, end)

@@ -17,6 +17,8 @@ Connecting (db.py, pool.py, schema.py)
 Results (results.py)
 - write_results(conn, results, slot): store one cycle for its slot, once; how many rows were added.
 - latest_and_uptimes(conn, services, start, end): each service's newest result and uptime, one round trip.
+- latest_and_checks_by_location(conn, services, locations, start, end): per (service, location) the newest
+  result and (up, all) checks, one round trip.
 - latest_results(conn): each service's newest result.
 - recent_results(conn, service, limit): one service's newest results, newest first.
 - last_cycle_at(conn): when the newest stored result was checked.
@@ -127,6 +129,7 @@ from jobs.store.pool import Pool, PoolBusy
 from jobs.store.results import (
     failed_check_counts,
     last_cycle_at,
+    latest_and_checks_by_location,
     latest_and_uptimes,
     latest_results,
     recent_results,
@@ -195,6 +198,7 @@ __all__ = [
     "incident_history",
     "incidents",
     "last_cycle_at",
+    "latest_and_checks_by_location",
     "latest_and_uptimes",
     "latest_results",
     "mark_in_maintenance",

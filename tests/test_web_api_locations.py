@@ -1,0 +1,114 @@
+"""The API with several probing locations, on the real Flask server against a real PostgreSQL: each service
+across the locations (`down`, `partial`) and at each one, one location alone with `location`, a location
+whose worker is gone stale there alone; with one location the answer is as it always was."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from jobs import store
+from jobs.result import SERVICE_NAMES, Status, utcnow
+from tests.test_web_api import build
+from tests.web_support import result
+
+LOCATIONS = {"PROBE_LOCATIONS": "fra1,nyc3", "PROBE_LOCATION": "fra1"}
+
+
+def write_at(settings, location: str, at, statuses: dict[str, Status]) -> None:
+    """One cycle of `location`, stored for the slot `at`."""
+    conn = store.connect(settings.postgres, 5)
+    try:
+        store.migrate(conn)
+        results = [
+            dataclasses.replace(result(s, at, status, 10.0), location=location) for s, status in statuses.items()
+        ]
+        store.write_results(conn, results, slot=at)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def two_locations(base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    """fra1 and nyc3, PROBE_INTERVAL_S=60: Valkey down from nyc3 only, Roles Anywhere down from both; two
+    cycles each, the older one all up."""
+    settings, client = build({**base_env, **LOCATIONS, "PROBE_INTERVAL_S": "60", "PROBE_TIMEOUT_S": "5"}, monkeypatch)
+    now = utcnow()
+    up = dict.fromkeys(SERVICE_NAMES, Status.UP)
+    for location in ("fra1", "nyc3"):
+        write_at(settings, location, now - timedelta(minutes=1), up)
+    write_at(settings, "fra1", now, {**up, "roles_anywhere": Status.DOWN})
+    write_at(settings, "nyc3", now, {**up, "valkey": Status.DOWN, "roles_anywhere": Status.DOWN})
+    return settings, client
+
+
+def test_status_across_locations_is_down_from_every_one_and_partial_from_some(two_locations) -> None:
+    _, client = two_locations
+    body = client.get("/api/status").get_json()
+    assert body["locations"] == ["fra1", "nyc3"]
+    services = {s["service"]: s for s in body["services"]}
+    assert [s["service"] for s in body["services"]] == list(SERVICE_NAMES)
+    assert {s: v["status"] for s, v in services.items()} == {
+        "postgres": "up",
+        "valkey": "partial",
+        "roles_anywhere": "down",
+        "secrets_manager": "up",
+    }
+    assert services["valkey"]["reason"] == "unreachable from nyc3: valkey check failed: connection refused"
+    assert services["valkey"]["location"] == "nyc3"  # the failing location's check
+    assert services["roles_anywhere"]["reason"].startswith("down from every location: fra1: roles_anywhere check")
+    valkey = services["valkey"]["locations"]
+    assert (valkey["fra1"]["status"], valkey["nyc3"]["status"]) == ("up", "down")
+    assert (valkey["fra1"]["uptime_24h"], valkey["nyc3"]["uptime_24h"]) == (1.0, 0.5)
+    assert services["valkey"]["uptime_24h"] == 0.75  # every check of every location
+
+
+def test_status_of_one_location_alone(two_locations) -> None:
+    _, client = two_locations
+    body = client.get("/api/status?location=nyc3").get_json()
+    assert body["location"] == "nyc3" and "locations" not in body
+    assert [s["status"] for s in body["services"]] == ["up", "down", "down", "up"]
+    assert {s["location"] for s in body["services"]} == {"nyc3"}
+    assert all("locations" not in s for s in body["services"])
+    assert body["services"][1]["uptime_24h"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("location=sfo2", "unknown location 'sfo2'; accepted: fra1, nyc3"),
+        ("location=fra1&location=nyc3", "query parameter 'location' given 2 times; give it once, one of: fra1, nyc3"),
+    ],
+)
+def test_an_unknown_location_is_a_one_line_400_naming_the_accepted_ones(two_locations, query, message) -> None:
+    _, client = two_locations
+    response = client.get(f"/api/status?{query}")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": message}
+
+
+def test_a_location_whose_worker_is_gone_is_stale_there_alone(base_env, monkeypatch) -> None:
+    settings, client = build({**base_env, **LOCATIONS}, monkeypatch)  # PROBE_INTERVAL_S=2: stale after 5 s
+    up = dict.fromkeys(SERVICE_NAMES, Status.UP)
+    write_at(settings, "fra1", utcnow(), up)
+    write_at(settings, "nyc3", utcnow() - timedelta(seconds=30), up)
+    services = client.get("/api/status").get_json()["services"]
+    assert {s["status"] for s in services} == {"up"}
+    assert {s["locations"]["nyc3"]["status"] for s in services} == {"stale"}
+    assert {s["locations"]["fra1"]["status"] for s in services} == {"up"}
+    assert all(s["reason"].startswith("not reporting from nyc3: worker not reporting since") for s in services)
+
+
+def test_with_one_location_the_answer_is_as_always(base_env, monkeypatch) -> None:
+    settings, client = build(base_env, monkeypatch)  # PROBE_LOCATION=test alone
+    write_at(settings, "test", utcnow(), dict.fromkeys(SERVICE_NAMES, Status.UP))
+    plain = client.get("/api/status").get_json()
+    assert set(plain) == {"generated_at", "source", "warnings", "services"}
+    assert all("locations" not in s for s in plain["services"])
+    named = client.get("/api/status?location=test").get_json()
+    assert named["services"] == plain["services"]
+    response = client.get("/api/status?location=fra1")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "unknown location 'fra1'; accepted: test"}
