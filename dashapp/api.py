@@ -118,12 +118,12 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
     def history() -> Response:
         service = one_value(request.args, "service", SERVICE_NAMES)
         span = one_value(request.args, "range", RANGES)
+        location = one_value(request.args, "location", settings.locations, required=False)
         end = utcnow()
         start = end - RANGES[span]
-        points = reader.history_json(service, start, end, max_points=MAX_POINTS)
-        return json_with_raw_member(
-            {"service": service, "range": span, "start": start.isoformat(), "end": end.isoformat()}, "points", points
-        )
+        points = reader.history_json(service, start, end, max_points=MAX_POINTS, location=location)
+        fields = {"service": service, "range": span, "start": start.isoformat(), "end": end.isoformat()}
+        return json_with_raw_member(fields | ({"location": location} if location else {}), "points", points)
 
     @api.get("/api/incidents")
     def incidents() -> Response:

@@ -131,13 +131,19 @@ class Reader:
         with self.connection() as conn:
             return store.recent_results(conn, service, limit=limit)
 
-    def history(self, service: str, start: datetime, end: datetime, max_points: int) -> list:
+    def history(
+        self, service: str, start: datetime, end: datetime, max_points: int, location: str | None = None
+    ) -> list:
         with self.connection() as conn:
-            return store.history(conn, service, start, end, max_points=max_points)
+            return store.history(conn, service, start, end, max_points=max_points, location=location)
 
-    def history_json(self, service: str, start: datetime, end: datetime, max_points: int) -> str:
+    def history_json(
+        self, service: str, start: datetime, end: datetime, max_points: int, location: str | None = None
+    ) -> str:
         with self.connection() as conn:
-            return store.history_json(conn, service, start, end, max_points=max_points, settled=self._settled)
+            return store.history_json(
+                conn, service, start, end, max_points=max_points, settled=self._settled, location=location
+            )
 
     def latest_and_uptimes(
         self, services: list[str], start: datetime, end: datetime

@@ -112,3 +112,24 @@ def test_with_one_location_the_answer_is_as_always(base_env, monkeypatch) -> Non
     response = client.get("/api/status?location=fra1")
     assert response.status_code == 400
     assert response.get_json() == {"error": "unknown location 'fra1'; accepted: test"}
+
+
+def test_history_of_one_location_or_of_every_one(two_locations) -> None:
+    _, client = two_locations
+
+    def checks(query: str) -> tuple[int, int]:
+        body = client.get(f"/api/history?service=valkey&{query}").get_json()
+        points = body["points"]
+        return sum(p["checks"] for p in points), round(sum(p["up_ratio"] * p["checks"] for p in points))
+
+    assert checks("range=1h") == (4, 3)
+    assert checks("range=1h&location=nyc3") == (2, 1)
+    assert checks("range=1h&location=fra1") == (2, 2)
+    body = client.get("/api/history?service=valkey&range=1h&location=nyc3").get_json()
+    assert body["location"] == "nyc3"
+    assert "location" not in client.get("/api/history?service=valkey&range=1h").get_json()
+    response = client.get("/api/history?service=valkey&range=1h&location=sfo2")
+    assert (response.status_code, response.get_json()) == (
+        400,
+        {"error": "unknown location 'sfo2'; accepted: fra1, nyc3"},
+    )

@@ -25,8 +25,9 @@ Results (results.py)
 - failed_check_counts(conn): failed checks per service since the counts began (Prometheus counters).
 
 History (history.py)
-- history(conn, service, start, end, max_points): a range in at most max_points buckets (HistoryPoint).
-- history_json(conn, service, start, end, max_points, settled): the same points as JSON text.
+- history(conn, service, start, end, max_points, location=): a range in at most max_points buckets
+  (HistoryPoint), of one location or of every one.
+- history_json(conn, service, start, end, max_points, settled, location=): the same points as JSON text.
 - bucket_width(start, end, max_points): the readable bucket width history uses.
 - uptimes(conn, services, start, end) / uptime(conn, service, start, end): share of checks up or degraded.
 - spans_by_source(start, end, rolled_until, daily): a range cut into spans read from raw rows or rollups
