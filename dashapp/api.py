@@ -128,9 +128,11 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
     @api.get("/api/incidents")
     def incidents() -> Response:
         service = one_value(request.args, "service", SERVICE_NAMES, required=False)
+        location = one_value(request.args, "location", settings.locations, required=False)
         start = since(request.args, utcnow())
-        rows = reader.incident_history(service, start, MAX_INCIDENTS)
-        return jsonify(service=service, since=start.isoformat(), incidents=[incident_json(i) for i in rows])
+        rows = reader.incident_history(service, start, MAX_INCIDENTS, location)
+        where = {"location": location} if location else {}
+        return jsonify(service=service, since=start.isoformat(), **where, incidents=[incident_json(i) for i in rows])
 
     # Without these, Dash's catch-all page route would answer unknown API paths with the HTML page.
     @api.get("/api/", defaults={"rest": ""})

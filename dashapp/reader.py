@@ -165,9 +165,11 @@ class Reader:
         with self.connection() as conn:
             return store.failed_check_counts(conn)
 
-    def incident_history(self, service: str | None, since: datetime, limit: int) -> list[store.Incident]:
+    def incident_history(
+        self, service: str | None, since: datetime, limit: int, location: str | None = None
+    ) -> list[store.Incident]:
         with self.connection() as conn:
-            return store.incident_history(conn, service, since, limit)
+            return store.incident_history(conn, service, since, limit, location)
 
     def alert_counts(self) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
         """Open incidents per service, and (sent, failed) notification attempts per masked channel."""

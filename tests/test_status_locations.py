@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dashapp.figures import latency_figure
+from dashapp.layout import location_grid
 from dashapp.status import PARTIAL, across, board, combined_board, location_boards, view
 from jobs.result import SERVICE_NAMES, ProbeResult, Status
+from tests.test_web_views import Point
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 INTERVAL_S = 60
@@ -90,3 +93,17 @@ def test_the_combined_board_of_one_location_is_its_board() -> None:
     assert combined_board(boards) == board(
         {"valkey": latest[("valkey", "fra1")]}, NOW, INTERVAL_S, {"roles_anywhere": "AWS_REGION: bad"}
     )
+
+
+def test_with_one_location_the_chart_and_the_board_look_as_before() -> None:
+    points = [Point(NOW - timedelta(minutes=m), 5.0, 9.0, 1.0, 1) for m in range(3)]
+    start = NOW - timedelta(hours=1)
+    assert [t.name for t in latency_figure(points, start, NOW, "r").data] == ["max", "median", "failed checks"]
+    alone = latency_figure(points, start, NOW, "r", by_location={"fra1": points})
+    assert [t.name for t in alone.data] == ["max", "median", "failed checks"]
+    two = latency_figure(points, start, NOW, "r", by_location={"fra1": points, "nyc3": points[:1]})
+    assert [(t.name, len(t.x)) for t in two.data] == [("fra1", 3), ("nyc3", 1), ("failed checks", 0)]
+    assert two.data[0].line.color != two.data[1].line.color
+    boards = location_boards({}, ["fra1"], NOW, INTERVAL_S, {})
+    assert location_grid(boards, {}, NOW) == []
+    assert location_grid(location_boards({}, ["fra1", "nyc3"], NOW, INTERVAL_S, {}), {}, NOW) != []

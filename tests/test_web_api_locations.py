@@ -9,6 +9,9 @@ from datetime import timedelta
 
 import pytest
 
+from dashapp.callbacks import board_outputs, chart_outputs
+from dashapp.public_status import read_public_status
+from dashapp.reader import Reader
 from jobs import store
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from tests.test_web_api import build
@@ -133,3 +136,61 @@ def test_history_of_one_location_or_of_every_one(two_locations) -> None:
         400,
         {"error": "unknown location 'sfo2'; accepted: fra1, nyc3"},
     )
+
+
+def test_the_board_shows_each_location_and_the_charts_draw_a_line_per_location(two_locations) -> None:
+    settings, _ = two_locations
+    reader = Reader(settings)
+    try:
+        rows, summary, headline, _look, *_rest, locations, grid, _alert, _open = board_outputs(reader, settings)
+        assert locations == "fra1, nyc3"
+        assert headline.startswith("1 of 4 down: AWS IAM Roles Anywhere · 1 of 4 partial: Valkey"), headline
+        assert "Valkey: partial" in summary
+        assert "status-partial" in str(rows[1])  # Valkey: down from nyc3 only
+        table = str(grid)
+        assert "cell-valkey-nyc3" in table and "cell-valkey-fra1" in table
+        cells = {c.id: c for c in grid[1].children[2].children[1].children[1:]}
+        assert "status-down" in str(cells["cell-valkey-nyc3"]) and "status-up" in str(cells["cell-valkey-fra1"])
+        outputs = chart_outputs(reader, "1h")
+        valkey, caption = outputs[1], outputs[len(SERVICE_NAMES) + 1]
+        assert [t.name for t in valkey.data] == ["fra1", "nyc3", "failed checks"]
+        assert caption == "uptime 75.00 % over 1h · fra1 100.00 % · nyc3 50.00 %"
+    finally:
+        reader.close()
+
+
+def test_incidents_of_one_location_or_of_every_one(two_locations) -> None:
+    settings, client = two_locations
+    conn = store.connect(settings.postgres, 5)
+    try:
+        with store.transaction(conn) as cur:
+            for location in ("fra1", "nyc3"):
+                store.open_incident(cur, "roles_anywhere", location, "critical", utcnow(), "refused", None)
+            store.open_incident(cur, "valkey", "nyc3", "critical", utcnow(), "timeout", None)
+    finally:
+        conn.close()
+
+    def found(query: str) -> list[tuple[str, str]]:
+        body = client.get(f"/api/incidents?{query}").get_json()
+        return sorted((i["service"], i["location"]) for i in body["incidents"])
+
+    assert found("") == [("roles_anywhere", "fra1"), ("roles_anywhere", "nyc3"), ("valkey", "nyc3")]
+    assert found("location=fra1") == [("roles_anywhere", "fra1")]
+    assert found("location=nyc3&service=valkey") == [("valkey", "nyc3")]
+    assert client.get("/api/incidents?location=nyc3").get_json()["location"] == "nyc3"
+    response = client.get("/api/incidents?location=sfo2")
+    assert (response.status_code, response.get_json()) == (
+        400,
+        {"error": "unknown location 'sfo2'; accepted: fra1, nyc3"},
+    )
+
+
+def test_the_public_status_page_says_partial_outage_without_naming_a_location(two_locations) -> None:
+    settings, _ = two_locations
+    reader = Reader(settings)
+    try:
+        public = read_public_status(reader, settings, utcnow())
+    finally:
+        reader.close()
+    assert [s.word for s in public.services] == ["Operational", "Partial outage", "Down", "Operational"]
+    assert public.overall == "1 of 4 down: AWS IAM Roles Anywhere; 1 of 4 partially down: Valkey"

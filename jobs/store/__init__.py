@@ -46,7 +46,7 @@ Incidents (incidents.py)
 - count_failed_checks(cur, ids): set failed checks and worst status from the stored checks (idempotent).
 - set_worst_status(cur, id, status): for an incident not decided from checks (the monitor's own).
 - incidents(conn, ids): incidents by id (Incident).
-- incident_history(conn, service, since, limit): incidents open at or after `since`, newest first.
+- incident_history(conn, service, since, limit, location=): incidents open at or after `since`, newest first.
 - open_incident_counts(conn): open incidents per service.
 
 The notification outbox (outbox.py)

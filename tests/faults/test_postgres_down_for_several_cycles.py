@@ -60,7 +60,7 @@ def test_postgres_down_for_several_cycles(own_pg: EmbeddedPostgres, valkey_url: 
     assert metric_samples(get(web + "/metrics")[1])[("hybrid_monitor_store_up", None)] == 0
     # The page's callbacks, as gunicorn runs them: rows from the cache, charts replaced by a notice.
     reader = Reader(load(env))
-    rows, _summary, *_details, _health, _locations, alert, alert_open = board_outputs(reader, load(env))
+    rows, _summary, *_details, _health, _locations, _grid, alert, alert_open = board_outputs(reader, load(env))
     assert alert_open and alert.startswith("history temporarily unavailable")
     assert "status-down" in str(rows[0]) and "status-up" in str(rows[1])
     captions = chart_outputs(reader, "1h")[len(SERVICE_NAMES) :]
