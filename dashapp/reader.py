@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg2
 import redis
@@ -217,8 +218,15 @@ class Reader:
 
     def cached_latest(self) -> dict[str, ProbeResult]:
         """The worker's latest results as cached in Valkey; Unavailable when unreachable or expired."""
+        return self._cached(buffer.cached_latest)
+
+    def cached_latest_by_location(self) -> dict[tuple[str, str], ProbeResult]:
+        """The workers' latest results per (service, location) as cached in Valkey; Unavailable likewise."""
+        return self._cached(buffer.cached_latest_by_location)
+
+    def _cached(self, read: Callable[[redis.Redis], dict[Any, ProbeResult]]) -> dict[Any, ProbeResult]:
         try:
-            latest = buffer.cached_latest(self._redis())
+            latest = read(self._redis())
         except redis.RedisError as exc:
             raise self._unavailable("Valkey", exc) from None
         if not latest:

@@ -12,7 +12,7 @@ from typing import Any
 
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import ServiceView, board, combined_board, location_boards
-from jobs.result import SERVICE_NAMES, utcnow
+from jobs.result import SERVICE_NAMES, ProbeResult, utcnow
 from jobs.settings import Settings
 from jobs.store import DAY
 
@@ -43,17 +43,29 @@ def _ratio(up: int, checks: int) -> float | None:
     return up / checks if checks else None
 
 
+def _places(settings: Settings, location: str | None) -> list[str]:
+    return [location] if location else list(settings.locations)
+
+
+def _located(
+    latest: dict[tuple[str, str], ProbeResult], settings: Settings, now: datetime, location: str | None
+) -> tuple[list[ServiceView], dict[str, list[ServiceView]]]:
+    """The services across the locations (or `location`'s alone), and each location's board."""
+    places = _places(settings, location)
+    boards = location_boards(latest, places, now, settings.probe_interval_s, settings.problems)
+    return (boards[location] if location else combined_board(boards)), boards
+
+
 def _read_locations(reader: Reader, settings: Settings, now: datetime, location: str | None) -> Snapshot:
     """The snapshot of several locations from PostgreSQL: each location's board, and the services across
     them (or `location`'s alone). Raises reader.Unavailable."""
-    places = [location] if location else list(settings.locations)
+    places = _places(settings, location)
     latest, checks = reader.latest_and_checks_by_location(list(SERVICE_NAMES), places, now - DAY, now)
-    boards = location_boards(latest, places, now, settings.probe_interval_s, settings.problems)
+    views, boards = _located(latest, settings, now, location)
     per_place = {key: _ratio(*counts) for key, counts in checks.items()}
     overall = {
         s: _ratio(sum(checks[s, p][0] for p in places), sum(checks[s, p][1] for p in places)) for s in SERVICE_NAMES
     }
-    views = boards[location] if location else combined_board(boards)
     return Snapshot(now, views, overall, by_location=boards, uptime_by_location=per_place)
 
 
@@ -77,14 +89,17 @@ def read_board(
         return Snapshot(now, board(latest, now, settings.probe_interval_s, settings.problems), uptimes)
     except Unavailable as exc:
         store_down = exc
-    try:
-        latest = reader.cached_latest()
-    except Unavailable as exc:
-        raise Unavailable(f"{store_down}; {exc}") from None
     warnings = [
         f"history temporarily unavailable: {store_down}",
         "statuses are the worker's latest results cached in Valkey",
     ]
+    try:
+        if len(settings.locations) > 1:
+            views, boards = _located(reader.cached_latest_by_location(), settings, now, location)
+            return Snapshot(now, views, {}, source=CACHE, warnings=warnings, by_location=boards)
+        latest = reader.cached_latest()
+    except Unavailable as exc:
+        raise Unavailable(f"{store_down}; {exc}") from None
     views = board(latest, now, settings.probe_interval_s, settings.problems)
     return Snapshot(now, views, {}, source=CACHE, warnings=warnings)
 

@@ -8,12 +8,14 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+import redis
 
 from dashapp.callbacks import board_outputs, chart_outputs
 from dashapp.public_status import read_public_status
 from dashapp.reader import Reader
-from jobs import store
+from jobs import buffer, store
 from jobs.result import SERVICE_NAMES, Status, utcnow
+from sandbox.embedded import free_port
 from tests.test_web_api import build
 from tests.web_support import result
 
@@ -194,3 +196,24 @@ def test_the_public_status_page_says_partial_outage_without_naming_a_location(tw
         reader.close()
     assert [s.word for s in public.services] == ["Operational", "Partial outage", "Down", "Operational"]
     assert public.overall == "1 of 4 down: AWS IAM Roles Anywhere; 1 of 4 partially down: Valkey"
+
+
+def test_while_postgres_is_unreachable_each_locations_cached_results_are_shown(valkey_url, monkeypatch) -> None:
+    env = {**LOCATIONS, "DATABASE_URL": f"postgresql://monitor:pw@127.0.0.1:{free_port()}/db", "VALKEY_URL": valkey_url}
+    _, client = build(env, monkeypatch)
+    cache = redis.Redis.from_url(valkey_url)
+    now = utcnow()
+    for location, down in (("fra1", ()), ("nyc3", ("valkey",))):
+        cycle = [result(s, now, Status.DOWN if s in down else Status.UP, 5.0) for s in SERVICE_NAMES]
+        buffer.cache_latest(cache, [dataclasses.replace(r, location=location) for r in cycle], 600)
+    cache.close()
+    body = client.get("/api/status").get_json()
+    assert body["source"] == "valkey-cache"
+    assert [s["status"] for s in body["services"]] == ["up", "partial", "up", "up"]
+    assert body["services"][1]["locations"]["nyc3"]["status"] == "down"
+    assert [s["status"] for s in client.get("/api/status?location=nyc3").get_json()["services"]] == [
+        "up",
+        "down",
+        "up",
+        "up",
+    ]
