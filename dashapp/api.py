@@ -168,8 +168,9 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
         if not name.endswith(".svg") or service not in SERVICE_NAMES:
             accepted = ", ".join(f"/badge/{s}.svg" for s in SERVICE_NAMES)
             raise BadInput(f"no badge {shown(name)}; accepted: {accepted}", 404)
+        location = one_value(request.args, "location", settings.locations, required=False)
         try:
-            snap = snapshot.read_board(reader, settings)
+            snap = snapshot.read_board(reader, settings, location=location)
             view = next(v for v in snap.views if v.service == service)
             message, colour = (
                 f"{view.word} · {percent(snap.uptime_24h.get(service), compact=True)} 24h",

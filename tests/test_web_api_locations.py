@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from dashapp.callbacks import board_outputs, chart_outputs
 from dashapp.public_status import read_public_status
@@ -217,3 +218,42 @@ def test_while_postgres_is_unreachable_each_locations_cached_results_are_shown(v
         "up",
         "up",
     ]
+
+
+def test_metrics_give_each_service_at_each_location(two_locations) -> None:
+    _, client = two_locations
+    text = client.get("/metrics").get_data(as_text=True)
+    samples = {
+        (s.name, s.labels.get("service"), s.labels.get("location")): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples["hybrid_monitor_up", "valkey", None] == 0  # partial: not up across the locations
+    assert samples["hybrid_monitor_location_up", "valkey", "fra1"] == 1
+    assert samples["hybrid_monitor_location_up", "valkey", "nyc3"] == 0
+    assert samples["hybrid_monitor_location_uptime_24h_ratio", "valkey", "nyc3"] == 0.5
+    assert samples["hybrid_monitor_location_stale", "postgres", "nyc3"] == 0
+
+
+def test_with_one_location_metrics_have_no_location_families(base_env, monkeypatch) -> None:
+    settings, client = build(base_env, monkeypatch)
+    write_at(settings, "test", utcnow(), dict.fromkeys(SERVICE_NAMES, Status.UP))
+    assert "hybrid_monitor_location_" not in client.get("/metrics").get_data(as_text=True)
+
+
+def test_badges_across_the_locations_or_of_one(two_locations) -> None:
+    _, client = two_locations
+
+    def badge(query: str) -> str:
+        response = client.get(f"/badge/valkey.svg{query}")
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+        return response.get_data(as_text=True)
+
+    assert "partial · 75.0% 24h" in badge("")
+    assert "down · 50.0% 24h" in badge("?location=nyc3")
+    assert "up · 100.0% 24h" in badge("?location=fra1")
+    response = client.get("/badge/valkey.svg?location=sfo2")
+    assert (response.status_code, response.get_json()) == (
+        400,
+        {"error": "unknown location 'sfo2'; accepted: fra1, nyc3"},
+    )
