@@ -135,18 +135,21 @@ def _start_notification_sink(env: dict[str, str], stops: list[Callable[[], None]
     return sink.url
 
 
-def run_procfile(env: dict[str, str], others: tuple[str, ...]) -> int:
-    """The Procfile's processes, and its worker again for each of the `other` locations, probing as it."""
+def run_procfile(env: dict[str, str], location: str, others: tuple[str, ...]) -> int:
+    """The Procfile's processes (its worker probing as `location`), and its worker again for each of the
+    `other` locations, probing as it."""
     procfile = parse_procfile((ROOT / "Procfile").read_text())
     manager = Manager(Printer(sys.stdout))
     for process in expand_processes(procfile.processes, env=env, port=int(env["PORT"])):
         process_env = dict(env)
         process_env.update(process.env)
-        manager.add_process(process.name, process.cmd, env=process_env, cwd=str(ROOT))
-        if process.name.rsplit(".", 1)[0] == "worker":  # honcho names it worker.1
-            for location in others:
-                located = {**process_env, "PROBE_LOCATION": location}
-                manager.add_process(f"worker-{location}", process.cmd, env=located, cwd=str(ROOT))
+        is_worker = process.name.rsplit(".", 1)[0] == "worker"  # honcho names it worker.1
+        # A worker's AWS requests name its location (User-Agent app/<location>): the sandbox can fail one path.
+        here = {"PROBE_LOCATION": location, "AWS_SDK_UA_APP_ID": location} if is_worker else {}
+        manager.add_process(process.name, process.cmd, env=process_env | here, cwd=str(ROOT))
+        for location in others if is_worker else ():
+            located = {**process_env, "PROBE_LOCATION": location, "AWS_SDK_UA_APP_ID": location}
+            manager.add_process(f"worker-{location}", process.cmd, env=located, cwd=str(ROOT))
     manager.loop()
     return manager.returncode or 0
 
@@ -187,7 +190,7 @@ def main() -> int:
         print(f"Dashboard: http://127.0.0.1:{port}", flush=True)
         if settings_module.load(env).status_page:
             print(f"Public status page: http://127.0.0.1:{port}/status", flush=True)
-        return run_procfile(env, others)
+        return run_procfile(env, settings.location, others)
     except KeyboardInterrupt:
         return 130
     finally:

@@ -148,6 +148,15 @@ def test_make_run_probes_from_each_of_several_locations(
         body = wait_until(both_working, 90, "both locations working", logs)
         assert body["locations"] == ["local", "edge"]
         assert any(" worker-edge " in line and "probes:edge: jobs.tasks.run_cycle" in line for line in launcher.lines)
+        # Each worker names its location in its AWS requests (the sandbox can then fail one location's path).
+        named = set()
+        for proc in processes_under(project):
+            try:
+                if "--worker-class" in proc.cmdline():
+                    named.add((proc.environ().get("PROBE_LOCATION"), proc.environ().get("AWS_SDK_UA_APP_ID")))
+            except psutil.NoSuchProcess:
+                continue
+        assert named == {("local", "local"), ("edge", "edge")}, named
     finally:
         launcher.stop()
     assert any("stopped everything it started" in line for line in launcher.lines)
