@@ -93,33 +93,46 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
             return error(f"no such path {shown(request.path)}", 404)
         return None
 
+    several = len(settings.locations) > 1
+
     @api.get("/api/status")
     def status() -> Response:
-        snap = snapshot.read_board(reader, settings)
+        location = one_value(request.args, "location", settings.locations, required=False)
+        snap = snapshot.read_board(reader, settings, location=location)
+        services = [snapshot.service_json(v, snap.uptime_24h.get(v.service)) for v in snap.views]
+        where: dict[str, Any] = {}
+        if several:  # with one location, the answer as it always was
+            where = {"location": location} if location else {"locations": list(settings.locations)}
+            if location is None and snap.by_location:
+                for entry in services:
+                    entry["locations"] = snapshot.locations_json(snap, entry["service"])
         return jsonify(
             generated_at=snap.generated_at.isoformat(),
             source=snap.source,
             warnings=snap.warnings,
-            services=[snapshot.service_json(v, snap.uptime_24h.get(v.service)) for v in snap.views],
+            **where,
+            services=services,
         )
 
     @api.get("/api/history")
     def history() -> Response:
         service = one_value(request.args, "service", SERVICE_NAMES)
         span = one_value(request.args, "range", RANGES)
+        location = one_value(request.args, "location", settings.locations, required=False)
         end = utcnow()
         start = end - RANGES[span]
-        points = reader.history_json(service, start, end, max_points=MAX_POINTS)
-        return json_with_raw_member(
-            {"service": service, "range": span, "start": start.isoformat(), "end": end.isoformat()}, "points", points
-        )
+        points = reader.history_json(service, start, end, max_points=MAX_POINTS, location=location)
+        fields = {"service": service, "range": span, "start": start.isoformat(), "end": end.isoformat()}
+        return json_with_raw_member(fields | ({"location": location} if location else {}), "points", points)
 
     @api.get("/api/incidents")
     def incidents() -> Response:
         service = one_value(request.args, "service", SERVICE_NAMES, required=False)
+        location = one_value(request.args, "location", settings.locations, required=False)
         start = since(request.args, utcnow())
-        rows = reader.incident_history(service, start, MAX_INCIDENTS)
-        return jsonify(service=service, since=start.isoformat(), incidents=[incident_json(i) for i in rows])
+        rows = reader.incident_history(service, start, MAX_INCIDENTS, location)
+        where = {"location": location} if location else {}
+        return jsonify(service=service, since=start.isoformat(), **where, incidents=[incident_json(i) for i in rows])
 
     # Without these, Dash's catch-all page route would answer unknown API paths with the HTML page.
     @api.get("/api/", defaults={"rest": ""})
@@ -155,8 +168,9 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
         if not name.endswith(".svg") or service not in SERVICE_NAMES:
             accepted = ", ".join(f"/badge/{s}.svg" for s in SERVICE_NAMES)
             raise BadInput(f"no badge {shown(name)}; accepted: {accepted}", 404)
+        location = one_value(request.args, "location", settings.locations, required=False)
         try:
-            snap = snapshot.read_board(reader, settings)
+            snap = snapshot.read_board(reader, settings, location=location)
             view = next(v for v in snap.views if v.service == service)
             message, colour = (
                 f"{view.word} · {percent(snap.uptime_24h.get(service), compact=True)} 24h",

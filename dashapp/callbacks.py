@@ -23,7 +23,7 @@ from dashapp.incident_views import (
     oldest_open,
     unavailable_section,
 )
-from dashapp.layout import detail_panel, health_line, status_row, status_summary
+from dashapp.layout import detail_panel, health_line, location_grid, status_row, status_summary
 from dashapp.ranges import RANGES, chart_range
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import board
@@ -35,7 +35,7 @@ from jobs.settings import Settings
 
 def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
     """Status rows, the status summary, the headline (text and look), the incidents, the four detail panels,
-    the worker health line, probe locations and the store alert."""
+    the worker health line, probe locations, the grid by location (empty with one) and the store alert."""
     now = utcnow()
     recent: dict[str, list] = {}
     last_cycle = None
@@ -61,7 +61,7 @@ def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
         health, problem = None, str(exc)
     rows = [status_row(v, snap.uptime_24h.get(v.service), now, recent.get(v.service, [])) for v in snap.views]
     details = [detail_panel(v, recent.get(v.service, []), now) for v in snap.views]
-    locations = ", ".join(snap.locations) or settings.location
+    locations = ", ".join(snap.by_location or snap.locations) or settings.location
     health_children = health_line(health, last_cycle, now, problem)
     look = "secondary" if headline_text == UNKNOWN else headline_look(snap.views)
     section = (
@@ -78,6 +78,7 @@ def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
         *details,
         health_children,
         locations,
+        location_grid(snap.by_location, snap.uptime_by_location, now),
         alert,
         alert is not None,
     )
@@ -85,7 +86,7 @@ def board_outputs(reader: Reader, settings: Settings) -> tuple[Any, ...]:
 
 def chart_outputs(reader: Reader, span: str, zoom: dict[str, Any] | None = None) -> tuple[Any, ...]:
     """Four figures (inside each one's zoom, if the user zoomed in this range) with their incidents shaded,
-    and four uptime captions."""
+    and four uptime captions; with several locations, one latency line per location."""
     span = chart_range(span)
     zoom = zoom if isinstance(zoom, dict) else {}
     end = utcnow()
@@ -103,11 +104,21 @@ def chart_outputs(reader: Reader, span: str, zoom: dict[str, Any] | None = None)
             if store_down:  # one bounded wait per refresh, not one per chart
                 raise Unavailable("PostgreSQL")
             points = reader.history(service, start, end, max_points=MAX_POINTS)
-            caption: Any = f"uptime {percent(uptime_of(points))} over {span}"
+            by_location = {
+                place: reader.history(service, start, end, max_points=MAX_POINTS, location=place)
+                for place in reader.settings.locations
+                if len(reader.settings.locations) > 1
+            }
+            caption: Any = f"uptime {percent(uptime_of(points))} over {span}" + "".join(
+                f" · {place} {percent(uptime_of(located))}" for place, located in by_location.items()
+            )
         except Unavailable:
             store_down = True
-            points, caption = [], html.Span("history temporarily unavailable", className="text-danger")
-        figure = latency_figure(points, start, end, revision=f"{service}:{span}", incidents=by_service[service])
+            points, by_location = [], {}
+            caption = html.Span("history temporarily unavailable", className="text-danger")
+        figure = latency_figure(
+            points, start, end, revision=f"{service}:{span}", incidents=by_service[service], by_location=by_location
+        )
         figures.append(apply_zoom(figure, zoom.get(service), span))
         captions.append(caption)
     return (*figures, *captions)
@@ -125,6 +136,7 @@ def register(app: dash.Dash, reader: Reader, settings: Settings) -> None:
         *[Output(f"detail-{s}", "children") for s in services],
         Output("worker-health", "children"),
         Output("locations", "children"),
+        Output("location-grid", "children"),
         Output("store-alert", "children"),
         Output("store-alert", "is_open"),
         Input("refresh", "n_intervals"),

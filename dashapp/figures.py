@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -25,6 +26,9 @@ class IncidentLike(Protocol):
     started_at: datetime
     ended_at: datetime | None
 
+
+# One colour per probing location's line, in PROBE_LOCATIONS' order (Okabe-Ito: told apart with colour-blindness).
+LOCATION_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 
 # How an incident's level reads and shades on a chart: the label's word says what the colour does.
 SHADE: dict[str, tuple[str, str]] = {"critical": ("down", HEX["down"]), "warning": ("degraded", HEX["degraded"])}
@@ -68,15 +72,41 @@ def latency_figure(
     end: datetime,
     revision: str,
     incidents: Sequence[IncidentLike] = (),
+    by_location: Mapping[str, Sequence[HistoryPointLike]] | None = None,
 ) -> go.Figure:
     """Latency over [start, end]: median per bucket, the bucket's maximum, failed checks marked in red, and
     the incidents' periods shaded, each labelled with its level. The x axis spans [start, end].
 
+    `by_location` (several locations' points): one median line per location, named after it, instead of the
+    median and maximum of every location together.
+
     `revision` becomes `uirevision`: refreshes with the same value keep the user's zoom; a new range resets it.
     """
     points = list(points)[-MAX_POINTS:]
-    times = [p.t for p in points]
     figure = go.Figure()
+    if by_location and len(by_location) > 1:
+        for (place, given), colour in zip(by_location.items(), itertools.cycle(LOCATION_COLOURS), strict=False):
+            located = list(given)[-MAX_POINTS:]
+            figure.add_trace(
+                go.Scatter(
+                    x=[p.t for p in located],
+                    y=[p.latency_ms_p50 for p in located],
+                    name=place,
+                    mode="lines+markers" if len(located) < 120 else "lines",
+                    marker={"size": 4},
+                    line={"width": 2, "color": colour},
+                    customdata=[p.checks for p in located],
+                    hovertemplate=f"{place} median %{{y:.1f}} ms · %{{customdata}} checks<extra></extra>",
+                )
+            )
+    else:
+        _add_median_and_max(figure, points)
+    _finish(figure, points, start, end, revision, incidents)
+    return figure
+
+
+def _add_median_and_max(figure: go.Figure, points: Sequence[HistoryPointLike]) -> None:
+    times = [p.t for p in points]
     figure.add_trace(
         go.Scatter(
             x=times,
@@ -99,6 +129,17 @@ def latency_figure(
             hovertemplate="median %{y:.1f} ms · %{customdata} checks<extra></extra>",
         )
     )
+
+
+def _finish(
+    figure: go.Figure,
+    points: Sequence[HistoryPointLike],
+    start: datetime,
+    end: datetime,
+    revision: str,
+    incidents: Sequence[IncidentLike],
+) -> None:
+    """The failed checks' marks, the layout, the incidents' shading and the note of an empty range."""
     failed = [p for p in points if failed_checks(p)]
     figure.add_trace(
         go.Scatter(
@@ -138,7 +179,6 @@ def latency_figure(
         figure.add_annotation(
             text="no checks in this range yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
         )
-    return figure
 
 
 AXES = ("xaxis", "yaxis")

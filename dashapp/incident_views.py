@@ -11,7 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from dashapp.formats import NO_VALUE
-from dashapp.status import STALE, ServiceView, ago, utc_text
+from dashapp.status import PARTIAL, STALE, ServiceView, ago, utc_text
 from jobs.durations import duration
 from jobs.result import SERVICE_NAMES, Status
 from jobs.store import Incident
@@ -25,7 +25,7 @@ INCIDENT_DAYS = 30
 RECENT_SHOWN = 50
 UNKNOWN = "Status unknown: the results store cannot be read right now"
 # The order the summary names what is wrong, worst first.
-_NOT_FINE = (Status.DOWN.value, Status.DEGRADED.value, STALE, Status.NOT_CONFIGURED.value)
+_NOT_FINE = (Status.DOWN.value, PARTIAL, Status.DEGRADED.value, STALE, Status.NOT_CONFIGURED.value)
 
 
 def oldest_open(incidents: Iterable[Incident]) -> dict[str, Incident]:
@@ -44,7 +44,7 @@ def _entry(view: ServiceView, incident: Incident | None, now: datetime) -> str:
     if view.status == STALE:
         checked = view.result.checked_at if view.result else None
         return f"{view.name}, {'last check ' + ago(checked, now) if checked else 'never checked'}"
-    if incident is not None and view.status in (Status.DOWN.value, Status.DEGRADED.value):
+    if incident is not None and view.status in (Status.DOWN.value, PARTIAL, Status.DEGRADED.value):
         return f"{view.name}, {duration(now - incident.started_at)}"
     return view.name
 
@@ -76,7 +76,12 @@ def headline(views: Sequence[ServiceView], open_incidents: dict[str, Incident], 
 def headline_look(views: Sequence[ServiceView]) -> str:
     """The summary's frame colour (Bootstrap name) of the worst status shown; the words say it too."""
     statuses = {v.status for v in views}
-    worst = ((Status.DOWN.value, "danger"), (Status.DEGRADED.value, "warning"), (STALE, "secondary"))
+    worst = (
+        (Status.DOWN.value, "danger"),
+        (PARTIAL, "warning"),
+        (Status.DEGRADED.value, "warning"),
+        (STALE, "secondary"),
+    )
     return next((colour for status, colour in worst if status in statuses), "success")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -99,6 +99,43 @@ def status_table() -> dbc.Table:
         responsive=True,
         className="align-middle",
     )
+
+
+def location_grid(
+    by_location: Mapping[str, list[ServiceView]], uptimes: Mapping[tuple[str, str], float | None], now: datetime
+) -> list[Any]:
+    """With several locations, a table of services by location: each cell the location's status, last latency,
+    when it was checked and its 24 h uptime. Nothing with one location (the board is the table above)."""
+    if len(by_location) < 2:
+        return []
+    head = html.Thead(html.Tr([html.Th("Service", scope="col"), *[html.Th(p, scope="col") for p in by_location]]))
+    rows = []
+    for index, service in enumerate(SERVICE_NAMES):
+        cells = []
+        for place, views in by_location.items():
+            view = views[index]
+            result = view.result
+            latency = result.latency_ms if result and view.status != "not_configured" else None
+            cells.append(
+                html.Td(
+                    [
+                        status_badge(view),
+                        html.Span(f" {milliseconds(latency)} · ", className="small"),
+                        when(result.checked_at if result else None, now),
+                        html.Div(f"uptime {percent(uptimes.get((service, place)))} (24 h)", className="small"),
+                    ],
+                    id=f"cell-{service}-{place}",
+                )
+            )
+        rows.append(html.Tr([html.Th(SERVICE_NAMES[service], scope="row"), *cells]))
+    table = dbc.Table(
+        [html.Caption("Services by probing location", className="visually-hidden"), head, html.Tbody(rows)],
+        id="location-table",
+        responsive=True,
+        size="sm",
+        className="align-middle",
+    )
+    return [html.H2("By location", className="h5"), table]
 
 
 def check_strip(recent: list[ProbeResult]) -> html.Div:
@@ -289,6 +326,8 @@ def page(settings: Settings, asset_url: Callable[[str], str]) -> html.Div:
                             **{"aria-live": "polite", "aria-atomic": "true"},
                         ),
                         status_table(),
+                        # Empty with one location; with several, `location_grid`.
+                        html.Div(id="location-grid"),
                         html.Div(
                             [
                                 html.Span(id="worker-health"),

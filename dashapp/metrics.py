@@ -60,7 +60,38 @@ class StoreCollector(Collector):
             if snap.uptime_24h.get(view.service) is not None:
                 uptime.add_metric(service, snap.uptime_24h[view.service])
         yield from (up, latency, checked, stale, uptime, failures)
+        yield from self._locations(snap)
         yield from self._alerting(snap.views, open_incidents, notifications)
+
+    @staticmethod
+    def _locations(snap: snapshot.Snapshot) -> Iterator[Metric]:
+        """With several probing locations, each service at each location (the metrics above are across them:
+        a service `partial` is not up)."""
+        if not snap.by_location:
+            return
+        labels = ["service", "location"]
+        up = GaugeMetricFamily(
+            f"{PREFIX}_location_up",
+            "1 when the latest check from this location is up or degraded and fresh",
+            labels=labels,
+        )
+        stale = GaugeMetricFamily(f"{PREFIX}_location_stale", "1 when this location stopped reporting", labels=labels)
+        latency = GaugeMetricFamily(
+            f"{PREFIX}_location_latency_seconds", "Latency of the latest check from this location", labels=labels
+        )
+        uptime = GaugeMetricFamily(
+            f"{PREFIX}_location_uptime_24h_ratio", "Share of up checks from this location over 24 h", labels=labels
+        )
+        for place, views in snap.by_location.items():
+            for view in views:
+                key = [view.service, place]
+                up.add_metric(key, 1 if view.is_up else 0)
+                stale.add_metric(key, 1 if view.status == "stale" else 0)
+                if view.result is not None:
+                    latency.add_metric(key, view.result.latency_ms / 1000)
+                if snap.uptime_by_location.get((view.service, place)) is not None:
+                    uptime.add_metric(key, snap.uptime_by_location[view.service, place])
+        yield from (up, stale, latency, uptime)
 
     @staticmethod
     def _alerting(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from dashapp.reader import Reader, Unavailable
 from dashapp.snapshot import POSTGRES, read_board
-from dashapp.status import STALE
+from dashapp.status import PARTIAL, STALE
 from jobs.alerting.rule import Level
 from jobs.defaults import MAX_INCIDENTS
 from jobs.result import SERVICE_NAMES, Status
@@ -27,12 +27,14 @@ WORDS: dict[str, str] = {
     Status.UP.value: "Operational",
     Status.DEGRADED.value: "Degraded",
     Status.DOWN.value: "Down",
+    PARTIAL: "Partial outage",
     STALE: "Unknown",
     Status.NOT_CONFIGURED.value: "Not monitored",
 }
 # The statuses the overall line names, worst first, and how it says them.
 _OVERALL = {
     Status.DOWN.value: "down",
+    PARTIAL: "partially down",
     Status.DEGRADED.value: "degraded",
     STALE: "status unknown",
     Status.NOT_CONFIGURED.value: "not monitored",

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg2
 import redis
@@ -32,7 +33,7 @@ from jobs.defaults import (
 )
 from jobs.result import SERVICE_NAMES, ProbeResult, one_line, utcnow
 from jobs.settings import PostgresSettings, Settings
-from jobs.tasks import ALERTS_QUEUE, QUEUE, send_test_notification
+from jobs.tasks import ALERTS_QUEUE, QUEUE, probe_queue, send_test_notification
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +141,19 @@ class Reader:
         with self.connection() as conn:
             return store.recent_results(conn, service, limit=limit)
 
-    def history(self, service: str, start: datetime, end: datetime, max_points: int) -> list:
+    def history(
+        self, service: str, start: datetime, end: datetime, max_points: int, location: str | None = None
+    ) -> list:
         with self.connection() as conn:
-            return store.history(conn, service, start, end, max_points=max_points)
+            return store.history(conn, service, start, end, max_points=max_points, location=location)
 
-    def history_json(self, service: str, start: datetime, end: datetime, max_points: int) -> str:
+    def history_json(
+        self, service: str, start: datetime, end: datetime, max_points: int, location: str | None = None
+    ) -> str:
         with self.connection() as conn:
-            return store.history_json(conn, service, start, end, max_points=max_points, settled=self._settled)
+            return store.history_json(
+                conn, service, start, end, max_points=max_points, settled=self._settled, location=location
+            )
 
     def board(self) -> tuple[dict[str, ProbeResult], dict[str, float | None]]:
         """Every service's newest result and 24 h uptime, read at most once per BOARD_READ_S however many
@@ -158,6 +165,12 @@ class Reader:
         with self.connection() as conn:
             return store.latest_and_uptimes(conn, list(SERVICE_NAMES), now - store.DAY, now)
 
+    def latest_and_checks_by_location(
+        self, services: list[str], locations: list[str], start: datetime, end: datetime
+    ) -> tuple[dict[tuple[str, str], ProbeResult], dict[tuple[str, str], tuple[int, int]]]:
+        with self.connection() as conn:
+            return store.latest_and_checks_by_location(conn, services, locations, start, end)
+
     def uptimes(self, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
         with self.connection() as conn:
             return store.uptimes(conn, services, start, end)
@@ -166,9 +179,11 @@ class Reader:
         with self.connection() as conn:
             return store.failed_check_counts(conn)
 
-    def incident_history(self, service: str | None, since: datetime, limit: int) -> list[store.Incident]:
+    def incident_history(
+        self, service: str | None, since: datetime, limit: int, location: str | None = None
+    ) -> list[store.Incident]:
         with self.connection() as conn:
-            return store.incident_history(conn, service, since, limit)
+            return store.incident_history(conn, service, since, limit, location)
 
     def alert_counts(self) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
         """Open incidents per service, and (sent, failed) notification attempts per masked channel."""
@@ -216,8 +231,15 @@ class Reader:
 
     def cached_latest(self) -> dict[str, ProbeResult]:
         """The worker's latest results as cached in Valkey; Unavailable when unreachable or expired."""
+        return self._cached(buffer.cached_latest)
+
+    def cached_latest_by_location(self) -> dict[tuple[str, str], ProbeResult]:
+        """The workers' latest results per (service, location) as cached in Valkey; Unavailable likewise."""
+        return self._cached(buffer.cached_latest_by_location)
+
+    def _cached(self, read: Callable[[redis.Redis], dict[Any, ProbeResult]]) -> dict[Any, ProbeResult]:
         try:
-            latest = buffer.cached_latest(self._redis())
+            latest = read(self._redis())
         except redis.RedisError as exc:
             raise self._unavailable("Valkey", exc) from None
         if not latest:
@@ -225,14 +247,15 @@ class Reader:
         return latest
 
     def worker_health(self) -> WorkerHealth:
-        """From RQ's own bookkeeping in Valkey (read only: no registry cleanup from the web)."""
+        """From RQ's own bookkeeping in Valkey (read only: no registry cleanup from the web), over every
+        location's probe queue and `probes`."""
         try:
             connection = self._redis()
-            queue = queueing.queue(QUEUE, connection)
+            queues = [queueing.queue(name, connection) for name in (*map(probe_queue, self.settings.locations), QUEUE)]
             return WorkerHealth(
                 workers=Worker.count(connection=connection),
-                queue_depth=queue.count,
-                failed_jobs=FailedJobRegistry(queue=queue).get_job_count(cleanup=False),
+                queue_depth=sum(queue.count for queue in queues),
+                failed_jobs=sum(FailedJobRegistry(queue=queue).get_job_count(cleanup=False) for queue in queues),
             )
         except redis.RedisError as exc:
             raise self._unavailable("Valkey", exc) from None

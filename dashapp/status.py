@@ -1,7 +1,9 @@
-"""What the board says about each service: the computed status (incl. stale) and how times read. Pure."""
+"""What the board says about each service: the computed status (incl. stale), the status across probing
+locations (`down` from every one, `partial` from some), and how times read. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +11,8 @@ from jobs.defaults import STALE_AFTER_INTERVALS
 from jobs.result import SERVICE_NAMES, ProbeResult, Status
 
 STALE = "stale"
+# Down from some locations and working from others: the service is up, one path to it is not.
+PARTIAL = "partial"
 NOTHING_STORED = "no check stored yet: is the worker running?"
 
 # Badge colour (dbc/Bootstrap name) and the word shown with it: the word is always there, colour never alone.
@@ -16,14 +20,17 @@ LOOK: dict[str, tuple[str, str]] = {
     Status.UP.value: ("success", "up"),
     Status.DEGRADED.value: ("warning", "degraded"),
     Status.DOWN.value: ("danger", "down"),
+    PARTIAL: ("warning", "partial"),
     STALE: ("secondary", "stale"),
     Status.NOT_CONFIGURED.value: ("secondary", "not configured"),
 }
+_NEVER = datetime.min.replace(tzinfo=UTC)
 # Hex colours for places Bootstrap classes cannot reach (SVG badge, chart markers).
 HEX: dict[str, str] = {
     Status.UP.value: "#198754",
     Status.DEGRADED.value: "#e0a800",
     Status.DOWN.value: "#dc3545",
+    PARTIAL: "#fd7e14",
     STALE: "#6c757d",
     Status.NOT_CONFIGURED.value: "#6c757d",
 }
@@ -108,3 +115,60 @@ def board(
 ) -> list[ServiceView]:
     """All four services, always, in display order."""
     return [view(s, latest.get(s), now, probe_interval_s, problems.get(s), nothing_stored) for s in SERVICE_NAMES]
+
+
+def _where(views: Sequence[tuple[str, ServiceView]]) -> str:
+    """'fra1: reason; nyc3: reason', each location's own reason (root causes stay per location)."""
+    return "; ".join(f"{location}: {view.reason or view.word}" for location, view in views)
+
+
+def across(service: str, by_location: Mapping[str, ServiceView]) -> ServiceView:
+    """One service's status over every location (each location's view from `view`, in display order).
+
+    One location: its view, unchanged. Down from every location that reports (a stale or unconfigured location
+    says nothing) is `down`; down from some is `partial`, whose reason names where ("unreachable from fra1:
+    …"); otherwise the worst of the working ones (`degraded`, else `up`, whose reason names any location not
+    reporting); no location reporting is `stale` (or `not_configured` when every location says so). The result
+    shown is a failing location's, else the newest."""
+    if len(by_location) == 1:
+        return next(iter(by_location.values()))
+    views = list(by_location.items())
+    reporting = [(where, v) for where, v in views if v.status not in (STALE, Status.NOT_CONFIGURED.value)]
+    down = [(where, v) for where, v in reporting if v.status == Status.DOWN.value]
+    if down:
+        status = Status.DOWN.value if len(down) == len(reporting) else PARTIAL
+        prefix = "down from every location: " if status == Status.DOWN.value else "unreachable from "
+        return ServiceView(service, status, prefix + _where(down), down[0][1].result)
+    if not reporting:
+        unconfigured = all(v.status == Status.NOT_CONFIGURED.value for _, v in views)
+        first = views[0][1]
+        status = Status.NOT_CONFIGURED.value if unconfigured else STALE
+        return ServiceView(service, status, _where(views), first.result)
+    degraded = [(where, v) for where, v in reporting if v.status == Status.DEGRADED.value]
+    if degraded:
+        return ServiceView(service, Status.DEGRADED.value, _where(degraded), degraded[0][1].result)
+    newest = max((v for _, v in reporting), key=lambda v: v.result.checked_at if v.result else _NEVER)
+    silent = [(where, v) for where, v in views if v.status == STALE]
+    return ServiceView(
+        service, Status.UP.value, "not reporting from " + _where(silent) if silent else None, newest.result
+    )
+
+
+def location_boards(
+    latest: Mapping[tuple[str, str], ProbeResult],
+    locations: Sequence[str],
+    now: datetime,
+    probe_interval_s: float,
+    problems: dict[str, str],
+) -> dict[str, list[ServiceView]]:
+    """Every location's board (`board` of its own newest results, keyed (service, location)), in `locations`'
+    order: a location whose worker is gone is stale there alone."""
+    return {
+        where: board({s: r for (s, at), r in latest.items() if at == where}, now, probe_interval_s, problems)
+        for where in locations
+    }
+
+
+def combined_board(boards: Mapping[str, list[ServiceView]]) -> list[ServiceView]:
+    """Each service `across` the locations' boards, in display order."""
+    return [across(s, {where: views[i] for where, views in boards.items()}) for i, s in enumerate(SERVICE_NAMES)]

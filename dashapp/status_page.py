@@ -31,7 +31,7 @@ PATH = "/status"
 # The page's own stylesheet in assets/, kept out of the board's (dashapp/factory.py).
 STYLESHEET = "status.css"
 # A mark beside each status word, for a glance; the word itself is what says it.
-MARKS = {"up": "✓", "degraded": "!", "down": "✕", "stale": "?", "not_configured": "○"}
+MARKS = {"up": "✓", "degraded": "!", "partial": "◐", "down": "✕", "stale": "?", "not_configured": "○"}
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@
 - The dead-letter list: pending cycles that can never be stored (unreadable after an upgrade, or refused by
   PostgreSQL as data), moved aside so one bad entry does not hold back every later cycle. Kept for an
   operator to look at, capped like the pending list.
-- The latest cycle, per service, with a TTL of a few intervals: what the web's status table and /api/status
-  show while PostgreSQL cannot be read.
+- The latest cycle, per service (and per service and location, for several probing locations), with a TTL of
+  a few intervals: what the web's status table and /api/status show while PostgreSQL cannot be read.
 
 Also how every part connects to Valkey with bounded waits (`bounded_url`, `client`).
 """
@@ -133,15 +133,28 @@ def flush(
 
 
 def cache_latest(conn: redis.Redis, results: list[ProbeResult], ttl_s: int) -> None:
-    """Remember this cycle's results, one field per service, for `ttl_s` seconds."""
+    """Remember this cycle's results for `ttl_s` seconds, in a field per service (the newest of any location)
+    and one per service and location (`service@location`)."""
+    encoded = [(r, json.dumps(r.to_dict())) for r in results]
+    mapping = {r.service: text for r, text in encoded} | {f"{r.service}@{r.location}": text for r, text in encoded}
     with conn.pipeline(transaction=True) as pipe:
-        pipe.hset(LATEST_KEY, mapping={r.service: json.dumps(r.to_dict()) for r in results})
+        pipe.hset(LATEST_KEY, mapping=mapping)
         pipe.expire(LATEST_KEY, ttl_s)
         pipe.execute()
 
 
-def cached_latest(conn: redis.Redis) -> dict[str, ProbeResult]:
-    """The cached latest result per service (empty when the cache expired or was never written)."""
+def _cached(conn: redis.Redis) -> dict[str, ProbeResult]:
     return {
         field.decode(): ProbeResult.from_dict(json.loads(value)) for field, value in conn.hgetall(LATEST_KEY).items()
     }
+
+
+def cached_latest(conn: redis.Redis) -> dict[str, ProbeResult]:
+    """The cached latest result per service, of any location (empty when the cache expired or was never
+    written)."""
+    return {field: result for field, result in _cached(conn).items() if "@" not in field}
+
+
+def cached_latest_by_location(conn: redis.Redis) -> dict[tuple[str, str], ProbeResult]:
+    """The cached latest result per (service, location) (empty when the cache expired or was never written)."""
+    return {(r.service, r.location): r for field, r in _cached(conn).items() if "@" in field}

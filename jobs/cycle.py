@@ -214,14 +214,21 @@ def probe_and_store(settings: Settings, slot: datetime) -> tuple[list[ProbeResul
     return results, not_stored
 
 
-def run_cycle(slot: datetime | None = None) -> dict[str, Any]:
-    """The RQ job. Returns a small summary, which RQ keeps in Valkey as the job's result, so it holds no
-    secret and no error message."""
+class WrongLocation(RuntimeError):
+    """A cycle of another location reached this worker: it is refused, not probed from the wrong place."""
+
+
+def run_cycle(slot: datetime | None = None, location: str | None = None) -> dict[str, Any]:
+    """The RQ job, for `location` (this worker's PROBE_LOCATION when None). Returns a small summary, which RQ
+    keeps in Valkey as the job's result, so it holds no secret and no error message."""
     settings = load()
+    if location is not None and location != settings.location:
+        raise WrongLocation(f"a cycle of location {location!r} reached a worker in {settings.location!r}")
     slot = slot or scheduled_slot(settings.probe_interval_s)
     results, not_stored = probe_and_store(settings, slot)
     return {
         "slot": slot.isoformat(),
+        "location": settings.location,
         "stored": not_stored is None,
         "statuses": {r.service: r.status.value for r in results},
     }

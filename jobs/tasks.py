@@ -1,6 +1,7 @@
-"""The RQ jobs, by the names RQ stores with each job: `jobs.tasks.run_cycle` (one probe cycle,
-`jobs.cycle.run_cycle`) and `jobs.tasks.run_maintenance` (the hourly roll-up and pruning,
-`jobs.maintenance.run_maintenance`), which `rq cron` enqueues on `probes`, and `jobs.tasks.send_alerts`
+"""The RQ jobs, by the names RQ stores with each job: `jobs.tasks.run_cycle` (one probe cycle of a location,
+`jobs.cycle.run_cycle`), which `rq cron` enqueues on that location's queue (`probe_queue`), and
+`jobs.tasks.run_maintenance` (the hourly roll-up and pruning, `jobs.maintenance.run_maintenance`), which it
+enqueues on `probes`, and `jobs.tasks.send_alerts`
 (`jobs.alerting.sender.run_sender`), which a cycle enqueues on `alerts` when a notification is due, and
 `jobs.tasks.tell_postgres_down` (`jobs.alerting.without_postgres.send_firing`), which a cycle enqueues there
 when PostgreSQL's own outage opens while PostgreSQL cannot record it, and `jobs.tasks.send_test_notification`
@@ -15,17 +16,23 @@ from __future__ import annotations
 
 from typing import Any
 
-# The queue the probe cycles and maintenance go to, which the worker listens on (Procfile) and the web reports on.
+# The queue maintenance goes to, which every location's worker serves, and the name the Procfile's worker is
+# given: it serves its own location's probe queue before it (jobs/worker.py).
 QUEUE = "probes"
 # The sender's queue, served by a second RQ worker in the probe worker's process (jobs/worker.py), so
 # sending never delays a cycle.
 ALERTS_QUEUE = "alerts"
 
 
-def run_cycle() -> dict[str, Any]:
+def probe_queue(location: str) -> str:
+    """The queue of a location's probe cycles: only that location's worker takes them."""
+    return f"{QUEUE}:{location}"
+
+
+def run_cycle(location: str | None = None) -> dict[str, Any]:
     from jobs.cycle import run_cycle
 
-    return run_cycle()
+    return run_cycle(location=location)
 
 
 def run_maintenance() -> dict[str, Any]:

@@ -7,6 +7,10 @@ ABANDONED_AFTER_TIMEOUT_S + one probe interval after it started, instead of up t
 Whatever `rq worker` was told, it reads jobs as JSON and runs only ours (`jobs.queueing`); a refused job is
 failed with one log line.
 
+Given the `probes` queue (the Procfile's name for it), the worker serves its own location's probe queue
+(PROBE_LOCATION's, `jobs.tasks.probe_queue`) first and `probes` after it: cycles of other locations never reach
+it, and the hourly maintenance runs in whichever location is free.
+
 The same process serves the `alerts` queue with a second RQ worker in a thread of its own: sending never waits
 behind a cycle nor a cycle behind sending, without a Python process more to keep in memory.
 """
@@ -20,9 +24,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis
-from rq import Queue
 from rq.exceptions import DeserializationError
 from rq.job import Job
+from rq.queue import Queue
 from rq.timeouts import TimerDeathPenalty
 from rq.worker import SimpleWorker, WorkerStatus
 
@@ -30,7 +34,7 @@ from jobs.defaults import ABANDONED_AFTER_TIMEOUT_S, SENDER_SHUTDOWN_WAIT_S, SUP
 from jobs.queueing import SERIALIZER, OurJob, OurQueue, RefusedJob
 from jobs.startup import load_or_exit
 from jobs.supervise import backoff_s, failures_after
-from jobs.tasks import ALERTS_QUEUE
+from jobs.tasks import ALERTS_QUEUE, QUEUE, probe_queue
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +81,19 @@ class SenderWorker(_TunedWorker):
         """The process's title stays the probe worker's."""
 
 
+def with_location_queue(queues: Sequence[Queue | str], location: str) -> list[str]:
+    """The names of `queues` (as RQ's command line made them) with the location's probe queue before `probes`."""
+    served = []
+    for name in (queue.name if isinstance(queue, Queue) else queue for queue in queues):
+        if name == QUEUE:
+            served.append(probe_queue(location))
+        served.append(name)
+    return served
+
+
 class ProbeWorker(_TunedWorker):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, queues: Sequence[Queue | str], *args: Any, **kwargs: Any) -> None:
+        super().__init__(with_location_queue(queues, load_or_exit().location), *args, **kwargs)
         self._sender: SenderWorker | None = None
         self._sender_thread: threading.Thread | None = None
         self._sender_stopping = threading.Event()

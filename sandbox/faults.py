@@ -3,11 +3,17 @@
 A broken service is a file in the sandbox's faults directory (`.local/sandbox/faults/` under `make run`),
 written by `python -m sandbox break` and read by the sandbox on every request, so the running stack needs no
 signal and a restart starts healed. Development only: the product never imports this module.
+
+Secrets Manager can be broken from one probing location alone (`break secrets_manager --from edge`, a file
+`secrets_manager@edge`): `make run` gives each location's worker its location as botocore's application id
+(AWS_SDK_UA_APP_ID), which every request's User-Agent carries as `app/<location>`; so one location's path
+fails while the others' work, and the board shows `partial`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,9 @@ EFFECTS = {
     "secrets_manager": "GetSecretValue answers ResourceNotFoundException",
 }
 SERVICES = tuple(EFFECTS)
+# What can be broken from one location alone: it is reached with botocore, whose User-Agent names the location.
+FROM_ONE_LOCATION = ("secrets_manager",)
+_APP_ID = re.compile(r"\bapp/([\w.-]+)")
 # The hint every injected error carries: the alert a newcomer receives says how to end it.
 _HEAL = "broken on purpose in the local sandbox: python -m sandbox heal {service}"
 
@@ -31,19 +40,27 @@ class Faults:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
 
-    def is_broken(self, service: str) -> bool:
-        return (self.directory / service).exists()
+    def is_broken(self, service: str, location: str | None = None) -> bool:
+        """Broken everywhere, or (given the location a request came from) from that location."""
+        return (self.directory / service).exists() or (
+            location is not None and (self.directory / f"{service}@{location}").exists()
+        )
 
     def broken(self) -> list[str]:
-        return [service for service in SERVICES if self.is_broken(service)]
+        return [service for service in SERVICES if self.is_broken(service) or self._located(service)]
 
-    def break_service(self, service: str) -> None:
+    def _located(self, service: str) -> list[Path]:
+        return list(self.directory.glob(f"{service}@*")) if self.directory.is_dir() else []
+
+    def break_service(self, service: str, location: str | None = None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / service).touch()
+        (self.directory / (f"{service}@{location}" if location else service)).touch()
 
     def heal(self, services: Iterable[str] = SERVICES) -> None:
         for service in services:
             (self.directory / service).unlink(missing_ok=True)
+            for path in self._located(service):
+                path.unlink(missing_ok=True)
 
 
 def for_sandbox(directory: Path) -> Faults:
@@ -81,7 +98,9 @@ def moto_middleware(app: Callable[..., Any], faults: Faults) -> Callable[..., An
             if environ.get("HTTP_X_AMZ_SECURITY_TOKEN") and faults.is_broken("roles_anywhere"):
                 message = f"The role session was revoked ({reason('roles_anywhere')})"
                 return _aws_error(start_response, "400 Bad Request", "AccessDeniedException", message)
-            if target == "secretsmanager.GetSecretValue" and faults.is_broken("secrets_manager"):
+            location = _APP_ID.search(environ.get("HTTP_USER_AGENT", ""))
+            where = location.group(1) if location else None
+            if target == "secretsmanager.GetSecretValue" and faults.is_broken("secrets_manager", where):
                 message = f"Secrets Manager can't find the specified secret ({reason('secrets_manager')})"
                 return _aws_error(start_response, "400 Bad Request", "ResourceNotFoundException", message)
         return app(environ, start_response)

@@ -3,9 +3,10 @@
 Starts what the settings do not provide — embedded PostgreSQL and Valkey with data under `.local/`, reached
 over verified TLS (a TLS front with a certificate of the sandbox's CA, given to the app as DATABASE_CA_CERT
 and VALKEY_CA_CERT), the local AWS sandbox, a local notification sink as ALERT_URLS — then runs the Procfile's
-processes with honcho until Ctrl-C or SIGTERM, and stops everything it started. A second instance fails at
-once: `.local/run.lock` is held with flock, which the kernel releases when this process ends however it ends,
-so no stale lock survives a crash.
+processes with honcho until Ctrl-C or SIGTERM, and stops everything it started. With several probing
+locations (`PROBE_LOCATIONS=local,edge make run`), a worker per location (`worker`, then `worker-edge`, ...).
+A second instance fails at once: `.local/run.lock` is held with flock, which the kernel releases when this
+process ends however it ends, so no stale lock survives a crash.
 """
 
 from __future__ import annotations
@@ -134,13 +135,21 @@ def _start_notification_sink(env: dict[str, str], stops: list[Callable[[], None]
     return sink.url
 
 
-def run_procfile(env: dict[str, str]) -> int:
+def run_procfile(env: dict[str, str], location: str, others: tuple[str, ...]) -> int:
+    """The Procfile's processes (its worker probing as `location`), and its worker again for each of the
+    `other` locations, probing as it."""
     procfile = parse_procfile((ROOT / "Procfile").read_text())
     manager = Manager(Printer(sys.stdout))
     for process in expand_processes(procfile.processes, env=env, port=int(env["PORT"])):
         process_env = dict(env)
         process_env.update(process.env)
-        manager.add_process(process.name, process.cmd, env=process_env, cwd=str(ROOT))
+        is_worker = process.name.rsplit(".", 1)[0] == "worker"  # honcho names it worker.1
+        # A worker's AWS requests name its location (User-Agent app/<location>): the sandbox can fail one path.
+        here = {"PROBE_LOCATION": location, "AWS_SDK_UA_APP_ID": location} if is_worker else {}
+        manager.add_process(process.name, process.cmd, env=process_env | here, cwd=str(ROOT))
+        for location in others if is_worker else ():
+            located = {**process_env, "PROBE_LOCATION": location, "AWS_SDK_UA_APP_ID": location}
+            manager.add_process(f"worker-{location}", process.cmd, env=located, cwd=str(ROOT))
     manager.loop()
     return manager.returncode or 0
 
@@ -154,9 +163,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     env = dict(os.environ)
     try:
-        settings_module.load(env)
+        settings = settings_module.load(env)
     except settings_module.SettingsError as exc:
         fail(str(exc), 2)
+    # The Procfile's worker probes as PROBE_LOCATION; one more worker for each other location.
+    others = tuple(location for location in settings.locations if location != settings.location)
     lock = _take_lock()
     port = int(env.get("PORT") or 8050)
     if port_in_use(port):
@@ -179,7 +190,7 @@ def main() -> int:
         print(f"Dashboard: http://127.0.0.1:{port}", flush=True)
         if settings_module.load(env).status_page:
             print(f"Public status page: http://127.0.0.1:{port}/status", flush=True)
-        return run_procfile(env)
+        return run_procfile(env, settings.location, others)
     except KeyboardInterrupt:
         return 130
     finally:

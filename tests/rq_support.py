@@ -1,6 +1,5 @@
-"""The probe cycles RQ ran, read from its registries in Valkey (as JSON, like our jobs are kept). The hourly
-maintenance job shares the queue, so a test running across hh:05 meets it there too: these read cycles only.
-A worker in the test's process that reads jobs as ours do, and a pickle that shows when it is loaded."""
+"""The probe cycles RQ ran for a location, read from its registries in Valkey (the location's probe queue, as
+JSON, like our jobs are kept): these read cycles only. A pickle that shows when it is loaded."""
 
 from __future__ import annotations
 
@@ -33,16 +32,16 @@ def _cycles(ids: list[str], valkey: redis.Redis) -> list[Job]:
     return [job for job in jobs if job is not None and job.func_name == CYCLE]
 
 
-def finished_cycles(valkey: redis.Redis) -> list[Job]:
-    """The probe cycles RQ ran to the end (kept for their result_ttl), in the registry's order."""
+def finished_cycles(valkey: redis.Redis, location: str) -> list[Job]:
+    """The probe cycles of `location` RQ ran to the end (kept for their result_ttl), in the registry's order."""
     # cleanup=False: reading a registry must not run RQ's cleanup itself; only a worker's maintenance may.
-    ids = FinishedJobRegistry(tasks.QUEUE, connection=valkey).get_job_ids(cleanup=False)
+    ids = FinishedJobRegistry(tasks.probe_queue(location), connection=valkey).get_job_ids(cleanup=False)
     return _cycles(ids, valkey)
 
 
-def cycle_started_within(valkey: redis.Redis, seconds: float) -> Job | None:
-    """A probe cycle running now that started less than `seconds` ago, if any."""
-    ids = StartedJobRegistry(tasks.QUEUE, connection=valkey).get_job_ids(cleanup=False)
+def cycle_started_within(valkey: redis.Redis, location: str, seconds: float) -> Job | None:
+    """A probe cycle of `location` running now that started less than `seconds` ago, if any."""
+    ids = StartedJobRegistry(tasks.probe_queue(location), connection=valkey).get_job_ids(cleanup=False)
     cycles = _cycles(ids, valkey)
     return next(
         (job for job in cycles if job.started_at and (utcnow() - job.started_at).total_seconds() < seconds), None

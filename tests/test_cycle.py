@@ -119,9 +119,9 @@ def test_the_cycle_job_result_kept_in_valkey_holds_no_secret(env: dict[str, str]
     for variable, password in wrong.items():
         monkeypatch.setenv(variable, env[variable].replace(urlsplit(env[variable]).password, password))
     connection = redis.Redis.from_url(env["VALKEY_URL"])  # RQ's own connection, with the right password
-    queue = queueing.queue(tasks.QUEUE, connection)
+    queue = queueing.queue(tasks.probe_queue(env["PROBE_LOCATION"]), connection)
     job = queue.enqueue(tasks.run_cycle)
-    work([tasks.QUEUE], connection)
+    work([queue.name], connection)
 
     kept = queueing.OurJob.fetch(job.id, connection=connection, serializer=queueing.SERIALIZER)
     summary = kept.return_value()
@@ -132,6 +132,19 @@ def test_the_cycle_job_result_kept_in_valkey_holds_no_secret(env: dict[str, str]
     assert job.id.encode() in raw  # the scan sees the job
     for password in wrong.values():
         assert password not in read and password.encode() not in raw
+    connection.close()
+
+
+def test_a_cycle_of_another_location_is_refused_not_probed_from_here(migrated_env: dict[str, str]) -> None:
+    """A worker started on another location's queue by mistake fails that location's cycles, one line each."""
+    connection = redis.Redis.from_url(migrated_env["VALKEY_URL"])
+    queue = queueing.queue(tasks.probe_queue("nyc3"), connection)
+    job = queue.enqueue(tasks.run_cycle, kwargs={"location": "nyc3"})
+    work([queue.name], connection)
+
+    assert queueing.OurJob.fetch(job.id, connection=connection, serializer=queueing.SERIALIZER).get_status() == "failed"
+    assert "WrongLocation: a cycle of location 'nyc3' reached a worker in 'test'" in job.latest_result().exc_string
+    assert rows(migrated_env["DATABASE_URL"]) == []
     connection.close()
 
 

@@ -36,6 +36,7 @@ NOT_DEPLOYED = {
     "CERT_WARN_DAYS": "the default (30 days) is the production value",
     "PROBE_INTERVAL_S": "the default (60 s) is the production value",
     "PROBE_TIMEOUT_S": "the default (10 s) is the production value",
+    "PROBE_LOCATIONS": "one location (PROBE_LOCATION alone) until the deployment gains a list of locations",
     "DASH_REFRESH_S": "the default is the production value",
     "BIND_HOST": "the default (every interface) is what a container needs",
     "WEB_CONCURRENCY": "the default (1 process, 3 threads) suits the instance size; set it when resizing",

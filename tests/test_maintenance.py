@@ -269,6 +269,29 @@ def test_reads_across_the_raw_rollup_boundary_count_every_check_once(conn, rolle
     assert sum(p.checks for p in after) == sum(1 for r in rows if r[0] == "postgres" and r[3] != "not_configured")
 
 
+@pytest.mark.parametrize("rolled_hours", [0, 3])
+def test_history_of_one_location_counts_its_checks_alone_from_raw_rows_and_rollups(conn, rolled_hours: int) -> None:
+    rows = seed(conn)
+    if rolled_hours:
+        store.roll_up(conn, T0 + timedelta(hours=rolled_hours, minutes=20))
+    long_range = (T0 - timedelta(days=2), T0 + timedelta(hours=HOURS, minutes=1))  # hour buckets
+    short_range = (T0 + timedelta(hours=2, minutes=30), T0 + timedelta(hours=3, minutes=30))  # raw rows
+    for start, end in (long_range, short_range):
+        for location in ("ams3", "fra1"):
+            expected = [r for r in rows if r[:2] == ("valkey", location) and start <= r[2] < end]
+            points = store.history(conn, "valkey", start, end, location=location)
+            counted = [r for r in expected if r[3] != "not_configured"]
+            assert sum(p.checks for p in points) == len(counted)
+            up = sum(p.up_ratio * p.checks for p in points)
+            assert up == pytest.approx(sum(r[3] in ("up", "degraded") for r in counted))
+            as_json = json.loads(store.history_json(conn, "valkey", start, end, location=location, settled={}))
+            assert [p["checks"] for p in as_json] == [p.checks for p in points]
+        every = store.history(conn, "valkey", start, end)
+        assert sum(p.checks for p in every) == sum(
+            1 for r in rows if r[0] == "valkey" and start <= r[2] < end and r[3] != "not_configured"
+        )
+
+
 def test_reads_across_daily_rollups_count_every_check_once(conn) -> None:
     start = T0 - timedelta(days=1)
     rows = seed(conn, start=start, hours=50, seed_value=11)

@@ -122,3 +122,41 @@ def test_make_run_with_given_servers_and_aws_starts_none_and_survives_a_worker_c
     finally:
         launcher.stop()
     assert any("stopped everything it started" in line for line in launcher.lines)
+
+
+def test_make_run_probes_from_each_of_several_locations(
+    project: Path, db_url: str, valkey_url: str, aws_sandbox: AwsSandbox
+) -> None:
+    """PROBE_LOCATIONS=local,edge: a worker per location, each location's checks stored and shown."""
+    port = free_port()
+    given = {**aws_sandbox.env, "DATABASE_URL": db_url, "VALKEY_URL": valkey_url, "PROBE_LOCATIONS": "local,edge"}
+    launcher = Launcher(project, port, given)
+    try:
+        launcher.wait_for_line(f"Dashboard: http://127.0.0.1:{port}", timeout=90)
+
+        seen: list[dict] = []
+
+        def both_working() -> dict | None:
+            seen.append(json.loads(get(f"http://127.0.0.1:{port}/api/status")[1]))
+            services = seen[-1]["services"]
+            at = {(s["service"], p): v["status"] for s in services for p, v in s.get("locations", {}).items()}
+            return seen[-1] if set(at.values()) <= WORKING and {p for _, p in at} == {"local", "edge"} else None
+
+        def logs() -> str:
+            return json.dumps(seen[-1:]) + "\n" + "\n".join(launcher.lines[-60:])
+
+        body = wait_until(both_working, 90, "both locations working", logs)
+        assert body["locations"] == ["local", "edge"]
+        assert any(" worker-edge " in line and "probes:edge: jobs.tasks.run_cycle" in line for line in launcher.lines)
+        # Each worker names its location in its AWS requests (the sandbox can then fail one location's path).
+        named = set()
+        for proc in processes_under(project):
+            try:
+                if "--worker-class" in proc.cmdline():
+                    named.add((proc.environ().get("PROBE_LOCATION"), proc.environ().get("AWS_SDK_UA_APP_ID")))
+            except psutil.NoSuchProcess:
+                continue
+        assert named == {("local", "local"), ("edge", "edge")}, named
+    finally:
+        launcher.stop()
+    assert any("stopped everything it started" in line for line in launcher.lines)

@@ -30,13 +30,13 @@ def sandbox_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     [
         (("break", "postgres"), "sandbox: unknown service 'postgres'; accepted: roles_anywhere, secrets_manager"),
         (("heal", "<nope>"), "sandbox: unknown service '<nope>'; accepted: roles_anywhere, secrets_manager"),
-        (("break",), "sandbox: usage: python -m sandbox break SERVICE | heal [SERVICE]"),
+        (("break",), "sandbox: usage: python -m sandbox break SERVICE [--from LOCATION] | heal [SERVICE]"),
         (
             ("break", "roles_anywhere", "secrets_manager"),
-            "sandbox: usage: python -m sandbox break SERVICE | heal [SERVICE]",
+            "sandbox: usage: python -m sandbox break SERVICE [--from LOCATION] | heal [SERVICE]",
         ),
-        (("explode",), "sandbox: usage: python -m sandbox break SERVICE | heal [SERVICE]"),
-        ((), "sandbox: usage: python -m sandbox break SERVICE | heal [SERVICE]"),
+        (("explode",), "sandbox: usage: python -m sandbox break SERVICE [--from LOCATION] | heal [SERVICE]"),
+        ((), "sandbox: usage: python -m sandbox break SERVICE [--from LOCATION] | heal [SERVICE]"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(project: Path, args: tuple[str, ...], error: str) -> None:

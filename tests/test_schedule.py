@@ -1,6 +1,7 @@
-"""End to end: `rq cron` enqueues a cycle every PROBE_INTERVAL_S and an `rq worker` runs it, as the Procfile
-does; two schedulers at once still store each slot once per service; the scheduler registers the hourly
-maintenance too, and a cycle not started within its interval is dropped."""
+"""End to end: `rq cron` enqueues a cycle per location every PROBE_INTERVAL_S and each location's `rq worker`
+runs its own, as the Procfile does; one scheduler or two still store each slot once per service and location,
+a worker never runs another location's cycle, and a location whose worker is gone stops alone; the scheduler
+registers the hourly maintenance too, and a cycle not started within its interval is dropped."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from jobs.alerting.after_cycle import after_stored
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.schedule import QUEUE
 from jobs.settings import load
+from jobs.tasks import probe_queue
 from tests.conftest import ROOT, WORKING
 from tests.rq_support import finished_cycles
 from tests.stack_support import wait_until
@@ -41,10 +43,25 @@ class Processes:
         self.logs = logs
         self.running: list[subprocess.Popen[bytes]] = []
 
-    def start(self, name: str, *args: str) -> None:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 (the process writes to it until stopped)
-        self.running.append(subprocess.Popen([RQ, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT))
+        process = subprocess.Popen(
+            [RQ, *args], cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.running.append(process)
         log.close()
+        return process
+
+    def worker(self, location: str) -> subprocess.Popen[bytes]:
+        """The Procfile's worker (given `probes`) in `location`, named after it."""
+        args = ("worker", "--config", "jobs.rq_config", "--worker-class", "jobs.worker.ProbeWorker")
+        return self.start(f"worker-{location}", *args, "--name", f"worker-{location}", QUEUE, env=_at(location))
+
+    def scheduler(self, name: str, locations: tuple[str, ...]) -> None:
+        self.start(name, "cron", "--config", "jobs.rq_config", "jobs.schedule", env=_at(locations[0], locations))
+
+    def tail(self) -> str:
+        return "\n".join(path.read_text()[-2000:] for path in self.logs.glob("*.log"))
 
     def stop(self) -> None:
         for process in self.running:
@@ -57,6 +74,10 @@ class Processes:
                 process.wait()
 
 
+def _at(location: str, locations: tuple[str, ...] | None = None) -> dict[str, str]:
+    return {"PROBE_LOCATION": location, "PROBE_LOCATIONS": ",".join(locations or (location,))}
+
+
 @pytest.fixture
 def processes(base_env: dict[str, str], tmp_path: Path) -> Iterator[Processes]:
     procs = Processes(base_env, tmp_path)
@@ -64,59 +85,102 @@ def processes(base_env: dict[str, str], tmp_path: Path) -> Iterator[Processes]:
     procs.stop()
 
 
-def stored_slots(db_url: str) -> dict:
+def stored_by_location(db_url: str) -> dict[str, dict]:
+    """{location: {slot: [service, ...]}} of every stored result."""
     conn = psycopg2.connect(db_url)
     with conn.cursor() as cur:
         cur.execute("SELECT to_regclass('probe_results') IS NOT NULL")
         if not cur.fetchone()[0]:  # the worker has not migrated yet
             conn.close()
             return {}
-        cur.execute("SELECT slot, service FROM probe_results")
+        cur.execute("SELECT location, slot, service FROM probe_results")
         found = cur.fetchall()
     conn.close()
-    by_slot: dict = {}
-    for slot, service in found:
-        by_slot.setdefault(slot, []).append(service)
-    return by_slot
+    by_location: dict[str, dict] = {}
+    for location, slot, service in found:
+        by_location.setdefault(location, {}).setdefault(slot, []).append(service)
+    return by_location
 
 
-def wait_for_slots(db_url: str, count: int, processes: Processes, limit_s: float) -> dict:
+def wait_for_locations(
+    db_url: str, count: int, processes: Processes, limit_s: float, locations: tuple[str, ...]
+) -> dict[str, dict]:
     def stored() -> dict | None:
         assert all(p.poll() is None for p in processes.running), "an rq process exited; see its log"
-        by_slot = stored_slots(db_url)
-        return by_slot if len(by_slot) >= count else None
+        by_location = stored_by_location(db_url)
+        return by_location if all(len(by_location.get(place, {})) >= count for place in locations) else None
 
-    def logs() -> str:
-        return "\n".join(path.read_text()[-2000:] for path in processes.logs.glob("*.log"))
-
-    return wait_until(stored, limit_s, f"{count} stored slots", logs)
+    return wait_until(stored, limit_s, f"{count} stored slots of {', '.join(locations)}", processes.tail)
 
 
-def test_worker_and_two_schedulers_store_every_slot_once_per_service(
-    base_env: dict[str, str], processes: Processes
-) -> None:
-    processes.start(
-        "worker", "worker", "--config", "jobs.rq_config", "--worker-class", "jobs.worker.ProbeWorker", QUEUE
-    )
-    processes.start("cron-1", "cron", "--config", "jobs.rq_config", "jobs.schedule")
-    processes.start("cron-2", "cron", "--config", "jobs.rq_config", "jobs.schedule")
-
-    by_slot = wait_for_slots(base_env["DATABASE_URL"], SLOTS + 1, processes, limit_s=30)
+def assert_each_slot_once_per_service(by_slot: dict) -> None:
+    """Every stored slot has its results, each service exactly once, on the 2 s grid. (A cycle not started
+    within its interval is dropped by design (ttl), so a slow moment on a loaded machine may leave a gap.)"""
     slots = sorted(by_slot)
-    # Every stored slot has its results, each service exactly once, on the 2 s grid. (A cycle not started
-    # within its interval is dropped by design (ttl), so a slow moment on a loaded machine may leave a gap.)
     assert all(sorted(by_slot[slot]) == sorted(SERVICE_NAMES) for slot in slots), by_slot
     gaps = [b - a for a, b in itertools.pairwise(slots)]
     assert all(gap > timedelta(0) and gap % timedelta(seconds=2) == timedelta(0) for gap in gaps), slots
-    # Both schedulers enqueued each slot, so the worker really ran duplicates that the store dropped.
+
+
+@pytest.mark.parametrize(
+    ("locations", "schedulers"), [(("test",), 2), (("fra1", "nyc3"), 2), (("fra1", "nyc3", "sfo2"), 1)]
+)
+def test_workers_and_schedulers_store_every_slot_once_per_service_and_location(
+    base_env: dict[str, str], processes: Processes, locations: tuple[str, ...], schedulers: int
+) -> None:
+    for location in locations:
+        processes.worker(location)
+    for number in range(schedulers):
+        processes.scheduler(f"cron-{number}", locations)
+
+    stored = wait_for_locations(base_env["DATABASE_URL"], SLOTS + 1, processes, 40, locations)
+    assert set(stored) == set(locations)
     connection = redis.Redis.from_url(base_env["VALKEY_URL"])
-    cycles = finished_cycles(connection)
-    assert len(cycles) > len(slots)
-    postgres = {job.return_value()["statuses"]["postgres"] for job in cycles}
-    assert postgres and postgres <= WORKING, postgres
-    # `rq cron` kept them as JSON (the worker runs no other): RQ stores a job's call zlib-compressed.
-    stored = zlib.decompress(connection.hget(cycles[0].key, "data"))
-    assert json.loads(stored) == ["jobs.tasks.run_cycle", None, [], {}], stored
+    for location in locations:
+        assert_each_slot_once_per_service(stored[location])
+        cycles = finished_cycles(connection, location)
+        # Each location's cycles ran in that location's worker only.
+        assert {(job.worker_name, job.return_value()["location"]) for job in cycles} == {
+            (f"worker-{location}", location)
+        }
+        if schedulers > 1:  # both schedulers enqueued each slot: the worker really ran duplicates the store dropped
+            assert len(cycles) > len(stored[location])
+        postgres = {job.return_value()["statuses"]["postgres"] for job in cycles}
+        assert postgres and postgres <= WORKING, postgres
+        # `rq cron` kept them as JSON (the worker runs no other): RQ stores a job's call zlib-compressed.
+        kept = zlib.decompress(connection.hget(cycles[0].key, "data"))
+        assert json.loads(kept) == ["jobs.tasks.run_cycle", None, [], {"location": location}], kept
+    connection.close()
+
+
+def test_a_location_without_its_worker_stops_alone_and_its_cycles_wait_for_it(
+    base_env: dict[str, str], processes: Processes
+) -> None:
+    locations = ("fra1", "nyc3", "sfo2")
+    db_url = base_env["DATABASE_URL"]
+    fra1, nyc3 = processes.worker("fra1"), processes.worker("nyc3")
+    processes.scheduler("cron", locations)
+    wait_for_locations(db_url, 2, processes, 40, ("fra1", "nyc3"))
+
+    # sfo2 has no worker: its cycles wait in its own queue, never taken by another location's worker.
+    connection = redis.Redis.from_url(base_env["VALKEY_URL"])
+    waiting = queueing.queue(probe_queue("sfo2"), connection)
+    assert waiting.count >= 1 and all(job.kwargs == {"location": "sfo2"} for job in waiting.jobs)
+    assert "sfo2" not in stored_by_location(db_url)
+
+    # nyc3's worker goes: nyc3's slots stop, fra1's go on.
+    nyc3.kill()
+    nyc3.wait(10)
+    processes.running.remove(nyc3)
+    nyc3_last = max(stored_by_location(db_url)["nyc3"])
+    fra1_before = len(stored_by_location(db_url)["fra1"])
+    wait_until(
+        lambda: len(stored_by_location(db_url)["fra1"]) >= fra1_before + 3, 30, "three more fra1 slots", processes.tail
+    )
+    after = stored_by_location(db_url)
+    assert max(after["nyc3"]) <= nyc3_last + timedelta(seconds=2)  # at most the slot it was running
+    assert fra1.poll() is None
+    assert_each_slot_once_per_service(after["fra1"])
     connection.close()
 
 
@@ -203,8 +267,8 @@ def test_the_scheduler_registers_both_jobs_and_a_cycle_not_started_within_its_in
 ) -> None:
     interval = int(base_env["PROBE_INTERVAL_S"])
     connection = redis.Redis.from_url(base_env["VALKEY_URL"])
-    queue = queueing.queue(QUEUE, connection)
-    processes.start("cron", "cron", "--config", "jobs.rq_config", "jobs.schedule")
+    queue = queueing.queue(probe_queue("test"), connection)
+    processes.scheduler("cron", ("test",))
 
     # What `rq cron` registered from jobs.schedule, as it saved it in Valkey.
     def registered() -> dict[str, CronJob] | None:
@@ -214,17 +278,15 @@ def test_the_scheduler_registers_both_jobs_and_a_cycle_not_started_within_its_in
     jobs = wait_until(registered, 30, "rq cron to register jobs.schedule's jobs")
     assert set(jobs) == {"jobs.tasks.run_cycle", "jobs.tasks.run_maintenance"}, jobs
     cycle, maintenance = jobs["jobs.tasks.run_cycle"], jobs["jobs.tasks.run_maintenance"]
-    assert (cycle.queue_name, cycle.interval, cycle.job_options["ttl"]) == (QUEUE, interval, interval)
+    assert (cycle.queue_name, cycle.interval, cycle.job_options["ttl"]) == (probe_queue("test"), interval, interval)
     assert (maintenance.queue_name, maintenance.cron, maintenance.interval) == (QUEUE, "5 * * * *", None)
     assert maintenance.next_enqueue_time is not None and maintenance.next_enqueue_time.minute == 5
 
     # No worker yet: cycles pile up in the queue and each expires one interval after it was enqueued.
     wait_until(lambda: len(queue.job_ids) >= 4, 30, "four cycles queued", lambda: str(queue.job_ids))
     worker_started = utcnow()
-    processes.start(
-        "worker", "worker", "--config", "jobs.rq_config", "--worker-class", "jobs.worker.ProbeWorker", QUEUE
-    )
-    by_slot = wait_for_slots(base_env["DATABASE_URL"], 2, processes, limit_s=30)
+    processes.worker("test")
+    by_slot = wait_for_locations(base_env["DATABASE_URL"], 2, processes, 30, ("test",))["test"]
     # Only cycles enqueued within an interval of the worker's start ran (a slot begins at most an interval
     # before its cycle was enqueued); the backlog was dropped, not run late.
     assert min(by_slot) >= worker_started - timedelta(seconds=2 * interval), (worker_started, sorted(by_slot))
@@ -243,9 +305,7 @@ def test_the_probe_workers_process_sends_notifications_while_a_cycle_runs(
         with holder.cursor() as cur:
             cur.execute("LOCK TABLE probe_rollup_state IN ACCESS EXCLUSIVE MODE")
         processes.env["ALERT_URLS"] = receiver.url
-        processes.start(
-            "worker", "worker", "--config", "jobs.rq_config", "--worker-class", "jobs.worker.ProbeWorker", QUEUE
-        )
+        processes.worker("test")
         connection = redis.Redis.from_url(base_env["VALKEY_URL"])
         busy = queueing.queue(QUEUE, connection).enqueue(tasks.run_maintenance)
         wait_until(lambda: busy.get_status(refresh=True) == "started", 30, "the probes queue's job to start")

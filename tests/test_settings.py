@@ -99,6 +99,9 @@ def test_aws_settings_accept_base64_pem_and_check_the_key_matches() -> None:
         ({"DASH_REFRESH_S": "-1"}, "DASH_REFRESH_S"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
         ({"PROBE_LOCATION": "two words"}, "PROBE_LOCATION"),
+        ({"PROBE_LOCATIONS": "fra1,ny c3!"}, "PROBE_LOCATIONS"),
+        ({"PROBE_LOCATIONS": "fra1,fra1"}, "PROBE_LOCATIONS"),
+        ({"PROBE_LOCATIONS": "fra1,nyc3", "PROBE_LOCATION": "sfo2"}, "PROBE_LOCATION"),
         ({"RQ_DASHBOARD_USERNAME": "ops"}, "RQ_DASHBOARD_PASSWORD"),
         ({"ASSETS_BASE_URL": "ftp://cdn"}, "ASSETS_BASE_URL"),
         ({"STATUS_PAGE": "public"}, "STATUS_PAGE"),
@@ -267,6 +270,22 @@ def test_aws_default_region_is_read_when_aws_region_is_unset() -> None:
     assert load({**without, "AWS_DEFAULT_REGION": "ap-south-1"}).aws.region == "ap-south-1"
     assert load({**AWS, "AWS_DEFAULT_REGION": "ap-south-1"}).aws.region == "eu-west-1", "AWS_REGION wins"
     assert load(without).problems["roles_anywhere"].startswith("AWS_REGION: ")
+
+
+@pytest.mark.parametrize(
+    ("env", "location", "locations"),
+    [
+        ({}, "local", ("local",)),
+        ({"PROBE_LOCATION": "fra1"}, "fra1", ("fra1",)),
+        ({"PROBE_LOCATIONS": "fra1, nyc3"}, "fra1", ("fra1", "nyc3")),
+        ({"PROBE_LOCATIONS": "fra1 nyc3", "PROBE_LOCATION": "nyc3"}, "nyc3", ("fra1", "nyc3")),
+    ],
+)
+def test_probe_locations_default_to_this_location_alone(
+    env: dict[str, str], location: str, locations: tuple[str, ...]
+) -> None:
+    settings = load(env)
+    assert (settings.location, settings.locations) == (location, locations)
 
 
 def test_retention_and_log_level_defaults_and_values() -> None:

@@ -23,6 +23,7 @@ from jobs.settings.valkey import ValkeySettings
 _S = TypeVar("_S")
 # /rq's own basic-auth password (AUTH_MODE=none): long enough that the failed-login limit makes guessing it hopeless.
 MIN_RQ_PASSWORD_CHARS = 16
+_LOCATION = re.compile(r"[\w.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Settings:
     probe_timeout_s: float = defaults.PROBE_TIMEOUT_S
     dash_refresh_s: int = defaults.DASH_REFRESH_S
     location: str = "local"
+    # Every location that probes (PROBE_LOCATIONS): the scheduler enqueues a cycle for each, the web shows each.
+    locations: tuple[str, ...] = ("local",)
     environment: str = ""
     port: int = 8050
     bind_host: str = "0.0.0.0"  # noqa: S104 - a container's web process listens on every interface
@@ -92,6 +95,27 @@ def _bind_host(env: Mapping[str, str]) -> str:
     return host
 
 
+def _location(value: str, name: str) -> str:
+    if not _LOCATION.fullmatch(value):
+        raise SettingsError(f"{name}: expected 1-64 letters, digits, '.', '_' or '-', got {shown(value)}")
+    return value
+
+
+def _locations(env: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+    """(PROBE_LOCATION, PROBE_LOCATIONS): where this process probes from (default: the first of the list, else
+    `local`), and every location that probes (default: this one alone), which must include this one."""
+    listed = tuple(
+        _location(w, "PROBE_LOCATIONS") for w in re.split(r"[\s,]+", text(env, "PROBE_LOCATIONS") or "") if w
+    )
+    if len(set(listed)) != len(listed):
+        raise SettingsError(f"PROBE_LOCATIONS: a location is listed twice in {shown(text(env, 'PROBE_LOCATIONS'))}")
+    given = text(env, "PROBE_LOCATION")
+    location = _location(given, "PROBE_LOCATION") if given else (listed[0] if listed else "local")
+    if listed and location not in listed:
+        raise SettingsError(f"PROBE_LOCATION: {shown(location)} is not one of PROBE_LOCATIONS ({', '.join(listed)})")
+    return location, listed or (location,)
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting. Raises SettingsError (one line) for a wrong general setting."""
     env = os.environ if env is None else env
@@ -112,9 +136,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     log_level = (text(env, "LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {shown(log_level)}")
-    location = text(env, "PROBE_LOCATION") or "local"
-    if not re.fullmatch(r"[\w.-]{1,64}", location):
-        raise SettingsError("PROBE_LOCATION: expected 1-64 letters, digits, '.', '_' or '-'")
+    location, locations = _locations(env)
     username, password = text(env, "RQ_DASHBOARD_USERNAME"), text(env, "RQ_DASHBOARD_PASSWORD")
     if bool(username) != bool(password):
         raise SettingsError(
@@ -139,6 +161,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         probe_timeout_s=timeout,
         dash_refresh_s=whole(env, "DASH_REFRESH_S", defaults.DASH_REFRESH_S, 1, 3600),
         location=location,
+        locations=locations,
         environment=text(env, "APP_ENVIRONMENT") or "",
         port=port(text(env, "PORT"), "PORT", 8050),
         bind_host=_bind_host(env),

@@ -17,14 +17,17 @@ Connecting (db.py, pool.py, schema.py)
 Results (results.py)
 - write_results(conn, results, slot): store one cycle for its slot, once; how many rows were added.
 - latest_and_uptimes(conn, services, start, end): each service's newest result and uptime, one round trip.
+- latest_and_checks_by_location(conn, services, locations, start, end): per (service, location) the newest
+  result and (up, all) checks, one round trip.
 - latest_results(conn): each service's newest result.
 - recent_results(conn, service, limit): one service's newest results, newest first.
 - last_cycle_at(conn): when the newest stored result was checked.
 - failed_check_counts(conn): failed checks per service since the counts began (Prometheus counters).
 
 History (history.py)
-- history(conn, service, start, end, max_points): a range in at most max_points buckets (HistoryPoint).
-- history_json(conn, service, start, end, max_points, settled): the same points as JSON text.
+- history(conn, service, start, end, max_points, location=): a range in at most max_points buckets
+  (HistoryPoint), of one location or of every one.
+- history_json(conn, service, start, end, max_points, settled, location=): the same points as JSON text.
 - bucket_width(start, end, max_points): the readable bucket width history uses.
 - uptimes(conn, services, start, end) / uptime(conn, service, start, end): share of checks up or degraded.
 - spans_by_source(start, end, rolled_until, daily): a range cut into spans read from raw rows or rollups
@@ -43,7 +46,7 @@ Incidents (incidents.py)
 - count_failed_checks(cur, ids): set failed checks and worst status from the stored checks (idempotent).
 - set_worst_status(cur, id, status): for an incident not decided from checks (the monitor's own).
 - incidents(conn, ids): incidents by id (Incident).
-- incident_history(conn, service, since, limit): incidents open at or after `since`, newest first.
+- incident_history(conn, service, since, limit, location=): incidents open at or after `since`, newest first.
 - open_incident_counts(conn): open incidents per service.
 
 The notification outbox (outbox.py)
@@ -127,6 +130,7 @@ from jobs.store.pool import Pool, PoolBusy
 from jobs.store.results import (
     failed_check_counts,
     last_cycle_at,
+    latest_and_checks_by_location,
     latest_and_uptimes,
     latest_results,
     recent_results,
@@ -195,6 +199,7 @@ __all__ = [
     "incident_history",
     "incidents",
     "last_cycle_at",
+    "latest_and_checks_by_location",
     "latest_and_uptimes",
     "latest_results",
     "mark_in_maintenance",

@@ -37,8 +37,8 @@ class HistoryPoint:
     checks: int
 
 
-# The key of a service's settled points at one bucket width.
-SettledKey = tuple[str, timedelta]
+# The key of a service's settled points at one location (None: every one) and bucket width.
+SettledKey = tuple[str, str | None, timedelta]
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,10 @@ def bucket_width(start: datetime, end: datetime, max_points: int) -> timedelta:
 
 
 def history(
-    conn: Connection, service: str, start: datetime, end: datetime, max_points: int = 500
+    conn: Connection, service: str, start: datetime, end: datetime, max_points: int = 500, location: str | None = None
 ) -> list[HistoryPoint]:
-    """One service's results in [start, end), downsampled by the server into at most `max_points` buckets.
+    """One service's results in [start, end) (at `location`, else at every location), downsampled by the
+    server into at most `max_points` buckets.
 
     Ranges up to RAW_MAX_SPAN read the raw rows (exact, and kept RAW_RETENTION_DAYS); longer ones read hourly
     buckets — rolled-up hours from the rollups, the others from the raw rows — so their cost follows the
@@ -78,7 +79,7 @@ def history(
     need the raw rows, which are gone."""
     buckets = _Buckets.for_range(conn, start, end, max_points)
     with conn.cursor() as cur:
-        cur.execute(*buckets.query(service, buckets.start, end))
+        cur.execute(*buckets.query(service, buckets.start, end, location))
         return [
             HistoryPoint(t=t.astimezone(UTC), latency_ms_p50=p50, latency_ms_max=top, up_ratio=ratio, checks=n)
             for t, p50, top, ratio, n in cur.fetchall()
@@ -92,6 +93,7 @@ def history_json(
     end: datetime,
     max_points: int = 500,
     settled: dict[SettledKey, SettledJson] | None = None,
+    location: str | None = None,
 ) -> str:
     """`history` as JSON text: an array of {"checks", "latency_ms_max", "latency_ms_p50", "t" (ISO 8601, UTC),
     "up_ratio"}, oldest first.
@@ -102,11 +104,11 @@ def history_json(
     buckets = _Buckets.for_range(conn, start, end, max_points)
     with conn.cursor() as cur:
         if buckets.rolled_until is None:
-            cur.execute(*_as_json(_POINTS_ARRAY, buckets.query(service, buckets.start, end)))
+            cur.execute(*_as_json(_POINTS_ARRAY, buckets.query(service, buckets.start, end, location)))
             return cur.fetchone()[0]
         until = buckets.settled_until(end)
-        texts = _settled_texts(cur, service, buckets, until, settled) if buckets.start < until else []
-        cur.execute(*_as_json(_POINTS_ROWS, buckets.query(service, until, end)))
+        texts = _settled_texts(cur, service, location, buckets, until, settled) if buckets.start < until else []
+        cur.execute(*_as_json(_POINTS_ROWS, buckets.query(service, until, end, location)))
         return "[" + ", ".join(texts + [text for _, text in cur.fetchall()]) + "]"
 
 
@@ -127,13 +129,16 @@ class _Buckets:
         width = max(width, HOUR)  # the first bucket whole: the raw rows of a part of an hour are gone
         return _Buckets(width, floor(start, width), _rolled_until(conn))
 
-    def query(self, service: str, start: datetime, end: datetime) -> tuple[sql.Composable, list[Any]]:
-        """The query of the rows (t, p50, max, up_ratio, checks) of the buckets in [start, end), and its
-        parameters."""
+    def query(
+        self, service: str, start: datetime, end: datetime, location: str | None
+    ) -> tuple[sql.Composable, list[Any]]:
+        """The query of the rows (t, p50, max, up_ratio, checks) of the buckets in [start, end) (of `location`,
+        else of every location), and its parameters."""
         if self.rolled_until is None:
-            return _RAW_BUCKETS, [self.width, EPOCH, service, start, end]
+            return _RAW_BUCKETS, [self.width, EPOCH, service, start, end, location, location]
         # Whole-day buckets can take whole days from the daily rollups.
-        spans, params = spans_relation([service], start, end, self.rolled_until, self.width % DAY == timedelta(0))
+        daily = self.width % DAY == timedelta(0)
+        spans, params = spans_relation([service], start, end, self.rolled_until, daily, location=location)
         query = (
             sql.SQL(
                 "SELECT date_bin(%s, hour, %s) AS t, sum(p50 * up_checks) / nullif(sum(up_checks), 0),"
@@ -152,17 +157,22 @@ class _Buckets:
 
 
 def _settled_texts(
-    cur: Cursor, service: str, buckets: _Buckets, until: datetime, settled: dict[SettledKey, SettledJson] | None
+    cur: Cursor,
+    service: str,
+    location: str | None,
+    buckets: _Buckets,
+    until: datetime,
+    settled: dict[SettledKey, SettledJson] | None,
 ) -> list[str]:
     """The JSON texts of the buckets in [buckets.start, until), from `settled` when it holds them."""
-    kept = (settled or {}).get((service, buckets.width))
+    kept = (settled or {}).get((service, location, buckets.width))
     same_rollups = kept is not None and kept.rolled_until == buckets.rolled_until
     if not same_rollups or not kept.start <= buckets.start < until <= kept.until:
-        cur.execute(*_as_json(_POINTS_ROWS, buckets.query(service, buckets.start, until)))
+        cur.execute(*_as_json(_POINTS_ROWS, buckets.query(service, buckets.start, until, location)))
         rows = cur.fetchall()
         kept = SettledJson(buckets.rolled_until, buckets.start, until, [t for t, _ in rows], [text for _, text in rows])
         if settled is not None:
-            settled[(service, buckets.width)] = kept
+            settled[(service, location, buckets.width)] = kept
     return kept.texts[bisect.bisect_left(kept.times, buckets.start) : bisect.bisect_left(kept.times, until)]
 
 
@@ -174,7 +184,7 @@ _RAW_BUCKETS = sql.SQL(
     " count(*)"
     " FROM probe_results"
     " WHERE service = %s AND checked_at >= %s AND checked_at < %s"
-    " AND status <> 'not_configured'"
+    " AND status <> 'not_configured' AND (%s::text IS NULL OR location = %s)"
     " GROUP BY t ORDER BY t"
 )
 

@@ -190,13 +190,16 @@ def incidents(conn: Connection, ids: list[int]) -> list[Incident]:
         return [_incident(row) for row in cur.fetchall()]
 
 
-def incident_history(conn: Connection, service: str | None, since: datetime, limit: int) -> list[Incident]:
-    """Incidents open at or after `since` (of one service, or all), newest first, at most `limit`."""
+def incident_history(
+    conn: Connection, service: str | None, since: datetime, limit: int, location: str | None = None
+) -> list[Incident]:
+    """Incidents open at or after `since` (of one service, or all; at one location, or any), newest first, at
+    most `limit`."""
     with conn.cursor() as cur:
         cur.execute(
-            _SELECT + " WHERE (%s::text IS NULL OR service = %s)"
+            _SELECT + " WHERE (%s::text IS NULL OR service = %s) AND (%s::text IS NULL OR location = %s)"
             " AND (ended_at IS NULL OR ended_at >= %s) ORDER BY started_at DESC, id DESC LIMIT %s",
-            (service, service, since, limit),
+            (service, service, location, location, since, limit),
         )
         return [_incident(row) for row in cur.fetchall()]
 

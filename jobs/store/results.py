@@ -121,6 +121,39 @@ def latest_and_uptimes(
     return latest, {row[0]: row[-1] for row in rows}
 
 
+# The board of several locations: for each (service, location) its newest result (one probe of the unique
+# index, by slot) and its checks over [$3, $4) from the raw rows (the board's day, not long ranges).
+_LOCATIONS_BOARD = PreparedStatement(
+    "hybrid_monitor_locations_board",
+    ("text[]", "text[]", "timestamptz", "timestamptz"),
+    "SELECT s.service, l.location, r.status, r.latency_ms, r.endpoint, r.checked_at, r.location, r.phases,"
+    " r.detail, r.error, u.up, u.checks"
+    " FROM unnest($1) WITH ORDINALITY AS s(service, position)"
+    " CROSS JOIN unnest($2) WITH ORDINALITY AS l(location, place)"
+    " LEFT JOIN LATERAL ("
+    "  SELECT status, latency_ms, endpoint, checked_at, location, phases, detail, error FROM probe_results p"
+    "  WHERE p.service = s.service AND p.location = l.location ORDER BY p.slot DESC LIMIT 1"
+    " ) r ON true"
+    " CROSS JOIN LATERAL (SELECT count(*) AS checks, count(*) FILTER (WHERE p.status IN ('up', 'degraded')) AS up"
+    "  FROM probe_results p WHERE p.service = s.service AND p.location = l.location"
+    "  AND p.slot >= $3 AND p.slot < $4 AND p.status <> 'not_configured') u"
+    " ORDER BY s.position, l.place",
+)
+
+
+def latest_and_checks_by_location(
+    conn: Connection, services: list[str], locations: list[str], start: datetime, end: datetime
+) -> tuple[dict[tuple[str, str], ProbeResult], dict[tuple[str, str], tuple[int, int]]]:
+    """Per (service, location): the newest result of each of `services` at each of `locations` (those never
+    checked there absent) and (checks up or degraded, checks) over [start, end), in one round trip. Meant for
+    the board's day: the checks are counted from the raw rows."""
+    with conn.cursor() as cur:
+        _LOCATIONS_BOARD.execute(cur, (services, locations, start, end))
+        rows = cur.fetchall()
+    latest = {(row[0], row[1]): _result_of((row[0], *row[2:-2])) for row in rows if row[2] is not None}
+    return latest, {(row[0], row[1]): (int(row[-2]), int(row[-1])) for row in rows}
+
+
 def latest_results(conn: Connection) -> dict[str, ProbeResult]:
     """The newest result of each known service (any location), in display order; services never checked
     are absent."""

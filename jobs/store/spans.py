@@ -40,7 +40,8 @@ def spans_by_source(start: datetime, end: datetime, rolled_until: datetime, dail
     return [s for s in spans if s.start < s.end]
 
 
-# Each source's rows of a span: (service, hour, checks, up_checks, p50, top), per location as rolled up. Raw
+# Each source's rows of a span: (service, hour, checks, up_checks, p50, top), per location as rolled up, of
+# one location or (NULL) of every one. Raw
 # spans are summed per hour here, so a bucket treats every hour alike whichever source it came from.
 _SPAN_ROWS = {
     "raw": sql.SQL(
@@ -49,37 +50,44 @@ _SPAN_ROWS = {
         " percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE status IN ('up', 'degraded')) AS p50,"
         " max(latency_ms) FILTER (WHERE status IN ('up', 'degraded')) AS top"
         " FROM probe_results WHERE service = ANY(%s) AND checked_at >= %s AND checked_at < %s"
-        " AND status <> 'not_configured' GROUP BY service, 2, location"
+        " AND status <> 'not_configured' AND (%s::text IS NULL OR location = %s) GROUP BY service, 2, location"
     ),
     # For counts only (uptime): no per-hour sort for a median nobody reads.
     "raw_counts": sql.SQL(
         "SELECT service, NULL::timestamptz AS hour, count(*) AS checks,"
         " count(*) FILTER (WHERE status IN ('up', 'degraded')) AS up_checks, NULL::float8 AS p50, NULL::float8 AS top"
         " FROM probe_results WHERE service = ANY(%s) AND checked_at >= %s AND checked_at < %s"
-        " AND status <> 'not_configured' GROUP BY service"
+        " AND status <> 'not_configured' AND (%s::text IS NULL OR location = %s) GROUP BY service"
     ),
     "hourly": sql.SQL(
         "SELECT service, hour, checks, up_checks, latency_ms_p50 AS p50, latency_ms_max AS top FROM probe_rollups"
-        " WHERE service = ANY(%s) AND hour >= %s AND hour < %s"
+        " WHERE service = ANY(%s) AND hour >= %s AND hour < %s AND (%s::text IS NULL OR location = %s)"
     ),
     "daily": sql.SQL(
         "SELECT service, day AS hour, checks, up_checks, latency_ms_p50 AS p50, latency_ms_max AS top"
         " FROM probe_rollups_daily"
-        " WHERE service = ANY(%s) AND day >= %s AND day < %s"
+        " WHERE service = ANY(%s) AND day >= %s AND day < %s AND (%s::text IS NULL OR location = %s)"
     ),
 }
 
 
 def spans_relation(
-    services: list[str], start: datetime, end: datetime, rolled_until: datetime, daily: bool, counts_only: bool = False
+    services: list[str],
+    start: datetime,
+    end: datetime,
+    rolled_until: datetime,
+    daily: bool,
+    counts_only: bool = False,
+    location: str | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
     """The rows of all the spans of [start, end) as one relation `spans`, and its parameters. With
-    `counts_only`, raw spans give per-service counts without hours or latencies."""
+    `counts_only`, raw spans give per-service counts without hours or latencies. With `location`, only that
+    location's checks, else every location's."""
     spans = spans_by_source(start, end, rolled_until, daily) or [Span("raw", start, start)]
     sources = [("raw_counts" if counts_only and s.source == "raw" else s.source) for s in spans]
     params: list[Any] = []
     for source, span in zip(sources, spans, strict=True):
         params += [EPOCH] if source == "raw" else []
-        params += [list(services), span.start, span.end]
+        params += [list(services), span.start, span.end, location, location]
     union = sql.SQL(" UNION ALL ").join(_SPAN_ROWS[source] for source in sources)
     return sql.SQL("(") + union + sql.SQL(") spans"), params

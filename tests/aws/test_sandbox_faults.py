@@ -5,6 +5,8 @@ injected AWS error and up again after the heal."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +15,10 @@ import pytest
 from jobs import settings as settings_module
 from jobs.probes import roles_anywhere, secrets_manager
 from jobs.result import ProbeResult, Status
-from sandbox.__main__ import run
+from sandbox.__main__ import CommandError, run
 from sandbox.aws import AwsSandbox
 from sandbox.local import Running, mark_running
-from tests.conftest import WORKING
+from tests.conftest import ROOT, WORKING
 
 HINT = "broken on purpose in the local sandbox: python -m sandbox heal"
 
@@ -80,3 +82,26 @@ def test_a_new_sandbox_starts_healed(tmp_path: Path) -> None:
         first.faults.break_service("roles_anywhere")
     with AwsSandbox.start(tmp_path) as second:
         assert second.faults.broken() == []
+
+
+def _cycle_from(location: str, aws_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """One cycle (`python -m jobs run-once`) in a process of its own, probing as `location` does under make run."""
+    env = {"PATH": os.environ["PATH"], **aws_env, "PROBE_LOCATION": location, "AWS_SDK_UA_APP_ID": location}
+    return subprocess.run(
+        [sys.executable, "-m", "jobs", "run-once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_breaking_secrets_manager_from_one_location_fails_that_path_alone(local: Path, aws_env: dict[str, str]) -> None:
+    said = run(["break", "secrets_manager", "--from", "edge"], local)
+    assert said.startswith("secrets_manager broken from edge alone: GetSecretValue answers ResourceNotFoundException")
+    edge, here = _cycle_from("edge", aws_env), _cycle_from("local", aws_env)
+    assert edge.returncode == 1 and "ResourceNotFoundException" in edge.stdout, edge.stdout + edge.stderr
+    assert here.returncode == 0 and "ResourceNotFoundException" not in here.stdout, here.stdout + here.stderr
+    assert run(["heal"], local).startswith("healed secrets_manager")
+    assert _cycle_from("edge", aws_env).returncode == 0
+
+
+def test_only_secrets_manager_breaks_from_one_location(local: Path) -> None:
+    with pytest.raises(CommandError, match=r"^--from: only secrets_manager can be broken from one location$"):
+        run(["break", "roles_anywhere", "--from", "edge"], local)

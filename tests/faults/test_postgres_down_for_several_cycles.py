@@ -60,7 +60,7 @@ def test_postgres_down_for_several_cycles(own_pg: EmbeddedPostgres, valkey_url: 
     assert metric_samples(get(web + "/metrics")[1])[("hybrid_monitor_store_up", None)] == 0
     # The page's callbacks, as gunicorn runs them: rows from the cache, charts replaced by a notice.
     reader = Reader(load(env))
-    rows, _summary, *_details, _health, _locations, alert, alert_open = board_outputs(reader, load(env))
+    rows, _summary, *_details, _health, _locations, _grid, alert, alert_open = board_outputs(reader, load(env))
     assert alert_open and alert.startswith("history temporarily unavailable")
     assert "status-down" in str(rows[0]) and "status-up" in str(rows[1])
     captions = chart_outputs(reader, "1h")[len(SERVICE_NAMES) :]
@@ -74,7 +74,9 @@ def test_postgres_down_for_several_cycles(own_pg: EmbeddedPostgres, valkey_url: 
     assert get(web + "/api/status")[1]["source"] == "postgres"
 
     # What the worker ran, read before what is stored, so every cycle in it has had its turn to be stored.
-    probed = {datetime.fromisoformat(job.return_value()["slot"]) for job in finished_cycles(valkey)}
+    probed = {
+        datetime.fromisoformat(job.return_value()["slot"]) for job in finished_cycles(valkey, FAST["PROBE_LOCATION"])
+    }
     by_slot = slots(own_pg.url)
     ordered = list(by_slot)  # in insertion (id) order
     # Every cycle the worker ran is stored, each service once, in slot order: nothing lost, nothing doubled,

@@ -36,7 +36,7 @@ def test_valkey_down(
     wait_for(lambda: len(slots(db_url)) >= 2, 40, "two stored cycles", procs)
 
     valkey = redis.Redis.from_url(own_valkey.url)
-    wait_for(lambda: cycle_started_within(valkey, 0.3), 20, "a cycle to start", procs)
+    wait_for(lambda: cycle_started_within(valkey, FAST["PROBE_LOCATION"], 0.3), 20, "a cycle to start", procs)
     valkey.close()
     port = own_valkey.port
     own_valkey.stop()

@@ -20,7 +20,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from jobs.cycle import slot_of
 from jobs.queueing import SERIALIZER
 from jobs.result import SERVICE_NAMES
-from jobs.tasks import QUEUE
+from jobs.tasks import probe_queue
 from jobs.worker import ABANDONED_AFTER_TIMEOUT_S
 from sandbox.aws import AwsSandbox
 from tests.faults.conftest import FAST, query, slots, wait_for
@@ -31,6 +31,8 @@ from tests.rq_support import cycle_started_within, finished_cycles
 # ceil(6 * PROBE_TIMEOUT_S) + 5 s (jobs/schedule.py), bounds how long RQ takes to fail the killed cycle.)
 TIMING = {"PROBE_INTERVAL_S": "4", "PROBE_TIMEOUT_S": "3"}
 INTERVAL_S, KILL_WITHIN_S = int(TIMING["PROBE_INTERVAL_S"]), 1.0
+# FAST's PROBE_LOCATION: the worker serves this queue.
+QUEUE = probe_queue(FAST["PROBE_LOCATION"])
 RQ_LOGIN = {"RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": "rq-pw-for-this-test"}
 
 
@@ -60,7 +62,9 @@ def test_worker_killed_mid_cycle(
 
     # A running cycle that started under KILL_WITHIN_S ago: its Roles Anywhere probe is blocked on the silent
     # port for PROBE_TIMEOUT_S from then, so it is still running when the kill lands.
-    just_started = wait_for(lambda: cycle_started_within(valkey, KILL_WITHIN_S), 8 * INTERVAL_S, "a cycle", procs)
+    just_started = wait_for(
+        lambda: cycle_started_within(valkey, FAST["PROBE_LOCATION"], KILL_WITHIN_S), 8 * INTERVAL_S, "a cycle", procs
+    )
     killed_id = just_started.id
     worker.kill()
     worker.wait(5)
@@ -74,7 +78,9 @@ def test_worker_killed_mid_cycle(
     assert restarted.pid != worker.pid
 
     def next_slot_done() -> Job | None:
-        return next((job for job in finished_cycles(valkey) if job.enqueued_at > killed_slot), None)
+        return next(
+            (job for job in finished_cycles(valkey, FAST["PROBE_LOCATION"]) if job.enqueued_at > killed_slot), None
+        )
 
     after_kill = wait_for(next_slot_done, 8 * INTERVAL_S, "a cycle after the kill to finish", procs)
     assert after_kill.worker_name != killed_worker
