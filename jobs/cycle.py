@@ -1,5 +1,5 @@
-"""One probe cycle, the RQ job `rq cron` schedules: every probe under a hard deadline (PostgreSQL's and Valkey's
-at once, then the AWS probes at once), and all results stored together for the cycle's scheduled slot."""
+"""One probe cycle, the RQ job `rq cron` schedules: every probe under a hard deadline (Valkey's, then PostgreSQL's,
+then the AWS probes at once), and all results stored together for the cycle's scheduled slot."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import math
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, wait
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +19,8 @@ import rq
 from jobs import buffer, store
 from jobs.alerting import heartbeat
 from jobs.alerting.after_cycle import after_not_stored, after_stored
-from jobs.defaults import DEADLINE_GRACE_S, FIRST_WAVE_S, LATEST_TTL_INTERVALS, PROBE_SWITCH_INTERVAL_S
-from jobs.probes import FIRST, PROBES, Probe, prepare
+from jobs.defaults import DEADLINE_GRACE_S, LATEST_TTL_INTERVALS, PROBE_SWITCH_INTERVAL_S, WAVE_S
+from jobs.probes import PROBES, WAVES, Probe, prepare
 from jobs.result import SERVICE_NAMES, ProbeResult, Status, one_line, utcnow
 from jobs.settings import PostgresSettings, Settings, load
 
@@ -74,10 +74,11 @@ def _start(probe: Probe, settings: Settings, service: str) -> Future[ProbeResult
 
 
 def run_probes(
-    settings: Settings, probes: Mapping[str, Probe] = PROBES, first: frozenset[str] = FIRST
+    settings: Settings, probes: Mapping[str, Probe] = PROBES, waves: Sequence[frozenset[str]] = WAVES
 ) -> list[ProbeResult]:
-    """One result per service in SERVICE_NAMES order (plus any extra probes given). The probes of `first` run
-    at once, then the others at once, when those are done or after FIRST_WAVE_S (see jobs.probes.FIRST).
+    """One result per service in SERVICE_NAMES order (plus any extra probes given). Each of `waves` in turn
+    runs its probes at once, the next starting when they are done or after WAVE_S; then every other probe at
+    once (see jobs.probes.WAVES).
     A probe still running at the deadline, or one that raised, is `down`; a service without a probe is
     `not_configured`."""
     timeout_s = settings.probe_timeout_s
@@ -86,9 +87,12 @@ def run_probes(
     usual = sys.getswitchinterval()
     sys.setswitchinterval(PROBE_SWITCH_INTERVAL_S)
     try:
-        futures = {service: _start(probe, settings, service) for service, probe in probes.items() if service in first}
-        wait(futures.values(), timeout=FIRST_WAVE_S)
-        futures.update({s: _start(probe, settings, s) for s, probe in probes.items() if s not in first})
+        futures: dict[str, Future[ProbeResult]] = {}
+        for wave in waves:
+            started = {s: _start(probe, settings, s) for s, probe in probes.items() if s in wave}
+            futures.update(started)
+            wait(started.values(), timeout=WAVE_S)
+        futures.update({s: _start(probe, settings, s) for s, probe in probes.items() if s not in futures})
         wait(futures.values(), timeout=timeout_s + DEADLINE_GRACE_S)
     finally:
         sys.setswitchinterval(usual)

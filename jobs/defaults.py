@@ -46,8 +46,8 @@ WEB_MIGRATE_TIMEOUT_S = 10.0  # bound on the migrations the web applies at start
 MIGRATE_RETRY_S = 30.0  # after a failed migration on first contact, the web tries again this much later
 
 # The worker and the scheduler (jobs/).
-# The AWS probes start when PostgreSQL's and Valkey's are done, or after this long (jobs.probes.FIRST).
-FIRST_WAVE_S = 0.5
+# Each wave of probes starts when the one before is done, or after this long (jobs.probes.WAVES).
+WAVE_S = 0.5
 DEADLINE_GRACE_S = 0.25  # the cycle waits this long past PROBE_TIMEOUT_S, so a probe's own timeout message wins
 # Python's thread switch interval while probes run (its default is 5 ms): a probe whose answer has arrived waits
 # at most about this long for the interpreter while another probe does CPU work, and so for each round trip.

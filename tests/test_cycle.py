@@ -18,8 +18,8 @@ import pytest
 import redis
 
 from jobs import cycle, queueing, store, tasks
-from jobs.defaults import FIRST_WAVE_S
-from jobs.probes import FIRST, PROBES
+from jobs.defaults import WAVE_S
+from jobs.probes import PROBES, WAVES
 from jobs.probes.outcome import not_configured
 from jobs.result import SERVICE_NAMES, Status
 from jobs.settings import load
@@ -259,7 +259,7 @@ def test_migrate_command_applies_then_reports_up_to_date(base_env: dict[str, str
     assert unreachable.stderr == "error: connection refused by 127.0.0.1:9\n"
 
 
-def test_the_first_probes_run_alone_and_a_hung_one_holds_the_others_back_only_briefly() -> None:
+def test_the_probes_run_in_waves_and_a_hung_one_holds_the_next_back_only_briefly() -> None:
     settings = load({"PROBE_INTERVAL_S": "60", "PROBE_TIMEOUT_S": "3"})
     started: dict[str, float] = {}
     ended: dict[str, float] = {}
@@ -274,17 +274,18 @@ def test_the_first_probes_run_alone_and_a_hung_one_holds_the_others_back_only_br
 
         return run
 
-    quick = {"a": probe("a", 0.05), "b": probe("b", 0.1), "later": probe("later", 0.05)}
-    cycle.run_probes(settings, quick, first=frozenset({"a", "b"}))
-    assert abs(started["a"] - started["b"]) < 0.05, "the first probes run at once"
-    assert started["later"] >= max(ended["a"], ended["b"]), "the others start when the first are done"
+    quick = {"a": probe("a", 0.05), "b": probe("b", 0.1), "c": probe("c", 0.05), "later": probe("later", 0.05)}
+    cycle.run_probes(settings, quick, waves=[frozenset({"a", "b"}), frozenset({"c"})])
+    assert abs(started["a"] - started["b"]) < 0.05, "a wave's probes run at once"
+    assert started["c"] >= max(ended["a"], ended["b"]), "the next wave starts when the one before is done"
+    assert started["later"] >= ended["c"], "the others start after the last wave"
 
     began = time.monotonic()
-    results = cycle.run_probes(settings, {"a": probe("a", -1), "later": probe("later", 0)}, first=frozenset({"a"}))
-    assert FIRST_WAVE_S <= started["later"] - began < FIRST_WAVE_S + 0.5, "a hung first probe delays the rest briefly"
+    results = cycle.run_probes(settings, {"a": probe("a", -1), "later": probe("later", 0)}, waves=[frozenset({"a"})])
+    assert WAVE_S <= started["later"] - began < WAVE_S + 0.5, "a hung probe delays the next wave briefly"
     assert {r.service: r.status for r in results}["a"] is Status.DOWN
     hang.set()
-    assert sorted(FIRST) == ["postgres", "valkey"]
+    assert (frozenset({"valkey"}), frozenset({"postgres"})) == WAVES
 
 
 def test_a_probe_burning_cpu_does_not_show_in_the_network_probes_phases(migrated_env: dict[str, str]) -> None:
@@ -306,7 +307,7 @@ def test_a_probe_burning_cpu_does_not_show_in_the_network_probes_phases(migrated
 
     # The burner first, and in the same wave, so it is burning when the network probes start.
     probes = {"burner": burner, "postgres": PROBES["postgres"], "valkey": PROBES["valkey"]}
-    by_service = {r.service: r for r in cycle.run_probes(settings, probes, first=frozenset(probes))}
+    by_service = {r.service: r for r in cycle.run_probes(settings, probes, waves=[frozenset(probes)])}
     for service in ("postgres", "valkey"):
         result = by_service[service]
         assert result.status in WORKING, result.error

@@ -20,9 +20,13 @@ _MODULES = sorted(
     (postgres, valkey, roles_anywhere, secrets_manager), key=lambda module: list(SERVICE_NAMES).index(module.SERVICE)
 )
 PROBES: dict[str, Probe] = {module.SERVICE: module.probe for module in _MODULES}
-# Probed first, alone: a few quick round trips each, whose clocks would otherwise run while the AWS probes'
-# requests keep this interpreter and the machine's cores busy. The AWS probes follow at once after them.
-FIRST: frozenset[str] = frozenset(module.SERVICE for module in _MODULES if getattr(module, "FIRST", False))
+# Probed first, one after another: a few quick round trips each, whose clocks would otherwise run while the
+# other probes keep this interpreter and the machine's two cores busy (PostgreSQL's connection set-up, the AWS
+# probes' requests). Each module's WAVE says its turn; the AWS probes follow at once after these.
+WAVES: tuple[frozenset[str], ...] = tuple(
+    frozenset(m.SERVICE for m in _MODULES if getattr(m, "WAVE", None) == n)
+    for n in sorted({m.WAVE for m in _MODULES if hasattr(m, "WAVE")})
+)
 
 log = logging.getLogger(__name__)
 

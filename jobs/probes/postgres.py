@@ -21,7 +21,7 @@ from jobs.result import ProbeResult, Timer, one_line
 from jobs.settings import Settings
 from jobs.store import connect_kwargs, describe_error
 
-FIRST = True  # probed before the AWS probes (jobs.probes.FIRST)
+WAVE = 1  # its turn before the AWS probes (jobs.probes.WAVES)
 SERVICE = "postgres"
 
 

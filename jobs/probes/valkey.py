@@ -16,7 +16,7 @@ from jobs.probes.outcome import not_configured, result_of_check
 from jobs.result import ProbeResult, Timer, one_line
 from jobs.settings import Settings, ValkeySettings
 
-FIRST = True  # probed before the AWS probes (jobs.probes.FIRST)
+WAVE = 0  # its turn before the AWS probes (jobs.probes.WAVES)
 SERVICE = "valkey"
 
 
