@@ -17,6 +17,7 @@ import rq
 from werkzeug.serving import make_server
 
 from dashapp import security
+from dashapp.edge import ORIGIN_HEADER
 from dashapp.factory import create_app
 from dashapp.login_limit import LOGIN_FAILURES, LOGIN_WINDOW_S, FailedLogins
 from jobs import queueing, tasks
@@ -25,6 +26,7 @@ from tests.rq_support import OpenOnLoad
 
 Serve = Callable[[dict[str, str]], str]
 RQ_PASSWORD = "s3cret-pw-for-the-rq-tests"
+ORIGIN_SECRET = "origin-secret-for-the-rq-tests-0123456789"
 RQ_LOGIN = {"RQ_DASHBOARD_USERNAME": "ops", "RQ_DASHBOARD_PASSWORD": RQ_PASSWORD}
 
 
@@ -255,10 +257,11 @@ def test_the_login_limit_counts_the_viewers_address_not_what_it_claims(
 ) -> None:
     """Behind two trusted proxies (TRUSTED_PROXY_HOPS=2), on the real app: a viewer that changes the
     X-Forwarded-For entries it writes itself is still the same viewer; another viewer is not blocked."""
-    base = http(create_app(settings_module.load({**base_env, **RQ_LOGIN, "TRUSTED_PROXY_HOPS": "2"})).server)
+    edge = {"TRUSTED_PROXY_HOPS": "2", "ORIGIN_SECRET": ORIGIN_SECRET}
+    base = http(create_app(settings_module.load({**base_env, **RQ_LOGIN, **edge})).server)
 
     def through_proxies(viewer: str, forged: str) -> dict[str, str]:
-        return {"X-Forwarded-For": f"{forged}, {viewer}, 198.51.100.1"}
+        return {"X-Forwarded-For": f"{forged}, {viewer}, 198.51.100.1", ORIGIN_HEADER: ORIGIN_SECRET}
 
     for n in range(LOGIN_FAILURES):
         status, _, _ = _get(base + "/rq/", {**_basic("ops", "guess"), **through_proxies("203.0.113.7", f"6.6.6.{n}")})

@@ -111,6 +111,7 @@ def test_aws_settings_accept_base64_pem_and_check_the_key_matches() -> None:
         ({"ORIGIN_SECRET": "é" * 40}, "ORIGIN_SECRET"),
         ({"TRUSTED_PROXY_HOPS": "6"}, "TRUSTED_PROXY_HOPS"),
         ({"TRUSTED_PROXY_HOPS": "two"}, "TRUSTED_PROXY_HOPS"),
+        ({"TRUSTED_PROXY_HOPS": "2"}, "TRUSTED_PROXY_HOPS"),
     ],
 )
 def test_a_wrong_general_setting_is_one_line_naming_the_variable(env: dict[str, str], variable: str) -> None:
@@ -335,6 +336,9 @@ def test_edge_settings_default_to_no_lock_and_no_trusted_proxy() -> None:
     edge = load({}).edge
     assert (edge.origin_secret, edge.trusted_proxy_hops) == (None, 0)
     secret = "Ab3" * 11
+    with pytest.raises(SettingsError) as unlocked:  # past no lock, a client writes the entries believed
+        load({"TRUSTED_PROXY_HOPS": "2"})
+    assert str(unlocked.value) == "TRUSTED_PROXY_HOPS: needs ORIGIN_SECRET (the proxies' lock); expected 0 without it"
     edge = load({"ORIGIN_SECRET": secret, "TRUSTED_PROXY_HOPS": "2"}).edge
     assert (edge.origin_secret, edge.trusted_proxy_hops) == (secret, 2)
     assert secret not in repr(load({"ORIGIN_SECRET": secret}))

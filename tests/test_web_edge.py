@@ -163,10 +163,12 @@ def test_the_access_log_names_the_viewer_not_the_proxy_nor_what_the_viewer_claim
 def test_the_app_sees_the_address_trusted_hops_give(
     base_env: dict[str, str], hops: str, forwarded_for: str, seen: str
 ) -> None:
-    client = client_for({**base_env, "TRUSTED_PROXY_HOPS": hops})
+    client = client_for({**base_env, "TRUSTED_PROXY_HOPS": hops, "ORIGIN_SECRET": ORIGIN_SECRET})
     # A view of this test's own, added before the first request: what the app takes for the client's address.
     client.application.add_url_rule("/test-remote-addr", "test_remote_addr", lambda: flask.request.remote_addr)
     response = client.get(
-        "/test-remote-addr", headers={"X-Forwarded-For": forwarded_for}, environ_base={"REMOTE_ADDR": "10.1.2.3"}
+        "/test-remote-addr",
+        headers={"X-Forwarded-For": forwarded_for, ORIGIN_HEADER: ORIGIN_SECRET},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
     )
     assert response.get_data(as_text=True) == seen

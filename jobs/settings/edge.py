@@ -43,7 +43,9 @@ def _origin_secret(env: Mapping[str, str]) -> str | None:
 
 def read(env: Mapping[str, str]) -> EdgeSettings:
     """The edge settings. Raises SettingsError (one line, never the secret) for a wrong one."""
-    return EdgeSettings(
-        origin_secret=_origin_secret(env),
-        trusted_proxy_hops=whole(env, "TRUSTED_PROXY_HOPS", 0, 0, MAX_PROXY_HOPS),
-    )
+    origin_secret = _origin_secret(env)
+    hops = whole(env, "TRUSTED_PROXY_HOPS", 0, 0, MAX_PROXY_HOPS)
+    if hops and origin_secret is None:
+        # Without the lock a client can reach the app past the proxies and write the entries believed.
+        raise SettingsError("TRUSTED_PROXY_HOPS: needs ORIGIN_SECRET (the proxies' lock); expected 0 without it")
+    return EdgeSettings(origin_secret=origin_secret, trusted_proxy_hops=hops)
