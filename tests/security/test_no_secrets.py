@@ -21,6 +21,7 @@ import pytest
 import redis
 from moto.sts.models import sts_backends
 
+from jobs.tasks import probe_queue
 from sandbox.aws import ACCOUNT, SECRET_NAME, AwsSandbox
 from sandbox.embedded import free_port
 from tests.conftest import WORKING
@@ -120,7 +121,8 @@ def _valkey_entries(url: str) -> dict[str, bytes]:
     return sources
 
 
-def _http(base: str) -> dict[str, bytes]:
+def _http(base: str, cycles: str) -> dict[str, bytes]:
+    """Every page and answer a browser or script can get; `cycles` is the probe queue of the stack's location."""
     rq_auth = {"Authorization": "Basic " + base64.b64encode(f"{RQ_USER}:{RQ_PASSWORD}".encode()).decode()}
     metrics_auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
     sources = {}
@@ -133,12 +135,13 @@ def _http(base: str) -> dict[str, bytes]:
         assert status == 200, (path, status)
         sources[f"GET {path}"] = body
     rq_paths = ["/rq/", "/rq/0/data/queues.json", "/rq/0/data/workers.json"]
-    rq_paths += [f"/rq/0/data/jobs/probes/{registry}/100/asc/1.json" for registry in ("queued", "finished", "failed")]
+    listed = [f"/rq/0/data/jobs/{cycles}/{registry}/100/asc/1.json" for registry in ("queued", "finished", "failed")]
+    rq_paths += listed
     for path in rq_paths:
         status, body = fetch(base + path, headers=rq_auth)
         assert status == 200, (path, status)
         sources[f"GET {path} (authenticated)"] = body
-    finished = json.loads(sources["GET /rq/0/data/jobs/probes/finished/100/asc/1.json (authenticated)"])["jobs"]
+    finished = json.loads(sources[f"GET {listed[1]} (authenticated)"])["jobs"]
     assert finished, "no finished job listed by the RQ dashboard"
     for job in finished:
         path = f"/rq/0/data/job/{job['id']}.json"
@@ -204,7 +207,7 @@ def test_no_secret_in_logs_store_valkey_pages_callbacks_api_or_metrics(stack) ->
         return status == 200 and len(body["services"]) == 4 and {s["status"] for s in body["services"]} <= WORKING
 
     wait_until(all_up, 90, "a stored cycle with all four services working")
-    sources = _http(base)
+    sources = _http(base, probe_queue(env["PROBE_LOCATION"]))
     sources.update(_postgres_rows(env["DATABASE_URL"]))
     sources.update(_valkey_entries(env["VALKEY_URL"]))
     for process in processes:
