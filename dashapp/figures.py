@@ -31,7 +31,11 @@ class IncidentLike(Protocol):
 LOCATION_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 
 # How an incident's level reads and shades on a chart: the label's word says what the colour does.
-SHADE: dict[str, tuple[str, str]] = {"critical": ("down", HEX["down"]), "warning": ("degraded", HEX["degraded"])}
+SHADE: dict[str, tuple[str, str]] = {
+    "critical": ("down", HEX["down"]),
+    "warning": ("degraded", HEX["degraded"]),
+    "partial": ("partial", HEX["partial"]),
+}
 
 
 def incident_periods(

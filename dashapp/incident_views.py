@@ -17,8 +17,8 @@ from jobs.result import SERVICE_NAMES, Status
 from jobs.store import Incident
 
 # An incident's level as the board words it (and colours it, never alone).
-LEVEL_WORD = {"critical": "down", "warning": "degraded"}
-LEVEL_COLOUR = {"critical": "danger", "warning": "warning"}
+LEVEL_WORD = {"critical": "down", "warning": "degraded", "partial": "partial"}
+LEVEL_COLOUR = {"critical": "danger", "warning": "warning", "partial": "warning"}
 # The days of ended incidents the board lists.
 INCIDENT_DAYS = 30
 # Ended incidents the board lists at most (newest first); /api/incidents has them all.

@@ -40,7 +40,11 @@ _OVERALL = {
     Status.NOT_CONFIGURED.value: "not monitored",
 }
 # An incident's level as the status it stands for: critical ones are about a service down.
-_LEVEL_STATUS = {Level.CRITICAL.value: Status.DOWN.value, Level.WARNING.value: Status.DEGRADED.value}
+_LEVEL_STATUS = {
+    Level.CRITICAL.value: Status.DOWN.value,
+    Level.PARTIAL.value: PARTIAL,
+    Level.WARNING.value: Status.DEGRADED.value,
+}
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
+import apprise
 import pytest
 
+from jobs.alerting import messages
 from jobs.alerting.rule import Action, Change, Level, decide, root_cause
 from jobs.result import Status
 from jobs.settings import AlertSettings, SettingsError, load
+from jobs.store import Incident
 
 RULE = AlertSettings()  # 3 of 5 open, 2 in a row resolve
 U, G, D, N = Status.UP, Status.DEGRADED, Status.DOWN, Status.NOT_CONFIGURED
@@ -83,9 +87,59 @@ def test_both_numbers_are_settings() -> None:
     )
 
 
+TWO_OF_TWO = load({"PROBE_LOCATIONS": "fra1,nyc3"}).alerting  # the default: every location must fail
+
+
+@pytest.mark.parametrize(
+    ("recent", "open_level", "elsewhere", "change"),
+    [
+        pytest.param([D, D, D], None, 0, Change(Action.OPEN, Level.PARTIAL), id="failing here alone opens partial"),
+        pytest.param([D, D, D], None, 1, Change(Action.OPEN, Level.CRITICAL), id="failing at both opens critical"),
+        pytest.param([G, G, G], None, 1, Change(Action.OPEN, Level.WARNING), id="degraded at both opens a warning"),
+        pytest.param([D, D, D], Level.PARTIAL, 0, None, id="a partial stays while the other location works"),
+        pytest.param(
+            [D, U, D, D], Level.PARTIAL, 1, Change(Action.ESCALATE, Level.CRITICAL), id="partial rises to critical"
+        ),
+        pytest.param(
+            [G, G, D], Level.PARTIAL, 1, Change(Action.ESCALATE, Level.WARNING), id="partial rises to its level"
+        ),
+        pytest.param([U, D, U, U, D], Level.PARTIAL, 1, None, id="a partial no longer failing here does not rise"),
+        pytest.param([U, U, D], Level.PARTIAL, 1, Change(Action.RESOLVE, Level.PARTIAL), id="a partial resolves"),
+    ],
+)
+def test_an_incident_failing_from_fewer_locations_than_the_rule_counts_is_partial(
+    recent: list[Status], open_level: Level | None, elsewhere: int, change: Change | None
+) -> None:
+    assert decide(recent, open_level, TWO_OF_TWO, elsewhere) == change
+
+
+def test_how_many_locations_must_fail_is_a_setting_defaulting_to_all() -> None:
+    assert load({}).alerting.failing_locations == 1
+    assert load({"PROBE_LOCATIONS": "a,b,c"}).alerting.failing_locations == 3
+    assert load({"PROBE_LOCATIONS": "a,b,c", "ALERT_FAILING_LOCATIONS": "ALL"}).alerting.failing_locations == 3
+    any_one = load({"PROBE_LOCATIONS": "a,b,c", "ALERT_FAILING_LOCATIONS": "1"}).alerting
+    assert decide([D, D, D], None, any_one, 0) == Change(Action.OPEN, Level.CRITICAL)
+    two = load({"PROBE_LOCATIONS": "a,b,c", "ALERT_FAILING_LOCATIONS": "2"}).alerting
+    assert [decide([D, D, D], None, two, n) for n in (0, 1, 2)] == [
+        Change(Action.OPEN, Level.PARTIAL),
+        Change(Action.OPEN, Level.CRITICAL),
+        Change(Action.OPEN, Level.CRITICAL),
+    ]
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
+        (
+            {"PROBE_LOCATIONS": "a,b", "ALERT_FAILING_LOCATIONS": "3"},
+            "ALERT_FAILING_LOCATIONS: expected a whole number from 1 to 2 (the number of PROBE_LOCATIONS) or all,"
+            " got '3'",
+        ),
+        (
+            {"ALERT_FAILING_LOCATIONS": "0"},
+            "ALERT_FAILING_LOCATIONS: expected a whole number from 1 to 1 (the number of PROBE_LOCATIONS) or all,"
+            " got '0'",
+        ),
         ({"ALERT_OPEN_FAILURES": "6"}, "ALERT_OPEN_FAILURES: must be at most ALERT_OPEN_WINDOW (5), got 6"),
         ({"ALERT_OPEN_WINDOW": "0"}, "ALERT_OPEN_WINDOW: expected a whole number from 1 to 100, got 0"),
         ({"ALERT_RESOLVE_CHECKS": "two"}, "ALERT_RESOLVE_CHECKS: expected a whole number from 1 to 100, got 'two'"),
@@ -122,3 +176,11 @@ def test_alert_urls_are_split_like_apprise_and_never_shown_by_repr() -> None:
 )
 def test_root_cause(service: str, error: str, latest: dict[str, Status], cause: str | None) -> None:
     assert root_cause(service, error, latest) == cause
+
+
+def test_a_partial_incident_is_told_as_a_warning_naming_where() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    partial = Incident(7, "secrets_manager", "fra1", "partial", start, None, "timed out", "down", 3, None)
+    title, body, kind = messages.firing([partial], start)
+    assert title == "FIRING: AWS Secrets Manager (fra1) down from some locations"
+    assert "timed out" in body and kind == apprise.NotifyType.WARNING

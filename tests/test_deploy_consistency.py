@@ -47,6 +47,7 @@ NOT_DEPLOYED = {
     "ALERT_OPEN_WINDOW": "the default (3 of 5) is the production value",
     "ALERT_RESOLVE_CHECKS": "the default (2 in a row) is the production value",
     "ALERT_REMINDER_S": "the default (4 h) is the production value",
+    "ALERT_FAILING_LOCATIONS": "the default (every probing location) is the production value",
     "MAINTENANCE_WINDOWS": "none by default; an operator sets the windows a deployment has",
     "ALERT_CONFIG": "optional routing by tag; the deployed app sends every message to each ALERT_URLS entry",
     "CERT_WARN_AT_DAYS": "the default (30, 14, 7, 1 days) is the production value",

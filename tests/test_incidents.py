@@ -4,6 +4,7 @@ location whatever the number of workers deciding at once."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg2
@@ -11,7 +12,8 @@ import psycopg2.errors
 import pytest
 
 from jobs import store
-from jobs.alerting.decide import decide_incidents
+from jobs.alerting import channels as channels_
+from jobs.alerting.decide import Decided, decide_incidents
 from jobs.cycle import probe_and_store
 from jobs.result import ProbeResult, Status
 from jobs.settings import AlertSettings, load
@@ -102,6 +104,70 @@ def test_secrets_manager_failing_with_roles_anywhere_is_caused_by_roles_anywhere
     assert by_service["secrets_manager"].first_error == no_credentials
     assert by_service["roles_anywhere"].root_cause is None
     assert by_service["postgres"].root_cause is None
+
+
+def test_a_service_failing_from_one_location_of_two_is_partial_and_the_outage_is_told_once_at_its_level(
+    conn,
+) -> None:
+    """ALERT_FAILING_LOCATIONS defaults to every location: fra1 failing alone opens `partial` (told, to the
+    channel tagged `partial`); once nyc3 fails too its incident opens `critical` and is told; fra1's partial
+    then rises to critical without a second firing."""
+    settings = load({"PROBE_LOCATIONS": "fra1,nyc3", "ALERT_URLS": "json://127.0.0.1:9/hook"})
+    channels, problems = channels_.load(settings.alerting)
+    assert problems == []
+
+    def at(location: str, minute: int, status: Status) -> Decided:
+        result = replace(check("secrets_manager", minute, status), location=location)
+        store.write_results(conn, [result], result.checked_at)
+        return decide_incidents(conn, location, [result], settings.alerting, channels, locations=settings.locations)
+
+    for minute in range(3):
+        fra1 = at("fra1", minute, D)
+        at("nyc3", minute, U)
+    [partial] = all_incidents(conn)
+    assert (partial.location, partial.level) == ("fra1", "partial")
+    assert fra1.opened == [partial.id]
+    for minute in range(3, 6):
+        fra1 = at("fra1", minute, D)
+        nyc3 = at("nyc3", minute, D)
+        assert fra1.escalated == fra1.opened == [], "fra1 decides before nyc3's incident opens"
+    assert len(nyc3.opened) == 1
+    fra1 = at("fra1", 6, D)
+    assert (fra1.joined, fra1.escalated) == ([partial.id], []), "told already by nyc3: joins without a firing"
+    levels = {i.location: i.level for i in all_incidents(conn)}
+    assert levels == {"fra1": "critical", "nyc3": "critical"}
+    with conn.cursor() as cur:
+        cur.execute("SELECT incident_ids FROM alert_deliveries WHERE kind = 'firing' ORDER BY id")
+        assert [row[0] for row in cur.fetchall()] == [[partial.id], nyc3.opened]
+
+
+def test_partials_opened_at_once_rise_with_one_firing(conn) -> None:
+    """Two locations that start failing in the same minute both open `partial` (neither sees the other's yet);
+    the next decision at the first raises its partial to critical with a firing, the second's joins it."""
+    settings = load({"PROBE_LOCATIONS": "fra1,nyc3"})
+    with store.transaction(conn) as cur:
+        for location in ("fra1", "nyc3"):
+            store.open_incident(cur, "valkey", location, "partial", T0, "refused", None)
+    told = {}
+    for location in ("fra1", "nyc3"):
+        results = [replace(check("valkey", m, D), location=location) for m in range(3)]
+        for result in results:
+            store.write_results(conn, [result], result.checked_at)
+        decided = decide_incidents(conn, location, results[-1:], settings.alerting, locations=settings.locations)
+        told[location] = (len(decided.escalated), len(decided.joined))
+    assert told == {"fra1": (1, 0), "nyc3": (0, 1)}
+    assert {i.level for i in all_incidents(conn)} == {"critical"}
+
+
+def test_one_location_opens_at_its_level_as_before(conn) -> None:
+    """With one location (or ALERT_FAILING_LOCATIONS=1), no incident is partial."""
+    for settings in (load({}), load({"PROBE_LOCATIONS": "test,nyc3", "ALERT_FAILING_LOCATIONS": "1"})):
+        conn.cursor().execute("TRUNCATE incidents")
+        for minute in range(3):
+            result = check("postgres", minute, D)
+            store.write_results(conn, [result], result.checked_at)
+            decide_incidents(conn, "test", [result], settings.alerting, locations=settings.locations)
+        assert [i.level for i in all_incidents(conn)] == ["critical"]
 
 
 def test_the_database_refuses_a_second_open_incident(conn) -> None:

@@ -40,7 +40,13 @@ def after_stored(
     try:
         told = without_postgres.told_channels(valkey, settings.location) if valkey and channels else set()
         decided = decide_incidents(
-            conn, settings.location, results, settings.alerting, channels, told={without_postgres.SERVICE: told}
+            conn,
+            settings.location,
+            results,
+            settings.alerting,
+            channels,
+            told={without_postgres.SERVICE: told},
+            locations=settings.locations,
         )
         # Warnings go to the channels that take Roles Anywhere's or warnings' messages; with none, a threshold
         # is not used up unsaid (it is told once a channel is set).

@@ -4,7 +4,8 @@ errors come back through `send`, masked.
 
 Channels come from ALERT_URLS (every message goes to each) and from an Apprise config file, ALERT_CONFIG
 (YAML or TEXT), whose entries may carry tags: a tagged channel gets the messages about incidents whose level
-(`critical`, `warning`) or service (`postgres`, `valkey`, …) is one of its tags; an untagged one gets all.
+(`critical`, `warning`, or `partial`: failing from fewer locations than ALERT_FAILING_LOCATIONS) or service
+(`postgres`, `valkey`, …) is one of its tags; an untagged one gets all.
 
 Every message carries its incidents' dedup keys in its body; where Apprise takes a key as a URL parameter it
 goes there too: PagerDuty gets one event per incident with `dedup=KEY` (and `action=map` unless the URL names

@@ -5,7 +5,12 @@ told of once. A firing goes to the channels whose tags want the incident (`Chann
 
 A quiet service (a maintenance window or silence, `quiet`) has its incidents recorded and marked and its
 firing held; the first decision after the quiet ends queues it if the incident is still open. An incident
-whose firing was sent is reminded of every `reminder_s` while it stays open and is not quiet."""
+whose firing was sent is reminded of every `reminder_s` while it stays open and is not quiet.
+
+Each location decides its own incidents; the others' open incidents of a service (among `locations`) are
+counted so that one failing from fewer than the rule's `failing_locations` opens `partial`. A partial raised
+to its level once enough fail is told only if no other location's incident of the service was told at a
+level already: the outage is then told once, by the location that completed the count."""
 
 from __future__ import annotations
 
@@ -16,12 +21,10 @@ from datetime import datetime, timedelta
 from jobs import store
 from jobs.alerting.channels import Channel
 from jobs.alerting.quiet import quiet_services
-from jobs.alerting.rule import Action, Level, decide, root_cause
-from jobs.result import ProbeResult, Status, utcnow
+from jobs.alerting.rule import FAILS_AT, Action, Level, decide, root_cause
+from jobs.result import ProbeResult, utcnow
 from jobs.settings import AlertSettings
 from jobs.store.incidents import Check
-
-_FAILS_AT = {Level.CRITICAL: {Status.DOWN}, Level.WARNING: {Status.DOWN, Status.DEGRADED}}
 
 
 @dataclass
@@ -34,11 +37,12 @@ class Decided:
     held: list[int] = field(default_factory=list)  # opened or escalated while quiet: firing waits
     released: list[int] = field(default_factory=list)  # held firings queued now
     reminded: list[int] = field(default_factory=list)
+    joined: list[int] = field(default_factory=list)  # partials raised to a level another location told of
 
 
 def _first_failure(recent: list[Check], level: Level, window: int) -> Check:
     """The oldest check in the rule's window that failed at `level`: where the incident starts."""
-    return [c for c in recent[:window] if c.status in _FAILS_AT[level]][-1]
+    return [c for c in recent[:window] if c.status in FAILS_AT[level]][-1]
 
 
 def decide_incidents(
@@ -49,6 +53,7 @@ def decide_incidents(
     channels: Sequence[Channel] = (),
     now: datetime | None = None,
     told: Mapping[str, Collection[str]] | None = None,
+    locations: Sequence[str] = (),
 ) -> Decided:
     """Open, escalate and resolve the incidents of the services in `results` (a stored cycle at `location`)
     from their stored checks, and in the same transaction add to the outbox one firing per channel (with
@@ -56,7 +61,8 @@ def decide_incidents(
     from a quiet, one reminder per channel for those due one, and one resolved per channel a firing of those
     resolved went to. `told`: per service, the channels (keys) told of its incident already by another path
     (PostgreSQL's own outage, told while it was unreachable): an incident of it opened now is recorded as sent
-    to them. Raises psycopg2.Error; then nothing changed."""
+    to them. `locations`: every probing location, whose open incidents count towards `failing_locations`.
+    Raises psycopg2.Error; then nothing changed."""
     now = now or utcnow()
     services = [r.service for r in results]
     limit = max(rule.open_window, rule.resolve_checks)
@@ -70,10 +76,13 @@ def decide_incidents(
         current = store.open_incidents(cur, location)
         checks = store.recent_checks(cur, location, services, limit)
         quiet = quiet_services(services, now, rule.windows, store.active_silences(cur, now))
+        elsewhere = store.open_elsewhere(cur, location, services, locations) if rule.failing_locations > 1 else {}
         tags = {i.id: {i.service, i.level} for i in current.values()}  # what tagged channels are matched on
         for service, recent in checks.items():
             incident = current.get(service)
-            change = decide([c.status for c in recent], Level(incident.level) if incident else None, rule)
+            level = Level(incident.level) if incident else None
+            others = elsewhere.get(service, [])
+            change = decide([c.status for c in recent], level, rule, len(others))
             if change is None:
                 continue
             if change.action is Action.OPEN:
@@ -100,7 +109,10 @@ def decide_incidents(
             elif change.action is Action.ESCALATE:
                 if store.escalate_incident(cur, incident.id, change.level):
                     tags[incident.id] = {service, change.level}
-                    (decided.held if service in quiet else decided.escalated).append(incident.id)
+                    if level is Level.PARTIAL and any(other != Level.PARTIAL for other in others):
+                        decided.joined.append(incident.id)
+                    else:
+                        (decided.held if service in quiet else decided.escalated).append(incident.id)
             elif store.resolve_incident(cur, incident.id, recent[rule.resolve_checks - 1].checked_at):
                 decided.resolved.append(incident.id)
         store.hold_firing(cur, decided.held)

@@ -15,7 +15,7 @@ from jobs.result import SERVICE_NAMES
 from jobs.store.certificates import CertificateWarning
 from jobs.store.incidents import Incident
 
-_STATE = {"critical": "down", "warning": "degraded"}
+_STATE = {"critical": "down", "warning": "degraded", "partial": "down from some locations"}
 DEDUP_PREFIX = "hybrid-monitor"
 
 

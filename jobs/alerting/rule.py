@@ -8,6 +8,10 @@ warning); an open warning becomes critical by the same rule; an open incident re
 incident ended, so the failures one incident was opened for never open the next. `not_configured` says
 nothing about the service, so such checks are left out of the window (a stale board is the web's view,
 never a stored check).
+
+With several probing locations each decides its own incidents; one opened while fewer than
+`failing_locations` locations have the service's incident open is `partial`, and becomes its rule's level
+once that many fail.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from jobs.settings import AlertSettings
 
 
 class Level(StrEnum):
+    PARTIAL = "partial"  # failing, but from fewer locations than the rule counts
     WARNING = "warning"
     CRITICAL = "critical"
 
 
 class Action(StrEnum):
     OPEN = "open"
-    ESCALATE = "escalate"  # an open warning becomes critical
+    ESCALATE = "escalate"  # an open warning becomes critical, a partial its rule's level
     RESOLVE = "resolve"
 
 
@@ -37,9 +42,10 @@ class Change:
     level: Level
 
 
-_FAILS_AT: dict[Level, frozenset[Status]] = {
+FAILS_AT: dict[Level, frozenset[Status]] = {
     Level.CRITICAL: frozenset({Status.DOWN}),
     Level.WARNING: frozenset({Status.DOWN, Status.DEGRADED}),
+    Level.PARTIAL: frozenset({Status.DOWN, Status.DEGRADED}),
 }
 
 
@@ -53,22 +59,33 @@ def failing_level(recent: Sequence[Status], rule: AlertSettings) -> Level | None
     failed, or None."""
     window = counted(recent)[: rule.open_window]
     for level in (Level.CRITICAL, Level.WARNING):
-        if sum(s in _FAILS_AT[level] for s in window) >= rule.open_failures:
+        if sum(s in FAILS_AT[level] for s in window) >= rule.open_failures:
             return level
     return None
 
 
-def decide(recent: Sequence[Status], open_level: Level | None, rule: AlertSettings) -> Change | None:
+def spread(level: Level, failing_elsewhere: int, rule: AlertSettings) -> Level:
+    """`level`, or `partial` while this location and `failing_elsewhere` others are fewer than the rule's
+    `failing_locations`."""
+    return Level.PARTIAL if 1 + failing_elsewhere < rule.failing_locations else level
+
+
+def decide(
+    recent: Sequence[Status], open_level: Level | None, rule: AlertSettings, failing_elsewhere: int = 0
+) -> Change | None:
     """What the newest checks (`recent`, newest first) do to a service's incident, given the level of the
-    one open now (None: none open). None when nothing changes."""
+    one open now (None: none open) and how many other locations have its incident open. None when nothing
+    changes."""
     checks = counted(recent)
+    level = failing_level(checks, rule)
     if open_level is None:
-        level = failing_level(checks, rule)
-        return Change(Action.OPEN, level) if level else None
+        return Change(Action.OPEN, spread(level, failing_elsewhere, rule)) if level else None
     streak = checks[: rule.resolve_checks]
     if len(streak) == rule.resolve_checks and all(s is Status.UP for s in streak):
         return Change(Action.RESOLVE, open_level)
-    if open_level is Level.WARNING and failing_level(checks, rule) is Level.CRITICAL:
+    if open_level is Level.PARTIAL and level and spread(level, failing_elsewhere, rule) is level:
+        return Change(Action.ESCALATE, level)
+    if open_level is Level.WARNING and level is Level.CRITICAL:
         return Change(Action.ESCALATE, Level.CRITICAL)
     return None
 

@@ -2,8 +2,9 @@
 failed; ALERT_RESOLVE_CHECKS in a row worked), where notifications go (ALERT_URLS, Apprise URLs, secret;
 ALERT_CONFIG, an Apprise config file with tags), how often an open incident is told again (ALERT_REMINDER_S),
 when nobody is told (MAINTENANCE_WINDOWS), at how many days left the client certificate's expiry is told
-(CERT_WARN_AT_DAYS), and the outside dead-man's switch requested after every stored cycle
-(ALERT_HEARTBEAT_URL, secret)."""
+(CERT_WARN_AT_DAYS), the outside dead-man's switch requested after every stored cycle
+(ALERT_HEARTBEAT_URL, secret), and how many probing locations must fail a service for its incident to be told
+at its level rather than as `partial` (ALERT_FAILING_LOCATIONS)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class AlertSettings:
     open_failures: int = defaults.ALERT_OPEN_FAILURES
     open_window: int = defaults.ALERT_OPEN_WINDOW
     resolve_checks: int = defaults.ALERT_RESOLVE_CHECKS
+    # Of PROBE_LOCATIONS, how many must fail a service for its incident to be `critical`/`warning`: fewer, `partial`.
+    failing_locations: int = 1
     reminder_s: float = defaults.ALERT_REMINDER_S  # 0: no reminders
     windows: tuple[Window, ...] = ()
     # Apprise URLs hold tokens and passwords: never logged or shown unmasked (jobs.alerting.channels).
@@ -53,8 +56,22 @@ def _warn_at_days(env: Mapping[str, str]) -> tuple[int, ...]:
     return tuple(sorted({int(p) for p in parts}, reverse=True))
 
 
-def read(env: Mapping[str, str]) -> AlertSettings:
-    """The alerting settings. Raises SettingsError (one line) for a wrong number, day list or heartbeat URL;
+def _failing_locations(env: Mapping[str, str], locations: int) -> int:
+    """ALERT_FAILING_LOCATIONS: a whole number from 1 to the number of PROBE_LOCATIONS, or `all` (the default)."""
+    raw = text(env, "ALERT_FAILING_LOCATIONS")
+    if raw is None or raw.lower() == "all":
+        return locations
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= locations):
+        raise SettingsError(
+            f"ALERT_FAILING_LOCATIONS: expected a whole number from 1 to {locations} (the number of"
+            f" PROBE_LOCATIONS) or all, got {shown(raw)}"
+        )
+    return int(raw)
+
+
+def read(env: Mapping[str, str], locations: int = 1) -> AlertSettings:
+    """The alerting settings (`locations`: how many probe). Raises SettingsError (one line) for a wrong number,
+    day list or heartbeat URL;
     ALERT_URLS are checked by `jobs.alerting.channels`, so one wrong URL does not silence the others."""
     window = whole(env, "ALERT_OPEN_WINDOW", defaults.ALERT_OPEN_WINDOW, 1, 100)
     failures = whole(env, "ALERT_OPEN_FAILURES", defaults.ALERT_OPEN_FAILURES, 1, 100)
@@ -72,6 +89,7 @@ def read(env: Mapping[str, str]) -> AlertSettings:
         open_failures=failures,
         open_window=window,
         resolve_checks=whole(env, "ALERT_RESOLVE_CHECKS", defaults.ALERT_RESOLVE_CHECKS, 1, 100),
+        failing_locations=_failing_locations(env, locations),
         urls=urls,
         config=text(env, "ALERT_CONFIG"),
         reminder_s=seconds(env, "ALERT_REMINDER_S", defaults.ALERT_REMINDER_S, 0, 30 * 86400),

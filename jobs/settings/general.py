@@ -176,7 +176,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             env, "ROLLUP_RETENTION_DAYS", max(defaults.ROLLUP_RETENTION_DAYS, raw_days), raw_days, 3650
         ),
         log_level=log_level,
-        alerting=alerting.read(env),
+        alerting=alerting.read(env, len(locations)),
         access=access.read(env),
         edge=edge.read(env),
     )

@@ -40,6 +40,7 @@ Retention (rollups.py)
 Incidents (incidents.py)
 - recent_checks(cur, location, services, limit): each service's newest counted checks since its last incident.
 - open_incidents(cur, location): the open incidents by service.
+- open_elsewhere(cur, location, services, locations): per service, its open incidents' levels at other locations.
 - open_incident / escalate_incident / resolve_incident(cur, ...): conditional changes; whether this call made them.
 - hold_firing / mark_in_maintenance(cur, ids): an incident's firing held, its being open while quiet marked.
 - release_held(cur, ids, now) / due_reminders(cur, ids, told_before, now): conditional; the ids this call got.
@@ -102,6 +103,7 @@ from jobs.store.incidents import (
     incident_history,
     incidents,
     mark_in_maintenance,
+    open_elsewhere,
     open_incident,
     open_incident_counts,
     open_incidents,
@@ -207,6 +209,7 @@ __all__ = [
     "migrate_once",
     "migration_files",
     "next_due",
+    "open_elsewhere",
     "open_incident",
     "open_incident_counts",
     "open_incidents",

@@ -3,6 +3,7 @@ with conditional statements, so that of two workers deciding the same cycle exac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,6 +83,20 @@ def open_incidents(cur: Cursor, location: str) -> dict[str, Incident]:
         (location,),
     )
     return {i.service: i for i in map(_incident, cur.fetchall())}
+
+
+def open_elsewhere(cur: Cursor, location: str, services: list[str], locations: Sequence[str]) -> dict[str, list[str]]:
+    """Per service, the levels of its open incidents at the other `locations` than `location` (services with
+    none are left out)."""
+    cur.execute(
+        "SELECT service, level FROM incidents WHERE ended_at IS NULL AND service = ANY(%s)"
+        " AND location = ANY(%s) AND location <> %s",
+        (services, list(locations), location),
+    )
+    levels: dict[str, list[str]] = {}
+    for service, level in cur.fetchall():
+        levels.setdefault(service, []).append(level)
+    return levels
 
 
 def open_incident(
