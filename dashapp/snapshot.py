@@ -15,7 +15,6 @@ from dashapp.reader import Reader, Unavailable
 from dashapp.status import ServiceView, board, combined_board, location_boards
 from jobs.result import SERVICE_NAMES, ProbeResult, utcnow
 from jobs.settings import Settings
-from jobs.store import DAY
 
 # Where a snapshot's statuses came from.
 POSTGRES = "postgres"
@@ -61,7 +60,7 @@ def _read_locations(reader: Reader, settings: Settings, now: datetime, location:
     """The snapshot of several locations from PostgreSQL: each location's board, and the services across
     them (or `location`'s alone). Raises reader.Unavailable."""
     places = _places(settings, location)
-    latest, checks = reader.latest_and_checks_by_location(list(SERVICE_NAMES), places, now - DAY, now)
+    latest, checks = reader.board_by_location()
     views, boards = _located(latest, settings, now, location)
     per_place = {key: _ratio(*counts) for key, counts in checks.items()}
     overall = {

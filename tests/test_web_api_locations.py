@@ -15,8 +15,10 @@ from dashapp.callbacks import board_outputs, chart_outputs
 from dashapp.public_status import read_public_status
 from dashapp.reader import Reader
 from jobs import buffer, store
+from jobs.defaults import BOARD_READ_S
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from sandbox.embedded import free_port
+from tests.stack_support import wait_until
 from tests.test_web_api import build
 from tests.web_support import result
 
@@ -69,6 +71,23 @@ def test_status_across_locations_is_down_from_every_one_and_partial_from_some(tw
     assert (valkey["fra1"]["status"], valkey["nyc3"]["status"]) == ("up", "down")
     assert (valkey["fra1"]["uptime_24h"], valkey["nyc3"]["uptime_24h"]) == (1.0, 0.5)
     assert services["valkey"]["uptime_24h"] == 0.75  # every check of every location
+
+
+def test_several_locations_are_read_once_a_second_whichever_location_is_asked(base_env, monkeypatch) -> None:
+    settings, client = build({**base_env, **LOCATIONS, "PROBE_INTERVAL_S": "60"}, monkeypatch)
+    now = utcnow()
+    for location in ("fra1", "nyc3"):
+        write_at(settings, location, now, dict.fromkeys(SERVICE_NAMES, Status.UP))
+    first = client.get("/api/status").get_json()["services"]
+    write_at(settings, "nyc3", now + timedelta(seconds=1), {"valkey": Status.DOWN})
+    # A burst of requests, for every location or one, shares the first one's read of the store ...
+    assert client.get("/api/status").get_json()["services"] == first
+    assert client.get("/api/status?location=nyc3").get_json()["services"][1]["status"] == "up"
+    # ... and the next read, a second later, shows the newer cycle.
+    assert wait_until(
+        lambda: client.get("/api/status").get_json()["services"][1]["status"] == "partial", 2 * BOARD_READ_S
+    )
+    assert client.get("/api/status?location=nyc3").get_json()["services"][1]["status"] == "down"
 
 
 def test_status_of_one_location_alone(two_locations) -> None:
