@@ -22,7 +22,7 @@ from jobs.alerting.sender import retry_delay, send_due
 from jobs.cycle import probe_and_store
 from jobs.result import Status, utcnow
 from jobs.settings import AlertSettings, load
-from jobs.tasks import ALERTS_QUEUE
+from jobs.tasks import ALERTS_QUEUE, QUEUE, probe_queue
 from sandbox.embedded import free_port
 from tests.conftest import ROOT
 from tests.rq_support import work
@@ -249,7 +249,7 @@ def test_the_cycle_enqueues_the_sender_on_its_own_queue_and_the_rq_job_sends(
         after_stored(settings, results, conn, valkey)
     queue = queueing.queue(ALERTS_QUEUE, valkey)
     assert queue.count == 1, "one sender job waits on the alerts queue, none on the probes queue"
-    assert queueing.queue("probes", valkey).count == 0
+    assert [queueing.queue(name, valkey).count for name in (QUEUE, probe_queue("test"))] == [0, 0]
     assert receiver.received == [], "the cycle itself sends nothing"
     work([ALERTS_QUEUE], valkey)
     assert [m["title"] for m in receiver.received] == ["FIRING: Valkey (test) down"]
