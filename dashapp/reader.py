@@ -89,6 +89,7 @@ class Reader:
         # hundred short JSON texts per service and bucket width. Threads may fill an entry twice, harmlessly.
         self._settled: dict[store.SettledKey, store.SettledJson] = {}
         self._board = BriefCache(self._read_board, BOARD_READ_S)
+        self._by_location = BriefCache(self._read_by_location, BOARD_READ_S)
 
     # -- PostgreSQL ----------------------------------------------------------------------------------------
 
@@ -165,11 +166,21 @@ class Reader:
         with self.connection() as conn:
             return store.latest_and_uptimes(conn, list(SERVICE_NAMES), now - store.DAY, now)
 
-    def latest_and_checks_by_location(
-        self, services: list[str], locations: list[str], start: datetime, end: datetime
+    def board_by_location(
+        self,
     ) -> tuple[dict[tuple[str, str], ProbeResult], dict[tuple[str, str], tuple[int, int]]]:
+        """Every service's newest result and (up, all) checks over 24 h at each of PROBE_LOCATIONS, keyed by
+        (service, location), read at most once per BOARD_READ_S: `board` for several locations."""
+        return self._by_location.get()
+
+    def _read_by_location(
+        self,
+    ) -> tuple[dict[tuple[str, str], ProbeResult], dict[tuple[str, str], tuple[int, int]]]:
+        now = utcnow()
         with self.connection() as conn:
-            return store.latest_and_checks_by_location(conn, services, locations, start, end)
+            return store.latest_and_checks_by_location(
+                conn, list(SERVICE_NAMES), list(self.settings.locations), now - store.DAY, now
+            )
 
     def uptimes(self, services: list[str], start: datetime, end: datetime) -> dict[str, float | None]:
         with self.connection() as conn:
