@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lock lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting bench-status-page bench-static-files
+.PHONY: run test lock lint format browser tools check-app-spec clean bench-history bench-load bench-cycle bench-accuracy bench-alerting bench-status-page bench-static-files bench-locations
 
 # Create .venv and install the dev lock (every dependency, transitive ones included, pinned with its hashes; pip
 # refuses any file whose hash differs); a no-op while it is unchanged. The lock pins pip itself too.
@@ -82,6 +82,9 @@ bench-accuracy: $(STAMP)
 
 bench-alerting: $(STAMP)
 	@$(BIN)/python -m bench.alerting
+
+bench-locations: $(STAMP)
+	@$(BIN)/python -m bench.locations
 
 clean:
 	rm -rf $(VENV) .venv-tools .pytest_cache .ruff_cache

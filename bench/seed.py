@@ -65,8 +65,10 @@ def _copy(conn: Connection, table: str, columns: str, rows: list[list[object]]) 
         psycopg2.extensions.set_wait_callback(callback)
 
 
-def seed_year(conn: Connection, now: datetime, raw_days: int, days: int = 365, seed: int = 1) -> Seeded:
-    """Seed `days` of history ending at `now` into a migrated, empty database."""
+def seed_year(
+    conn: Connection, now: datetime, raw_days: int, days: int = 365, seed: int = 1, location: str = LOCATION
+) -> Seeded:
+    """Seed `days` of `location`'s history ending at `now` into a migrated database that holds none of it."""
     started = time.perf_counter()
     rng = random.Random(seed)
     end = now.replace(second=0, microsecond=0)
@@ -79,7 +81,7 @@ def seed_year(conn: Connection, now: datetime, raw_days: int, days: int = 365, s
             checks = [_check(rng, PROFILE[service][0]) for _ in range(CHECKS_PER_HOUR)]
             worked = sorted(ms for status, ms in checks if status != "down")
             rollups.append(
-                [service, hour.isoformat(), LOCATION, len(checks), len(worked), worked[0],
+                [service, hour.isoformat(), location, len(checks), len(worked), worked[0],
                  _percentile_cont(worked, 0.5), _percentile_cont(worked, 0.95), worked[-1]]
             )  # fmt: skip
         hour += timedelta(hours=1)
@@ -99,7 +101,7 @@ def seed_year(conn: Connection, now: datetime, raw_days: int, days: int = 365, s
             detail = {"tls": service != "valkey", "server": f"{service}-sandbox"}
             error = None if status != "down" else "timed out after 5 s (the probe did not return)"
             raw.append(
-                [service, LOCATION, slot.isoformat(), checked_at.isoformat(), status, ms, PROFILE[service][1],
+                [service, location, slot.isoformat(), checked_at.isoformat(), status, ms, PROFILE[service][1],
                  json.dumps(phases), json.dumps(detail), error]
             )  # fmt: skip
         slot += timedelta(minutes=1)

@@ -125,18 +125,26 @@ def latest_and_uptimes(
 # index, by slot) and its checks over [$3, $4) from the raw rows (the board's day, not long ranges).
 _LOCATIONS_BOARD = PreparedStatement(
     "hybrid_monitor_locations_board",
-    ("text[]", "text[]", "timestamptz", "timestamptz"),
+    ("text[]", "text[]", "timestamptz", "timestamptz", "timestamptz", "timestamptz"),
     "SELECT s.service, l.location, r.status, r.latency_ms, r.endpoint, r.checked_at, r.location, r.phases,"
     " r.detail, r.error, u.up, u.checks"
-    " FROM unnest($1) WITH ORDINALITY AS s(service, position)"
+    " FROM (SELECT greatest($4, least($5, (SELECT rolled_until FROM probe_rollup_state))) AS hi) b"
+    " CROSS JOIN unnest($1) WITH ORDINALITY AS s(service, position)"
     " CROSS JOIN unnest($2) WITH ORDINALITY AS l(location, place)"
     " LEFT JOIN LATERAL ("
     "  SELECT status, latency_ms, endpoint, checked_at, location, phases, detail, error FROM probe_results p"
     "  WHERE p.service = s.service AND p.location = l.location ORDER BY p.slot DESC LIMIT 1"
     " ) r ON true"
-    " CROSS JOIN LATERAL (SELECT count(*) AS checks, count(*) FILTER (WHERE p.status IN ('up', 'degraded')) AS up"
-    "  FROM probe_results p WHERE p.service = s.service AND p.location = l.location"
-    "  AND p.slot >= $3 AND p.slot < $4 AND p.status <> 'not_configured') u"
+    " CROSS JOIN LATERAL (SELECT coalesce(sum(n), 0) AS checks, coalesce(sum(n_up), 0) AS up FROM ("
+    "  SELECT count(*) AS n, count(*) FILTER (WHERE p.status IN ('up', 'degraded')) AS n_up FROM probe_results p"
+    "  WHERE p.service = s.service AND p.location = l.location AND p.checked_at >= $3 AND p.checked_at < $4"
+    "  AND p.status <> 'not_configured'"
+    "  UNION ALL SELECT checks, up_checks FROM probe_rollups h"
+    "  WHERE h.service = s.service AND h.location = l.location AND h.hour >= $4 AND h.hour < b.hi"
+    "  UNION ALL SELECT count(*), count(*) FILTER (WHERE p.status IN ('up', 'degraded')) FROM probe_results p"
+    "  WHERE p.service = s.service AND p.location = l.location AND p.checked_at >= b.hi AND p.checked_at < $6"
+    "  AND p.status <> 'not_configured'"
+    " ) pieces) u"
     " ORDER BY s.position, l.place",
 )
 
@@ -145,10 +153,10 @@ def latest_and_checks_by_location(
     conn: Connection, services: list[str], locations: list[str], start: datetime, end: datetime
 ) -> tuple[dict[tuple[str, str], ProbeResult], dict[tuple[str, str], tuple[int, int]]]:
     """Per (service, location): the newest result of each of `services` at each of `locations` (those never
-    checked there absent) and (checks up or degraded, checks) over [start, end), in one round trip. Meant for
-    the board's day: the checks are counted from the raw rows."""
+    checked there absent) and (checks up or degraded, checks) over [start, end), in one round trip, the
+    finished hours counted from their rollups as `latest_and_uptimes` does. Meant for the board's day."""
     with conn.cursor() as cur:
-        _LOCATIONS_BOARD.execute(cur, (services, locations, start, end))
+        _LOCATIONS_BOARD.execute(cur, (services, locations, start, min(ceil(start, HOUR), end), floor(end, HOUR), end))
         rows = cur.fetchall()
     latest = {(row[0], row[1]): _result_of((row[0], *row[2:-2])) for row in rows if row[2] is not None}
     return latest, {(row[0], row[1]): (int(row[-2]), int(row[-1])) for row in rows}
