@@ -174,7 +174,7 @@ def test_every_app_gets_every_location_and_its_own() -> None:
 
 def test_the_clusters_trust_every_app() -> None:
     """Each cluster's firewall trusts the main app and every extra location's app, and nothing else."""
-    trusted = _locals("digitalocean.tf")["trusted_app_ids"]
+    trusted = str(_locals("digitalocean.tf")["trusted_app_ids"])  # an expression, or a list of them
     for app in _apps():
         reference = "digitalocean_app.this.id" if app == "this" else f"in digitalocean_app.{app} : app.id"
         assert reference in trusted, f"the clusters do not trust digitalocean_app.{app}"
