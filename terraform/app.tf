@@ -1,8 +1,9 @@
 # The App Platform app: the same components and variable names as ../app.yaml (kept in step by
-# tests/test_deploy_consistency.py), wired to the clusters above and the AWS resources.
+# tests/test_deploy_consistency.py), wired to the clusters above and the AWS resources; and a worker-only app
+# per extra probing location (locations.tf), with the main app's worker and variables.
 
 locals {
-  # Every component.
+  # Every component of every app; each app adds its own PROBE_LOCATION.
   shared_envs = [
     # The clusters' CA certificates as App Platform binds them (the same PEM as data.digitalocean_database_ca):
     # PostgreSQL verify-full, Valkey's certificate and host name checked.
@@ -11,7 +12,8 @@ locals {
     { key = "VALKEY_URL", value = "$${valkey.DATABASE_URL}", type = "GENERAL" },
     { key = "VALKEY_CA_CERT", value = "$${valkey.CA_CERT}", type = "GENERAL" },
     { key = "APP_ENVIRONMENT", value = var.environment, type = "GENERAL" },
-    { key = "PROBE_LOCATION", value = var.probe_location, type = "GENERAL" },
+    # The scheduler enqueues a cycle per location; each location's worker takes its own.
+    { key = "PROBE_LOCATIONS", value = join(",", local.probe_locations), type = "GENERAL" },
     { key = "LOG_LEVEL", value = "INFO", type = "GENERAL" },
   ]
   web_envs = [
@@ -65,6 +67,25 @@ locals {
     digitalocean_database_cluster.pg.port,
     digitalocean_database_db.monitor.name,
   )
+  # The clusters every app attaches: their bindable variables ($${pg.DATABASE_URL}, ...) fill the envs above.
+  app_databases = [
+    {
+      name         = "pg"
+      engine       = "PG"
+      version      = "17"
+      cluster_name = digitalocean_database_cluster.pg.name
+      db_name      = digitalocean_database_db.monitor.name
+      db_user      = digitalocean_database_user.monitor.name
+    },
+    {
+      name         = "valkey"
+      engine       = "VALKEY"
+      version      = "8"
+      cluster_name = digitalocean_database_cluster.valkey.name
+      db_name      = null
+      db_user      = null
+    },
+  ]
   # The Procfile's commands (tests/test_deploy_consistency.py checks they match).
   procfile = {
     worker    = "python -m jobs.supervise rq worker --config jobs.rq_config --worker-class jobs.worker.ProbeWorker probes"
@@ -107,6 +128,13 @@ resource "digitalocean_app" "this" {
         type  = env.value.type
         scope = "RUN_TIME"
       }
+    }
+
+    env {
+      key   = "PROBE_LOCATION"
+      value = var.probe_location
+      type  = "GENERAL"
+      scope = "RUN_TIME"
     }
 
     service {
@@ -165,7 +193,8 @@ resource "digitalocean_app" "this" {
       }
     }
 
-    # Exactly one: a second scheduler would enqueue every cycle twice.
+    # Enqueues every location's cycles (PROBE_LOCATIONS). A second scheduler is harmless (a duplicate cycle of a
+    # slot stores nothing) but adds nothing.
     worker {
       name               = "scheduler"
       dockerfile_path    = "Dockerfile"
@@ -180,22 +209,17 @@ resource "digitalocean_app" "this" {
       }
     }
 
-    database {
-      name         = "pg"
-      engine       = "PG"
-      version      = "17"
-      production   = true
-      cluster_name = digitalocean_database_cluster.pg.name
-      db_name      = digitalocean_database_db.monitor.name
-      db_user      = digitalocean_database_user.monitor.name
-    }
-
-    database {
-      name         = "valkey"
-      engine       = "VALKEY"
-      version      = "8"
-      production   = true
-      cluster_name = digitalocean_database_cluster.valkey.name
+    dynamic "database" {
+      for_each = local.app_databases
+      content {
+        name         = database.value.name
+        engine       = database.value.engine
+        version      = database.value.version
+        production   = true
+        cluster_name = database.value.cluster_name
+        db_name      = database.value.db_name
+        db_user      = database.value.db_user
+      }
     }
 
     ingress {
@@ -208,6 +232,80 @@ resource "digitalocean_app" "this" {
             prefix = "/"
           }
         }
+      }
+    }
+  }
+}
+
+# An extra probing location: the main app's worker (same repository, Dockerfile and command, so the same image)
+# in another region, with PROBE_LOCATION its own. It reaches the clusters over TLS as the main app does, through
+# the same bound variables, and is one of their trusted sources (digitalocean.tf).
+resource "digitalocean_app" "extra_location" {
+  for_each   = local.extra_probe_apps
+  project_id = digitalocean_project.this.id
+
+  spec {
+    name   = each.value.app_name
+    region = each.value.region
+
+    alert {
+      rule = "DEPLOYMENT_FAILED"
+    }
+
+    dynamic "env" {
+      for_each = local.shared_envs
+      content {
+        key   = env.value.key
+        value = env.value.value
+        type  = env.value.type
+        scope = "RUN_TIME"
+      }
+    }
+
+    env {
+      key   = "PROBE_LOCATION"
+      value = each.key
+      type  = "GENERAL"
+      scope = "RUN_TIME"
+    }
+
+    worker {
+      name               = "worker"
+      dockerfile_path    = "Dockerfile"
+      run_command        = local.procfile.worker
+      instance_count     = 1
+      instance_size_slug = "apps-s-1vcpu-1gb"
+
+      github {
+        repo           = var.github_repo
+        branch         = var.github_branch
+        deploy_on_push = true
+      }
+
+      dynamic "env" {
+        for_each = local.worker_envs
+        content {
+          key   = env.value.key
+          value = env.value.value
+          type  = env.value.type
+          scope = "RUN_TIME"
+        }
+      }
+    }
+
+    # No scheduler: the main app's enqueues this location's cycles too (PROBE_LOCATIONS). One here would only add
+    # duplicate cycles (they store nothing), and keep nothing going without the main region, where the clusters are.
+
+    dynamic "database" {
+      for_each = local.app_databases
+      content {
+        name         = database.value.name
+        engine       = database.value.engine
+        version      = database.value.version
+        production   = true
+        cluster_name = database.value.cluster_name
+        db_name      = database.value.db_name
+        db_user      = database.value.db_user
       }
     }
   }

@@ -1,4 +1,4 @@
-# DigitalOcean: project, managed PostgreSQL 17 and Valkey 8 (reachable only from the app), Spaces bucket for
+# DigitalOcean: project, managed PostgreSQL 17 and Valkey 8 (reachable only from the apps), Spaces bucket for
 # static assets (private; CloudFront reads it with a shared secret header).
 
 resource "digitalocean_project" "this" {
@@ -55,22 +55,32 @@ data "digitalocean_database_ca" "valkey" {
   cluster_id = digitalocean_database_cluster.valkey.id
 }
 
-# Trusted sources: only the App Platform app (no IPs, no droplets).
+# Trusted sources: only the App Platform apps, the main one and each extra location's (no IPs, no droplets).
+locals {
+  trusted_app_ids = concat([digitalocean_app.this.id], [for app in digitalocean_app.extra_location : app.id])
+}
+
 resource "digitalocean_database_firewall" "pg" {
   cluster_id = digitalocean_database_cluster.pg.id
 
-  rule {
-    type  = "app"
-    value = digitalocean_app.this.id
+  dynamic "rule" {
+    for_each = local.trusted_app_ids
+    content {
+      type  = "app"
+      value = rule.value
+    }
   }
 }
 
 resource "digitalocean_database_firewall" "valkey" {
   cluster_id = digitalocean_database_cluster.valkey.id
 
-  rule {
-    type  = "app"
-    value = digitalocean_app.this.id
+  dynamic "rule" {
+    for_each = local.trusted_app_ids
+    content {
+      type  = "app"
+      value = rule.value
+    }
   }
 }
 

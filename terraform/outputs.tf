@@ -13,6 +13,16 @@ output "app_id" {
   value       = digitalocean_app.this.id
 }
 
+output "extra_location_app_ids" {
+  description = "Each extra probing location's worker-only app id, by location (`doctl apps logs <id> worker`)."
+  value       = { for location, app in digitalocean_app.extra_location : location => app.id }
+}
+
+output "probe_locations" {
+  description = "Every probing location, the main app's first (PROBE_LOCATIONS of every app)."
+  value       = join(",", local.probe_locations)
+}
+
 output "origin_secret" {
   description = "The X-Origin-Verify value CloudFront sends and the web requires (ORIGIN_SECRET; app.yaml deployments)."
   value       = random_password.origin_secret.result

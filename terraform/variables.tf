@@ -37,7 +37,7 @@ variable "app_region" {
   default     = "fra"
 
   validation {
-    condition     = contains(["atl", "nyc", "sfo", "tor", "ams", "fra", "lon", "blr", "sgp", "syd"], var.app_region)
+    condition     = contains(local.app_platform_regions, var.app_region)
     error_message = "app_region: one of atl, nyc, sfo, tor, ams, fra, lon, blr, sgp, syd."
   }
 }
@@ -98,6 +98,36 @@ variable "probe_location" {
   validation {
     condition     = can(regex("^[A-Za-z0-9_.-]{1,64}$", var.probe_location))
     error_message = "probe_location: 1-64 letters, digits, '.', '_' or '-'."
+  }
+}
+
+variable "extra_probe_locations" {
+  description = "More probing locations, each a worker-only App Platform app in a region of its own (DEPLOY.md, \"Probing from more regions\"): name, its PROBE_LOCATION, and region, an App Platform region slug. Empty: probe_location alone."
+  type = list(object({
+    name   = string
+    region = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for location in var.extra_probe_locations : can(regex("^[A-Za-z0-9_.-]{1,64}$", location.name))])
+    error_message = "extra_probe_locations: each name 1-64 letters, digits, '.', '_' or '-'."
+  }
+
+  validation {
+    condition     = length(distinct(concat([var.probe_location], var.extra_probe_locations[*].name))) == length(var.extra_probe_locations) + 1
+    error_message = "extra_probe_locations: each name once, and none the same as probe_location."
+  }
+
+  validation {
+    condition     = alltrue([for location in var.extra_probe_locations : contains(local.app_platform_regions, location.region)])
+    error_message = "extra_probe_locations: each region one of atl, nyc, sfo, tor, ams, fra, lon, blr, sgp, syd."
+  }
+
+  # Each extra app is named <project_name>-<region>: App Platform allows 32 characters and one app of a name.
+  validation {
+    condition     = length(distinct(var.extra_probe_locations[*].region)) == length(var.extra_probe_locations) && (length(var.extra_probe_locations) == 0 || length(var.project_name) <= 28)
+    error_message = "extra_probe_locations: one location per region, and project_name at most 28 characters (each app is named <project_name>-<region>)."
   }
 }
 

@@ -10,6 +10,7 @@ import yaml
 from deploy_paths import ROOT, TERRAFORM
 
 from dashapp.edge import ORIGIN_HEADER
+from jobs.settings import load
 
 SETTINGS_SOURCE = "".join(p.read_text() for p in sorted((ROOT / "jobs" / "settings").glob("*.py")))
 
@@ -36,7 +37,6 @@ NOT_DEPLOYED = {
     "CERT_WARN_DAYS": "the default (30 days) is the production value",
     "PROBE_INTERVAL_S": "the default (60 s) is the production value",
     "PROBE_TIMEOUT_S": "the default (10 s) is the production value",
-    "PROBE_LOCATIONS": "one location (PROBE_LOCATION alone) until the deployment gains a list of locations",
     "DASH_REFRESH_S": "the default is the production value",
     "BIND_HOST": "the default (every interface) is what a container needs",
     "WEB_CONCURRENCY": "the default (1 process, 3 threads) suits the instance size; set it when resizing",
@@ -81,11 +81,23 @@ def _unquote(value: str) -> str:
     return value.strip('"')
 
 
-def terraform_envs() -> dict[str, set[str]]:
-    parsed = hcl2.loads((TERRAFORM / "app.tf").read_text())
-    lists = {name: value for block in parsed["locals"] for name, value in block.items() if name.endswith("_envs")}
-    app = next(r['"digitalocean_app"'] for r in parsed["resource"] if '"digitalocean_app"' in r)
-    spec = app['"this"']["spec"][0]
+def _hcl(name: str) -> dict:
+    return hcl2.loads((TERRAFORM / name).read_text())
+
+
+def _locals(name: str) -> dict:
+    return {key: value for block in _hcl(name)["locals"] for key, value in block.items()}
+
+
+def _apps() -> dict[str, dict]:
+    """app.tf's digitalocean_app resources by name: "this", the main app, and each extra location's."""
+    found = [r['"digitalocean_app"'] for r in _hcl("app.tf")["resource"] if '"digitalocean_app"' in r]
+    return {_unquote(name): body for resource in found for name, body in resource.items()}
+
+
+def terraform_envs(app: str = "this") -> dict[str, set[str]]:
+    lists = {name: value for name, value in _locals("app.tf").items() if name.endswith("_envs")}
+    spec = _apps()[app]["spec"][0]
 
     def keys(component: dict) -> set[str]:
         found: set[str] = set()
@@ -125,6 +137,71 @@ def test_no_spec_sets_a_name_the_app_does_not_read() -> None:
 
 def test_not_deployed_list_has_no_stale_names() -> None:
     assert set(NOT_DEPLOYED) <= settings_names(), "remove names jobs/settings/ no longer reads"
+
+
+def test_every_extra_location_runs_the_main_worker_alone() -> None:
+    """An extra location's app is the main app's worker, to the letter (command, image source, size, variables),
+    beside the same bound clusters; no web, no scheduler."""
+    apps = _apps()
+    main, extra = apps["this"], apps["extra_location"]
+    assert extra["for_each"] == "${local.extra_probe_apps}"
+    main_spec, extra_spec = main["spec"][0], extra["spec"][0]
+    main_worker = next(w for w in main_spec["worker"] if _unquote(w["name"]) == "worker")
+    assert extra_spec["worker"] == [main_worker]
+    assert not {"service", "ingress", "static_site", "job"} & set(extra_spec)
+    databases = [d for d in main_spec["dynamic"] if '"database"' in d]
+    assert databases and databases == [d for d in extra_spec["dynamic"] if '"database"' in d]
+
+
+def test_every_extra_location_sets_the_main_workers_names() -> None:
+    main, extra = terraform_envs(), terraform_envs("extra_location")
+    assert set(extra) == {"(app)", "worker"}
+    assert extra == {"(app)": main["(app)"], "worker": main["worker"]}
+    assert "PROBE_LOCATIONS" in main["(app)"] and "PROBE_LOCATION" in main["(app)"]
+
+
+def test_every_app_gets_every_location_and_its_own() -> None:
+    """PROBE_LOCATIONS comes from one list, the same in every app; PROBE_LOCATION is the main app's
+    probe_location, and each extra app's own location (its key), which that list holds (test_deploy_terraform
+    evaluates it)."""
+    shared = {_unquote(e["key"]): e["value"] for e in _locals("app.tf")["shared_envs"]}
+    assert shared["PROBE_LOCATIONS"] == '${join(",", local.probe_locations)}'
+    assert "PROBE_LOCATION" not in shared, "each app sets its own PROBE_LOCATION"
+    own = {"this": "${var.probe_location}", "extra_location": "${each.key}"}
+    for app, spec in ((name, body["spec"][0]) for name, body in _apps().items()):
+        assert [d['"env"']["for_each"] for d in spec["dynamic"] if '"env"' in d] == ["${local.shared_envs}"]
+        assert {_unquote(e["key"]): e["value"] for e in spec["env"]} == {"PROBE_LOCATION": own[app]}, app
+    assert _locals("locations.tf")["probe_locations"].startswith("${concat([var.probe_location], ")
+
+
+def test_app_yaml_locations_are_ones_the_app_accepts() -> None:
+    spec = yaml.safe_load((ROOT / "app.yaml").read_text())
+    envs = {e["key"]: e["value"] for e in spec["envs"] if e["key"] in ("PROBE_LOCATION", "PROBE_LOCATIONS")}
+    settings = load(envs)
+    assert settings.location in settings.locations and len(envs) == 2
+
+
+def test_the_clusters_trust_every_app() -> None:
+    """Each cluster's firewall trusts the main app and every extra location's app, and nothing else."""
+    trusted = str(_locals("digitalocean.tf")["trusted_app_ids"])  # an expression, or a list of them
+    for app in _apps():
+        reference = "digitalocean_app.this.id" if app == "this" else f"in digitalocean_app.{app} : app.id"
+        assert reference in trusted, f"the clusters do not trust digitalocean_app.{app}"
+    resources = _hcl("digitalocean.tf")["resource"]
+    firewalls = [r['"digitalocean_database_firewall"'] for r in resources if '"digitalocean_database_firewall"' in r]
+    rules = {_unquote(name): body for resource in firewalls for name, body in resource.items()}
+    assert set(rules) == {"pg", "valkey"}
+    for cluster, body in rules.items():
+        assert "rule" not in body, f"{cluster}: a trusted source outside trusted_app_ids"
+        assert body["dynamic"] == [
+            {
+                '"rule"': {
+                    "for_each": "${local.trusted_app_ids}",
+                    "content": [{"type": '"app"', "value": "${rule.value}", "__is_block__": True}],
+                    "__is_block__": True,
+                }
+            }
+        ], cluster
 
 
 def test_terraform_runs_the_procfile_commands() -> None:

