@@ -14,6 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.security import generate_password_hash
 
+from jobs.defaults import SPACES_CONNECT_TIMEOUT_S, SPACES_READ_TIMEOUT_S
 from jobs.settings import SettingsError, SpacesSettings, load_spaces
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -43,7 +44,11 @@ def publish_assets(spaces: SpacesSettings, root: Path = ASSETS_DIR) -> list[str]
         endpoint_url=spaces.endpoint_url,
         aws_access_key_id=spaces.access_key_id,
         aws_secret_access_key=spaces.secret_access_key,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30),
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=SPACES_CONNECT_TIMEOUT_S,
+            read_timeout=SPACES_READ_TIMEOUT_S,
+        ),
     )
     keys = []
     for path in asset_files(root):

@@ -25,8 +25,9 @@ from werkzeug.security import check_password_hash
 
 from dashapp import audit, csrf, oidc
 from dashapp.layout import PRODUCT
-from dashapp.login_limit import LOGIN_FAILURES, LOGIN_WINDOW_S, FailedLogins
+from dashapp.login_limit import FailedLogins
 from dashapp.security import came_over_https
+from jobs.defaults import LOGIN_FAILURES, LOGIN_WINDOW_S
 from jobs.result import one_line
 from jobs.settings import AccessSettings, Settings
 

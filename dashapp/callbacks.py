@@ -1,6 +1,6 @@
 """Dash callbacks: on every tick of the interval, read the store and rebuild the board and the charts.
 
-The callbacks only read and hand rows to the pure builders in layout.py and figures.py.
+The callbacks only read and hand rows to the pure builders in layout.py, status_table.py and figures.py.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from dashapp.incident_views import (
     oldest_open,
     unavailable_section,
 )
-from dashapp.layout import detail_panel, health_line, location_grid, status_row, status_summary
+from dashapp.layout import detail_panel, health_line
 from dashapp.ranges import RANGES, chart_range
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import board
+from dashapp.status_table import location_grid, status_row, status_summary
 from jobs import store
 from jobs.defaults import MAX_INCIDENTS, MAX_POINTS
 from jobs.result import SERVICE_NAMES, utcnow

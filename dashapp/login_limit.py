@@ -14,11 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-# Wrong answers one client address may give (to /login in AUTH_MODE=basic, to /rq's and /operator's basic auth
-# in AUTH_MODE=none) before it must wait.
-LOGIN_FAILURES, LOGIN_WINDOW_S = 10, 300
-# Addresses remembered at most; beyond it the ones with no failure left in the window are forgotten first.
-MAX_ADDRESSES = 10_000
+from jobs.defaults import LOGIN_ADDRESSES_MAX
 
 
 class FailedLogins:
@@ -43,12 +39,12 @@ class FailedLogins:
         with self._lock:
             times = self._failures.setdefault(address, deque(maxlen=self.limit))
             times.append(now)
-            if len(self._failures) > MAX_ADDRESSES:
+            if len(self._failures) > LOGIN_ADDRESSES_MAX:
                 self._forget(now)
 
     def _forget(self, now: float) -> None:
         stale = [a for a, times in self._failures.items() if times[-1] + self.window_s <= now]
         for address in stale:
             del self._failures[address]
-        while len(self._failures) > MAX_ADDRESSES:  # all recent: drop the earliest remembered
+        while len(self._failures) > LOGIN_ADDRESSES_MAX:  # all recent: drop the earliest remembered
             del self._failures[next(iter(self._failures))]

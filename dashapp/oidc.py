@@ -18,11 +18,11 @@ from authlib.integrations.flask_client import OAuth
 from joserfc.errors import JoseError
 
 from dashapp.security import came_over_https
+from jobs.defaults import OIDC_PROVIDER_TIMEOUT_S
 from jobs.settings import AccessSettings
 
 CALLBACK = "/oidc/callback"
 SCOPES = "openid email profile"
-PROVIDER_TIMEOUT_S = 10  # every request to the provider (discovery, keys, token)
 # What a failed exchange with the provider can raise: its error answer, a token that does not verify, a
 # provider that does not answer or answers nonsense.
 FAILURES = (OAuthError, JoseError, requests.RequestException, ValueError, KeyError)
@@ -38,7 +38,11 @@ class Provider:
             client_id=access.oidc_client_id,
             client_secret=access.oidc_client_secret,
             server_metadata_url=f"{access.oidc_issuer}/.well-known/openid-configuration",
-            client_kwargs={"scope": SCOPES, "code_challenge_method": "S256", "default_timeout": PROVIDER_TIMEOUT_S},
+            client_kwargs={
+                "scope": SCOPES,
+                "code_challenge_method": "S256",
+                "default_timeout": OIDC_PROVIDER_TIMEOUT_S,
+            },
         )
 
     def redirect(self) -> flask.Response:

@@ -24,9 +24,10 @@ from rq.registry import FailedJobRegistry
 from dashapp.brief_cache import BriefCache
 from jobs import buffer, queueing, store
 from jobs.defaults import (
-    ALERT_SENDER_BUDGET_S,
+    ALERT_JOB_RESULT_KEEP_S,
     BOARD_READ_S,
     MIGRATE_RETRY_S,
+    SENDER_JOB_TIMEOUT_S,
     WEB_QUIET_S,
     WEB_READ_TIMEOUT_S,
     WEB_THREADS,
@@ -275,7 +276,7 @@ class Reader:
         """Queue the worker's test notification job (jobs.tasks.send_test_notification) on `alerts`."""
         try:
             queueing.queue(ALERTS_QUEUE, self._redis()).enqueue(
-                send_test_notification, job_timeout=int(ALERT_SENDER_BUDGET_S) + 60, result_ttl=3600
+                send_test_notification, job_timeout=SENDER_JOB_TIMEOUT_S, result_ttl=ALERT_JOB_RESULT_KEEP_S
             )
         except redis.RedisError as exc:
             raise self._unavailable("Valkey", exc) from None

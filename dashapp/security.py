@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 import flask
 
-from dashapp.login_limit import LOGIN_FAILURES, LOGIN_WINDOW_S, FailedLogins
+from dashapp.login_limit import FailedLogins
 from jobs.buffer import bounded_url
+from jobs.defaults import LOGIN_FAILURES, LOGIN_WINDOW_S
 from jobs.queueing import SERIALIZER
 from jobs.settings import Settings
 

@@ -11,6 +11,7 @@ import psycopg2
 
 from jobs import silence_command, store
 from jobs.cycle import probe_and_store, slot_of
+from jobs.defaults import CLI_TIMEOUT_MIN_S
 from jobs.exit_status import EXIT_BAD_SETTINGS
 from jobs.result import ProbeResult, Status, one_line, utcnow
 from jobs.startup import load_or_exit, require
@@ -46,7 +47,7 @@ def migrate() -> int:
     settings = load_or_exit()
     pg = require(settings.postgres, settings.problems.get("postgres") or "DATABASE_URL: not set")
     try:
-        applied = store.migrate_once(pg, max(5.0, settings.probe_timeout_s))
+        applied = store.migrate_once(pg, max(CLI_TIMEOUT_MIN_S, settings.probe_timeout_s))
     except psycopg2.Error as exc:
         print(f"error: {one_line(store.describe_error(str(exc), pg), *settings.secrets())}", file=sys.stderr)
         return 1

@@ -16,7 +16,7 @@ RAW_RETENTION_DAYS = 14  # days raw results are kept
 ROLLUP_RETENTION_DAYS = 400  # days hourly rollups are kept
 WEB_CONCURRENCY = 1  # gunicorn worker processes of the web
 ALERT_OPEN_FAILURES = 3  # an incident opens when this many of a service's last ALERT_OPEN_WINDOW checks failed
-ALERT_OPEN_WINDOW = 5
+ALERT_OPEN_WINDOW = 5  # ... the checks ALERT_OPEN_FAILURES are counted in
 ALERT_RESOLVE_CHECKS = 2  # an open incident resolves after this many checks in a row that worked
 SESSION_MAX_AGE_S = 12 * 3600  # an operator's sign-in lasts this long, however active
 ALERT_REMINDER_S = 4 * 3600.0  # an open incident whose firing was sent is told again this often (0: never)
@@ -44,6 +44,14 @@ WEB_READ_TIMEOUT_S = 2.0  # bound on every wait the web does on PostgreSQL or Va
 WEB_QUIET_S = 5.0  # after PostgreSQL sent nothing for a whole bound, the web does not ask it for this long
 WEB_MIGRATE_TIMEOUT_S = 10.0  # bound on the migrations the web applies at start
 MIGRATE_RETRY_S = 30.0  # after a failed migration on first contact, the web tries again this much later
+OIDC_PROVIDER_TIMEOUT_S = 10  # bound on every request to the sign-in provider (discovery, keys, token)
+# Wrong answers one client address may give within LOGIN_WINDOW_S (to /login in AUTH_MODE=basic, to /rq's and
+# /operator's basic auth in AUTH_MODE=none) before it must wait (dashapp/login_limit.py).
+LOGIN_FAILURES = 10
+LOGIN_WINDOW_S = 300  # the span in which LOGIN_FAILURES wrong answers make an address wait
+LOGIN_ADDRESSES_MAX = 10_000  # client addresses the login limit remembers at most, per web process
+SPACES_CONNECT_TIMEOUT_S = 5  # `python -m dashapp publish-assets`: bound on connecting to Spaces
+SPACES_READ_TIMEOUT_S = 30  # ... and on each answer of Spaces
 
 # The worker and the scheduler (jobs/).
 # Each wave of probes starts when the one before is done, or after this long (jobs.probes.WAVES).
@@ -74,6 +82,14 @@ SENDER_SHUTDOWN_WAIT_S = 10.0  # a stopping worker waits this long for a notific
 # The web's self-watch opens the `monitor` incident when no cycle was stored for this many probe intervals.
 MONITOR_SILENT_INTERVALS = 3
 ALERT_SENDER_BUDGET_S = 120.0  # a sender job claims no new delivery after this long (the next job goes on)
+SENDER_JOB_TIMEOUT_S = int(ALERT_SENDER_BUDGET_S) + 60  # RQ stops a sender job: its budget and a send under way
+TELL_JOB_TIMEOUT_S = 120  # RQ stops the job telling PostgreSQL's outage (sent from Valkey alone) after this long
+TELL_CLAIM_TTL_S = 120  # a worker's claim on telling one channel of that outage lapses, should it die sending
+MAINTENANCE_JOB_TIMEOUT_S = 600  # RQ stops the hourly roll-up and prune job after this long
+ALERT_JOB_RESULT_KEEP_S = 3600  # RQ keeps a finished notification job's result this long
+MAINTENANCE_RESULT_KEEP_S = 86400  # RQ keeps the roll-up job's summary this long
+FAILED_JOB_KEEP_S = 7 * 86400  # RQ keeps a failed job this long, for /rq to show
+CLI_TIMEOUT_MIN_S = 5.0  # least bound on `python -m jobs migrate` and `silence` waits, whatever PROBE_TIMEOUT_S
 SUPERVISE_BACKOFF_FIRST_S = 1.0  # first wait before `jobs.supervise` restarts a command that exited
 SUPERVISE_BACKOFF_MAX_S = 30.0  # longest wait between restarts (the wait doubles from the first)
 SUPERVISE_HEALTHY_RUN_S = 60.0  # a run this long was healthy: the next failure starts the backoff again

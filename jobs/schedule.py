@@ -13,6 +13,7 @@ import math
 
 from rq import cron
 
+from jobs.defaults import FAILED_JOB_KEEP_S, MAINTENANCE_JOB_TIMEOUT_S, MAINTENANCE_RESULT_KEEP_S
 from jobs.queueing import OurQueue
 from jobs.startup import load_or_exit
 from jobs.tasks import QUEUE, probe_queue, run_cycle, run_maintenance
@@ -37,7 +38,14 @@ for _location in _settings.locations:
         # A cycle not started within its interval is dropped: the next one measures the present instead.
         ttl=_settings.probe_interval_s,
         result_ttl=max(600, 10 * _settings.probe_interval_s),
-        failure_ttl=7 * 86400,
+        failure_ttl=FAILED_JOB_KEEP_S,
     )
 # Hourly, a few minutes past the hour, so the hour just finished has all its results.
-cron.register(run_maintenance, QUEUE, cron="5 * * * *", job_timeout=600, result_ttl=86400, failure_ttl=7 * 86400)
+cron.register(
+    run_maintenance,
+    QUEUE,
+    cron="5 * * * *",
+    job_timeout=MAINTENANCE_JOB_TIMEOUT_S,
+    result_ttl=MAINTENANCE_RESULT_KEEP_S,
+    failure_ttl=FAILED_JOB_KEEP_S,
+)

@@ -12,6 +12,7 @@ import psycopg2
 
 from jobs import store
 from jobs.alerting.quiet import window_open
+from jobs.defaults import CLI_TIMEOUT_MIN_S
 from jobs.exit_status import EXIT_BAD_SETTINGS
 from jobs.result import SERVICE_NAMES, one_line, utcnow
 from jobs.settings import Settings
@@ -54,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_or_exit()
     pg = require(settings.postgres, settings.problems.get("postgres") or "DATABASE_URL: not set")
     try:
-        store.migrate_once(pg, max(5.0, settings.probe_timeout_s))
-        conn = store.connect(pg, max(5.0, settings.probe_timeout_s))
+        timeout_s = max(CLI_TIMEOUT_MIN_S, settings.probe_timeout_s)
+        store.migrate_once(pg, timeout_s)
+        conn = store.connect(pg, timeout_s)
         try:
             return _act(conn, args, settings)
         finally:

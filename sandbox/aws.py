@@ -27,7 +27,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox.faults import Faults, for_sandbox, moto_middleware
 from sandbox.pki import KeyType, SandboxPki, ensure_pki
-from sandbox.rolesanywhere import Config, Profile, RolesAnywhereEmulator
+from sandbox.rolesanywhere import RolesAnywhereEmulator
+from sandbox.rolesanywhere_checks import Config, Profile
 
 REGION = "us-east-1"
 # moto's default account: credentials it issues through AssumeRole act in the role's account.

@@ -19,9 +19,10 @@ from werkzeug.serving import make_server
 from dashapp import security
 from dashapp.edge import ORIGIN_HEADER
 from dashapp.factory import create_app
-from dashapp.login_limit import LOGIN_FAILURES, LOGIN_WINDOW_S, FailedLogins
+from dashapp.login_limit import FailedLogins
 from jobs import queueing, tasks
 from jobs import settings as settings_module
+from jobs.defaults import LOGIN_FAILURES, LOGIN_WINDOW_S
 from tests.rq_support import OpenOnLoad
 
 Serve = Callable[[dict[str, str]], str]

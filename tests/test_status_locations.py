@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dashapp.figures import latency_figure
-from dashapp.layout import location_grid
 from dashapp.status import PARTIAL, across, board, combined_board, location_boards, view
+from dashapp.status_table import location_grid
 from jobs.result import SERVICE_NAMES, ProbeResult, Status
 from tests.test_web_views import Point
 

@@ -12,8 +12,8 @@ import pytest
 
 from dashapp.auth import COOKIE, is_public, local_path
 from dashapp.factory import create_app
-from dashapp.login_limit import LOGIN_FAILURES, LOGIN_WINDOW_S
 from jobs import store
+from jobs.defaults import LOGIN_FAILURES, LOGIN_WINDOW_S
 from jobs.result import utcnow
 from jobs.settings import SettingsError, load
 from sandbox.embedded import free_port

@@ -11,10 +11,11 @@ from werkzeug.datastructures import MultiDict
 
 from dashapp.badge import badge_svg
 from dashapp.figures import failed_checks, latency_figure, uptime_of
-from dashapp.layout import certificate_days, check_strip, detail_panel, health_line, rq_link, status_row
+from dashapp.layout import certificate_days, detail_panel, health_line, rq_link
 from dashapp.ranges import BadInput, one_value
 from dashapp.reader import WorkerHealth
 from dashapp.status import ago, board, utc_text, view
+from dashapp.status_table import check_strip, status_row
 from jobs.result import OUR_OVERHEAD, SERVICE_NAMES, ProbeResult, Status
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from jobs.alerting import channels as channels_
 from jobs.alerting import without_postgres
 from jobs.alerting.certificates import warn_expiring
 from jobs.alerting.decide import decide_incidents
-from jobs.defaults import ALERT_SENDER_BUDGET_S
+from jobs.defaults import ALERT_JOB_RESULT_KEEP_S, FAILED_JOB_KEEP_S, SENDER_JOB_TIMEOUT_S
 from jobs.result import ProbeResult, one_line, utcnow
 from jobs.settings import Settings
 from jobs.tasks import ALERTS_QUEUE, send_alerts
@@ -94,9 +94,9 @@ def _enqueue_sender(settings: Settings, valkey: redis.Redis) -> None:
         if queue.count == 0:
             queue.enqueue(
                 send_alerts,
-                job_timeout=int(ALERT_SENDER_BUDGET_S) + 60,
-                result_ttl=3600,
-                failure_ttl=7 * 86400,
+                job_timeout=SENDER_JOB_TIMEOUT_S,
+                result_ttl=ALERT_JOB_RESULT_KEEP_S,
+                failure_ttl=FAILED_JOB_KEEP_S,
             )
     except redis.RedisError as exc:
         log.warning("could not enqueue the alert sender: %s", one_line(exc, *settings.secrets()))

@@ -50,12 +50,17 @@ def _failing_type(incidents: list[Incident]) -> str:
     return apprise.NotifyType.FAILURE if critical else apprise.NotifyType.WARNING
 
 
+def _title(kind: str, incidents: list[Incident], one: str, several: str = "incidents") -> str:
+    """'KIND: <one>' about a single incident; about several, their count and names."""
+    if len(incidents) == 1:
+        return f"{kind}: {one}"
+    return f"{kind}: {len(incidents)} {several} ({', '.join(_name(i) for i in incidents)})"
+
+
 def firing(incidents: list[Incident], at: datetime) -> tuple[str, str, str]:
     """(title, body, Apprise notify type) of a firing about `incidents`, queued at `at`."""
     lines = [f"{_name(i)} {_STATE[i.level]} since {_since(i)}{_details(i)}" for i in incidents]
-    title = f"FIRING: {_name(incidents[0])} {_STATE[incidents[0].level]}"
-    if len(incidents) > 1:
-        title = f"FIRING: {len(incidents)} incidents ({', '.join(_name(i) for i in incidents)})"
+    title = _title("FIRING", incidents, f"{_name(incidents[0])} {_STATE[incidents[0].level]}")
     return title, _with_keys(lines, incidents), _failing_type(incidents)
 
 
@@ -65,9 +70,8 @@ def reminder(incidents: list[Incident], at: datetime) -> tuple[str, str, str]:
         f"{_name(i)} still {_STATE[i.level]} after {duration(at - i.started_at)} (since {_since(i)}){_details(i)}"
         for i in incidents
     ]
-    title = f"REMINDER: {_name(incidents[0])} still {_STATE[incidents[0].level]}"
-    if len(incidents) > 1:
-        title = f"REMINDER: {len(incidents)} incidents still open ({', '.join(_name(i) for i in incidents)})"
+    one = f"{_name(incidents[0])} still {_STATE[incidents[0].level]}"
+    title = _title("REMINDER", incidents, one, several="incidents still open")
     return title, _with_keys(lines, incidents), _failing_type(incidents)
 
 
@@ -78,9 +82,8 @@ def resolved(incidents: list[Incident], at: datetime) -> tuple[str, str, str]:
         f" {i.checks_failed} failed checks)"
         for i in incidents
     ]
-    title = f"RESOLVED: {_name(incidents[0])} after {duration(incidents[0].duration or timedelta())}"
-    if len(incidents) > 1:
-        title = f"RESOLVED: {len(incidents)} incidents ({', '.join(_name(i) for i in incidents)})"
+    one = f"{_name(incidents[0])} after {duration(incidents[0].duration or timedelta())}"
+    title = _title("RESOLVED", incidents, one)
     return title, _with_keys(lines, incidents), apprise.NotifyType.SUCCESS
 
 

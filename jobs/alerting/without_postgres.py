@@ -19,6 +19,7 @@ import redis
 from jobs import buffer, queueing
 from jobs.alerting import channels as channels_
 from jobs.alerting.rule import Level, failing_level
+from jobs.defaults import ALERT_JOB_RESULT_KEEP_S, TELL_CLAIM_TTL_S, TELL_JOB_TIMEOUT_S
 from jobs.result import SERVICE_NAMES, Status
 from jobs.settings import Settings, load
 from jobs.tasks import ALERTS_QUEUE, tell_postgres_down
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 SERVICE = "postgres"
 _TOLD_KEY = "hybrid-monitor:told-postgres-down:{location}"
-_SENDING_TTL_S = 120  # a claim of a worker that died while sending lapses after this long
 
 
 def _told_key(location: str) -> str:
@@ -59,7 +59,13 @@ def check_while_down(settings: Settings, valkey: redis.Redis) -> None:
     if all(c.key.encode() in told for c in channels):
         return
     queue = queueing.queue(ALERTS_QUEUE, valkey)
-    queue.enqueue(tell_postgres_down, first.checked_at.isoformat(), first.error, job_timeout=120, result_ttl=3600)
+    queue.enqueue(
+        tell_postgres_down,
+        first.checked_at.isoformat(),
+        first.error,
+        job_timeout=TELL_JOB_TIMEOUT_S,
+        result_ttl=ALERT_JOB_RESULT_KEEP_S,
+    )
 
 
 def send_firing(since: str, error: str | None) -> dict[str, int]:
@@ -74,7 +80,7 @@ def send_firing(since: str, error: str | None) -> dict[str, int]:
     try:
         for channel in channels:
             claim = f"{key}:sending:{channel.key}"
-            if valkey.hexists(key, channel.key) or not valkey.set(claim, "1", nx=True, ex=_SENDING_TTL_S):
+            if valkey.hexists(key, channel.key) or not valkey.set(claim, "1", nx=True, ex=TELL_CLAIM_TTL_S):
                 continue
             # No incident id yet: PagerDuty-style channels get a key of this outage, which the resolved (sent
             # under the incident's own key once PostgreSQL records it) does not close.

@@ -4,7 +4,7 @@ Functions take a connection from `connect` (or a `Pool`), autocommit on, and ret
 worker, the web and the CLI share them. `from jobs import store`, then:
 
 Connecting (db.py, pool.py, schema.py)
-- connect(pg, timeout_s): a connection whose every wait on the server is bounded by timeout_s.
+- connect(pg, timeout_s): a connection whose every wait on the server is bounded by timeout_s (Connection).
 - connect_kwargs(pg, timeout_s): the psycopg2.connect() arguments behind it (for a probe's own connection).
 - Pool(pg, size, timeout_s).connection(): the web's pooled connections; PoolBusy when all stay in use.
 - describe_error(message, pg): a driver error as one actionable line.
@@ -27,18 +27,21 @@ Results (results.py)
 History (history.py)
 - history(conn, service, start, end, max_points, location=): a range in at most max_points buckets
   (HistoryPoint), of one location or of every one.
-- history_json(conn, service, start, end, max_points, settled, location=): the same points as JSON text.
+- history_json(conn, service, start, end, max_points, settled, location=): the same points as JSON text;
+  `settled` keeps a SettledJson per SettledKey, the points no roll-up changes again.
 - bucket_width(start, end, max_points): the readable bucket width history uses.
 - uptimes(conn, services, start, end) / uptime(conn, service, start, end): share of checks up or degraded.
-- spans_by_source(start, end, rolled_until, daily): a range cut into spans read from raw rows or rollups
+- spans_by_source(start, end, rolled_until, daily): a range cut into spans (Span) read from raw rows or rollups
   (spans.py).
 
 Retention (rollups.py)
 - roll_up(conn, now): roll finished hours (and whole days) up; how many rollup rows changed.
 - prune(conn, now, raw_days, rollup_days): delete expired raw rows and rollups (Pruned).
+- REROLL: how far back each roll-up run rolls hours up again, to take in late results.
 
 Incidents (incidents.py)
-- recent_checks(cur, location, services, limit): each service's newest counted checks since its last incident.
+- recent_checks(cur, location, services, limit): each service's newest counted checks (Check) since its last
+  incident.
 - open_incidents(cur, location): the open incidents by service.
 - open_elsewhere(cur, location, services, locations): per service, its open incidents' levels at other locations.
 - open_incident / escalate_incident / resolve_incident(cur, ...): conditional changes; whether this call made them.
@@ -83,7 +86,6 @@ from jobs.store.audit import AuditEntry, add_audit_entry, audit_entries
 from jobs.store.certificates import CertificateWarning, certificate_warning, record_warnings
 from jobs.store.db import Connection, ServerSilent, connect, connect_kwargs, describe_error, transaction
 from jobs.store.history import (
-    RAW_MAX_SPAN,
     HistoryPoint,
     SettledJson,
     SettledKey,
@@ -153,7 +155,6 @@ __all__ = [
     "DAY",
     "EPOCH",
     "HOUR",
-    "RAW_MAX_SPAN",
     "REROLL",
     "Attempt",
     "AuditEntry",

@@ -21,7 +21,8 @@ from jobs.probes import roles_anywhere, secrets_manager
 from jobs.result import OUR_OVERHEAD, Status
 from sandbox.aws import PROFILE_ARN, REGION, ROLE_ARN, SECRET_NAME, TRUST_ANCHOR_ARN, AwsSandbox
 from sandbox.pki import Pem, make_ca, make_client_cert
-from sandbox.rolesanywhere import Config, Profile, RolesAnywhereEmulator
+from sandbox.rolesanywhere import RolesAnywhereEmulator
+from sandbox.rolesanywhere_checks import Config, Profile
 from tests.conftest import WORKING
 from tests.phases import PHASES, assert_phases_account_for_latency
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashapp.layout import COLUMNS
+from dashapp.status_table import COLUMNS
 from tests.browser.board_support import count
 from tests.browser.test_accessibility import WAIT_S, PageState, start, wait_for_board, with_incidents
 
