@@ -8,9 +8,11 @@ protocol, which the page's CSP does not govern). Every page added later gets a P
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -229,6 +231,15 @@ def axe_violations(driver) -> list[dict]:
     axe = Axe(driver)
     axe.inject()
     return axe.run(options=json.dumps({"runOnly": {"type": "tag", "values": AXE_TAGS}}))["violations"]
+
+
+def test_readme_names_the_axe_core_version_that_checks() -> None:
+    """The README's claim names the axe-core these tests inject, not an older one."""
+    bundled = re.match(r"/\*! axe v(\S+)\n", Path(Axe(None).script_url).read_text(encoding="utf-8"))
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
+    claimed = re.findall(r"as checked by axe-core (\d\S*\d)", readme)
+    assert bundled, "no version at the head of the bundled axe.min.js"
+    assert claimed == [bundled.group(1)]
 
 
 def describe(violations: list[dict]) -> str:
