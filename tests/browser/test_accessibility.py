@@ -152,6 +152,10 @@ def location_grid_shown(duo) -> None:
     wait.until(lambda _: texts(duo, "#chart-postgres .legendtext")[: len(places)] == places)
 
 
+# Tab stops within which the board's sign-out link comes (it is in the header, before the board).
+SIGN_OUT_TABS = 5
+
+
 def sign_in_step(duo, step: str) -> None:
     """Walk the basic sign-in: its form, a wrong password, the board signed in, the sign-out page, signed out."""
     wait, driver, base = WebDriverWait(duo.driver, WAIT_S), duo.driver, duo.server.url
@@ -167,7 +171,14 @@ def sign_in_step(duo, step: str) -> None:
     elif step == "board":
         wait_for_board(duo)
     elif step == "sign-out page":
-        driver.get(base + "/logout")
+        # The board's sign-out link, reached and followed by keyboard, with a visible focus ring.
+        driver.get(base + "/")
+        wait_for_board(duo)
+        stops = [press(duo, Keys.TAB)]
+        while stops[-1]["name"] != "/logout" and len(stops) < SIGN_OUT_TABS:
+            stops.append(press(duo, Keys.TAB))
+        assert stops[-1]["name"] == "/logout" and stops[-1]["ring"], stops
+        press(duo, Keys.ENTER)
         wait.until(lambda _: heading() == ["Sign out"])
     else:
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
