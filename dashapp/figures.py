@@ -29,6 +29,8 @@ class IncidentLike(Protocol):
 
 # One colour per probing location's line, in PROBE_LOCATIONS' order (Okabe-Ito: told apart with colour-blindness).
 LOCATION_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+# And a dash pattern each, so the lines are told apart without colour too (greyscale print, high contrast).
+LOCATION_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 # How an incident's level reads and shades on a chart: the label's word says what the colour does.
 SHADE: dict[str, tuple[str, str]] = {
@@ -89,7 +91,8 @@ def latency_figure(
     points = list(points)[-MAX_POINTS:]
     figure = go.Figure()
     if by_location and len(by_location) > 1:
-        for (place, given), colour in zip(by_location.items(), itertools.cycle(LOCATION_COLOURS), strict=False):
+        looks = zip(itertools.cycle(LOCATION_COLOURS), itertools.cycle(LOCATION_DASHES), strict=False)
+        for (place, given), (colour, dash) in zip(by_location.items(), looks, strict=False):
             located = list(given)[-MAX_POINTS:]
             figure.add_trace(
                 go.Scatter(
@@ -98,7 +101,7 @@ def latency_figure(
                     name=place,
                     mode="lines+markers" if len(located) < 120 else "lines",
                     marker={"size": 4},
-                    line={"width": 2, "color": colour},
+                    line={"width": 2, "color": colour, "dash": dash},
                     customdata=[p.checks for p in located],
                     hovertemplate=f"{place} median %{{y:.1f}} ms · %{{customdata}} checks<extra></extra>",
                 )

@@ -11,7 +11,7 @@ from dashapp.figures import latency_figure
 from dashapp.status import PARTIAL, across, board, combined_board, location_boards, view
 from dashapp.status_table import location_grid
 from jobs.result import SERVICE_NAMES, ProbeResult, Status
-from tests.test_web_views import Point
+from tests.test_web_views import Point, text_of
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 INTERVAL_S = 60
@@ -104,6 +104,27 @@ def test_with_one_location_the_chart_and_the_board_look_as_before() -> None:
     two = latency_figure(points, start, NOW, "r", by_location={"fra1": points, "nyc3": points[:1]})
     assert [(t.name, len(t.x)) for t in two.data] == [("fra1", 3), ("nyc3", 1), ("failed checks", 0)]
     assert two.data[0].line.color != two.data[1].line.color
+    assert two.data[0].line.dash != two.data[1].line.dash  # told apart without colour too
     boards = location_boards({}, ["fra1"], NOW, INTERVAL_S, {})
     assert location_grid(boards, {}, NOW) == []
     assert location_grid(location_boards({}, ["fra1", "nyc3"], NOW, INTERVAL_S, {}), {}, NOW) != []
+
+
+def test_each_cell_of_the_location_grid_says_its_status_in_words() -> None:
+    """Colour is never the only telling: every cell's badge names the status there."""
+    latest = {
+        ("valkey", "fra1"): result("fra1"),
+        ("valkey", "nyc3"): result("nyc3", Status.DOWN),
+        ("valkey", "sgp1"): result("sgp1", age_s=3600),
+    }
+    boards = location_boards(latest, ["fra1", "nyc3", "sgp1"], NOW, INTERVAL_S, {"roles_anywhere": "AWS_REGION: bad"})
+    table = location_grid(boards, {}, NOW)[1]
+    rows = table.children[2].children
+    said = {
+        cell.id: (text_of(cell.children[0]), cell.children[0].className) for row in rows for cell in row.children[1:]
+    }
+    assert said["cell-valkey-fra1"] == ("up", "status-badge status-up")
+    assert said["cell-valkey-nyc3"] == ("down", "status-badge status-down")
+    assert said["cell-valkey-sgp1"] == ("stale", "status-badge status-stale")
+    assert {said[f"cell-roles_anywhere-{p}"][0] for p in ("fra1", "nyc3", "sgp1")} == {"not configured"}
+    assert all(word for word, _ in said.values())

@@ -27,7 +27,7 @@ HISTORY_STEP = timedelta(minutes=10)
 HISTORY_SPAN = timedelta(days=3)
 
 
-def result(service: str, at: datetime, status: Status, latency_ms: float) -> ProbeResult:
+def result(service: str, at: datetime, status: Status, latency_ms: float, location: str = "test") -> ProbeResult:
     failed = status in (Status.DOWN, Status.NOT_CONFIGURED)
     return ProbeResult(
         service=service,
@@ -35,7 +35,7 @@ def result(service: str, at: datetime, status: Status, latency_ms: float) -> Pro
         latency_ms=latency_ms,
         endpoint=ENDPOINTS[service],
         checked_at=at,
-        location="test",
+        location=location,
         phases={"connect": round(latency_ms * 0.6, 3), "read": round(latency_ms * 0.4, 3)},
         detail={"server_version": "17.2", "cert_days_left": 200} if service == "roles_anywhere" else {"tls": False},
         error=f"{service} check failed: connection refused" if failed else None,
@@ -43,34 +43,41 @@ def result(service: str, at: datetime, status: Status, latency_ms: float) -> Pro
 
 
 def write_cycle(
-    settings: Settings, at: datetime, statuses: dict[str, Status] | None = None, latency_ms: float = 12.5
+    settings: Settings,
+    at: datetime,
+    statuses: dict[str, Status] | None = None,
+    latency_ms: float = 12.5,
+    location: str = "test",
 ) -> None:
-    """One cycle's four results, stored for the slot `at`."""
+    """One cycle's four results from `location`, stored for the slot `at`."""
     statuses = statuses or LATEST
     conn = store.connect(settings.postgres, 5)
     try:
-        results = [result(s, at, status, latency_ms + i) for i, (s, status) in enumerate(statuses.items())]
+        results = [result(s, at, status, latency_ms + i, location) for i, (s, status) in enumerate(statuses.items())]
         store.write_results(conn, results, slot=at)
     finally:
         conn.close()
 
 
-def seed_history(settings: Settings, now: datetime) -> None:
-    """Three days of checks every 10 minutes (every 7th one down), then a fresh cycle with LATEST."""
+def seed_history(
+    settings: Settings, now: datetime, location: str = "test", latest: dict[str, Status] | None = None
+) -> None:
+    """Three days of checks from `location` every 10 minutes (every 7th one down), then a fresh cycle with
+    `latest` (LATEST unless given)."""
     conn = store.connect(settings.postgres, 10)
     try:
         store.migrate(conn)
         at, i = now - HISTORY_SPAN, 0
         while at < now - HISTORY_STEP:
             results = [
-                result(s, at, Status.DOWN if i % 7 == 0 else Status.UP, 5.0 + (i % 13) + 3 * n)
+                result(s, at, Status.DOWN if i % 7 == 0 else Status.UP, 5.0 + (i % 13) + 3 * n, location)
                 for n, s in enumerate(ENDPOINTS)
             ]
             store.write_results(conn, results, slot=at)
             at, i = at + HISTORY_STEP, i + 1
     finally:
         conn.close()
-    write_cycle(settings, now)
+    write_cycle(settings, now, latest, location=location)
 
 
 def seed_incidents(settings: Settings, now: datetime) -> None:

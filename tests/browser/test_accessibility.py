@@ -8,14 +8,17 @@ protocol, which the page's CSP does not govern). Every page added later gets a P
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_selenium_python import Axe
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -25,6 +28,7 @@ from jobs import settings as settings_module
 from jobs import store
 from jobs.result import SERVICE_NAMES, Status, utcnow
 from jobs.settings import Settings
+from tests.access_support import PASSWORD, USERNAME, access_env
 from tests.browser.board_support import DRAG_ZOOM, count, texts
 from tests.web_support import LATEST, seed_attempts, seed_history, seed_incidents, write_cycle
 
@@ -55,7 +59,8 @@ def choose_range(duo, span: str) -> None:
     caption = "return document.querySelector('#uptime-postgres').textContent"
     WebDriverWait(duo.driver, WAIT_S).until(
         lambda _: (
-            duo.driver.execute_script(caption).endswith(f"over {span}")
+            # With several locations each one's uptime follows: "... over 1h · fra1 99.9 % · nyc3 ..."
+            duo.driver.execute_script(caption).split(" · ")[0].endswith(f"over {span}")
             or "unavailable" in duo.driver.execute_script(caption)
         )
     )
@@ -79,6 +84,8 @@ class PageState:
     answers: int = 200
     # HTTP basic-auth credentials the page asks for (user, password), given in its URL.
     credentials: tuple[str, str] | None = None
+    # The board is behind the sign-in: the browser is not sent to it before the page's path.
+    signs_in: bool = False
 
 
 def _stale(settings: Settings, now: datetime) -> None:
@@ -125,6 +132,58 @@ def delivery_log_shown(duo) -> None:
 
 
 OPERATOR = ("operator", "a-long-enough-secret")
+# Three probing locations: fra1 as LATEST, nyc3 with PostgreSQL down there alone (partial across them) and
+# Valkey up, sgp1's worker gone for two hours (stale there).
+LOCATIONS = {"PROBE_LOCATIONS": "fra1,nyc3,sgp1", "PROBE_LOCATION": "fra1"}
+
+
+def from_three_locations(settings: Settings, now: datetime) -> None:
+    seed_history(settings, now, "fra1")
+    seed_history(settings, now, "nyc3", {**LATEST, "postgres": Status.DOWN, "valkey": Status.UP})
+    seed_history(settings, now - timedelta(hours=2), "sgp1")
+
+
+def location_grid_shown(duo) -> None:
+    """Every panel open, the grid's cell of each service at each location, one latency line per location."""
+    open_every_panel(duo)
+    wait = WebDriverWait(duo.driver, WAIT_S)
+    places = LOCATIONS["PROBE_LOCATIONS"].split(",")
+    wait.until(lambda _: count(duo, "#location-table td .status-badge") == len(SERVICE_NAMES) * len(places))
+    wait.until(lambda _: texts(duo, "#chart-postgres .legendtext")[: len(places)] == places)
+
+
+# Tab stops within which the board's sign-out link comes (it is in the header, before the board).
+SIGN_OUT_TABS = 5
+
+
+def sign_in_step(duo, step: str) -> None:
+    """Walk the basic sign-in: its form, a wrong password, the board signed in, the sign-out page, signed out."""
+    wait, driver, base = WebDriverWait(duo.driver, WAIT_S), duo.driver, duo.server.url
+    heading = lambda: texts(duo, "h1")  # noqa: E731
+    if step in ("wrong password", "board"):
+        driver.find_element(By.ID, "username").send_keys(USERNAME)
+        driver.find_element(By.ID, "password").send_keys(PASSWORD if step == "board" else "wrong-password-1")
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    if step == "sign-in form":
+        wait.until(lambda _: heading() == ["Sign in"])
+    elif step == "wrong password":
+        wait.until(lambda _: "Wrong username or password." in texts(duo, ".alert")[:1])
+    elif step == "board":
+        wait_for_board(duo)
+    elif step == "sign-out page":
+        # The board's sign-out link, reached and followed by keyboard, with a visible focus ring.
+        driver.get(base + "/")
+        wait_for_board(duo)
+        stops = [press(duo, Keys.TAB)]
+        while stops[-1]["name"] != "/logout" and len(stops) < SIGN_OUT_TABS:
+            stops.append(press(duo, Keys.TAB))
+        assert stops[-1]["name"] == "/logout" and stops[-1]["ring"], stops
+        press(duo, Keys.ENTER)
+        wait.until(lambda _: heading() == ["Sign out"])
+    else:
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(lambda _: heading() == ["Signed out"])
+
 
 STATES = [
     # Up, degraded, down and not configured side by side, on every chart range.
@@ -138,6 +197,21 @@ STATES = [
     ),
     PageState("stale", seed=_stale),
     PageState("nothing stored, Valkey not configured", seed=None, unset=("VALKEY_URL",)),
+    # Several probing locations: the grid of services by location, one latency line per location.
+    PageState(
+        "several locations", seed=from_three_locations, env=LOCATIONS, ready=location_grid_shown, views=CHART_RANGES
+    ),
+    # The basic sign-in's pages (a wrong password answers 401), and the board signed in, with its sign-out link.
+    PageState(
+        "sign-in and sign-out",
+        env=access_env("basic"),
+        path="/login",
+        ready=lambda _duo: None,
+        views=("sign-in form", "wrong password", "board", "sign-out page", "signed out"),
+        choose=sign_in_step,
+        answers=401,
+        signs_in=True,
+    ),
     # The operators' delivery log, failures among the attempts, with its test notification button.
     PageState(
         "delivery log",
@@ -170,6 +244,15 @@ def axe_violations(driver) -> list[dict]:
     return axe.run(options=json.dumps({"runOnly": {"type": "tag", "values": AXE_TAGS}}))["violations"]
 
 
+def test_readme_names_the_axe_core_version_that_checks() -> None:
+    """The README's claim names the axe-core these tests inject, not an older one."""
+    bundled = re.match(r"/\*! axe v(\S+)\n", Path(Axe(None).script_url).read_text(encoding="utf-8"))
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
+    claimed = re.findall(r"as checked by axe-core (\d\S*\d)", readme)
+    assert bundled, "no version at the head of the bundled axe.min.js"
+    assert claimed == [bundled.group(1)]
+
+
 def describe(violations: list[dict]) -> str:
     """Each violated rule with its elements, as a person fixing them needs it."""
     lines = []
@@ -190,13 +273,13 @@ def start(duo, base_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, state:
     settings = settings_module.load()
     if state.seed is not None:
         state.seed(settings, utcnow())
-    duo.start_server(create_app(settings))
+    duo.start_server(create_app(settings), navigate=not state.signs_in)
     duo.driver.set_script_timeout(60)
     if state.credentials:
         user, password = state.credentials
-        duo.driver.get(duo.server_url.replace("://", f"://{user}:{password}@", 1) + state.path)
+        duo.driver.get(duo.server.url.replace("://", f"://{user}:{password}@", 1) + state.path)
     elif state.path != "/":
-        duo.driver.get(duo.server_url + state.path)
+        duo.driver.get(duo.server.url + state.path)
     return settings
 
 
@@ -213,7 +296,7 @@ def test_no_axe_violations(dash_duo, base_env, monkeypatch, state: PageState) ->
     report = "\n".join(f"view {view}:\n{text}" for view, text in found.items())
     assert not found, f"axe-core found violations on '{state.name}':\n{report}"
     # Nothing the page did was refused by its CSP or failed in the console.
-    noted = f"{dash_duo.server_url}{state.path} - Failed to load resource: the server responded with a status of "
+    noted = f"{dash_duo.server.url}{state.path} - Failed to load resource: the server responded with a status of "
     expected = (noted + f"{state.answers} ",) if state.answers != 200 else ()
     assert [log for log in dash_duo.get_logs() if not log["message"].startswith(expected)] == []
 
