@@ -94,11 +94,21 @@ def blueprint(reader: Reader, settings: Settings) -> Blueprint:
         return None
 
     several = len(settings.locations) > 1
+    # Per location asked, the last snapshot answered and its body: a burst sharing a snapshot renders it once.
+    answered: dict[str | None, tuple[snapshot.Snapshot, bytes]] = {}
 
     @api.get("/api/status")
     def status() -> Response:
         location = one_value(request.args, "location", settings.locations, required=False)
         snap = snapshot.read_board(reader, settings, location=location)
+        kept = answered.get(location)
+        if kept is not None and kept[0] is snap:
+            return Response(kept[1], mimetype="application/json")
+        response = _status_json(snap, location)
+        answered[location] = (snap, response.get_data())
+        return response
+
+    def _status_json(snap: snapshot.Snapshot, location: str | None) -> Response:
         services = [snapshot.service_json(v, snap.uptime_24h.get(v.service)) for v in snap.views]
         where: dict[str, Any] = {}
         if several:  # with one location, the answer as it always was

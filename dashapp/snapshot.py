@@ -7,14 +7,22 @@ across them (`status.combined_board`: `down`, `partial`, ...); or one location's
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from dashapp.reader import Reader, Unavailable
 from dashapp.status import ServiceView, board, combined_board, location_boards
+from jobs.defaults import STALE_AFTER_INTERVALS
 from jobs.result import SERVICE_NAMES, ProbeResult, utcnow
 from jobs.settings import Settings
+
+# Reader.board_by_location's read: each (service, location)'s newest result, and its (up, all) checks over 24 h.
+LocationsRead = tuple[dict[tuple[str, str], ProbeResult], dict[tuple[str, str], tuple[int, int]]]
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 # Where a snapshot's statuses came from.
 POSTGRES = "postgres"
@@ -56,17 +64,62 @@ def _located(
     return (boards[location] if location else combined_board(boards)), boards
 
 
-def _read_locations(reader: Reader, settings: Settings, now: datetime, location: str | None) -> Snapshot:
-    """The snapshot of several locations from PostgreSQL: each location's board, and the services across
-    them (or `location`'s alone). Raises reader.Unavailable."""
+def _of_board(
+    read: tuple[dict[str, ProbeResult], dict[str, float | None]], settings: Settings, now: datetime
+) -> Snapshot:
+    """The snapshot of one location from PostgreSQL's read (Reader.board)."""
+    latest, uptimes = read
+    return Snapshot(now, board(latest, now, settings.probe_interval_s, settings.problems), uptimes)
+
+
+def _of_locations(read: LocationsRead, settings: Settings, now: datetime, location: str | None) -> Snapshot:
+    """The snapshot of several locations from PostgreSQL's read: each location's board, and the services
+    across them (or `location`'s alone)."""
     places = _places(settings, location)
-    latest, checks = reader.board_by_location()
+    latest, checks = read
     views, boards = _located(latest, settings, now, location)
     per_place = {key: _ratio(*counts) for key, counts in checks.items()}
     overall = {
         s: _ratio(sum(checks[s, p][0] for p in places), sum(checks[s, p][1] for p in places)) for s in SERVICE_NAMES
     }
     return Snapshot(now, views, overall, by_location=boards, uptime_by_location=per_place)
+
+
+@dataclass(frozen=True)
+class _Judged:
+    read: object  # the shared store read judged (held, so that its identity stays its own)
+    at: datetime
+    until: datetime  # when a status judged from it would first change: a result going stale
+    snap: Snapshot
+
+
+# Per Reader and location asked, the last snapshot judged: requests between two store reads (Reader.board)
+# share it until one of its results would go stale, so a burst judges and renders once.
+_judged: WeakKeyDictionary[Reader, dict[str | None, _Judged]] = WeakKeyDictionary()
+
+
+def _stale_from(results: Iterable[ProbeResult], now: datetime, probe_interval_s: float) -> datetime:
+    """The first moment after `now` at which one of `results` goes stale (`status.view`)."""
+    after = timedelta(seconds=STALE_AFTER_INTERVALS * probe_interval_s)
+    return min((r.checked_at + after for r in results if r.checked_at + after >= now), default=_NEVER)
+
+
+def _judge(
+    reader: Reader,
+    location: str | None,
+    read: Any,
+    results: Iterable[ProbeResult],
+    now: datetime,
+    settings: Settings,
+    make: Callable[[], Snapshot],
+) -> Snapshot:
+    """`make()`, or the snapshot made from the same `read` earlier when no status of it has changed since."""
+    kept = _judged.setdefault(reader, {}).get(location)
+    if kept is not None and kept.read is read and kept.at <= now < kept.until:
+        return kept.snap
+    snap = make()
+    _judged[reader][location] = _Judged(read, now, _stale_from(results, now, settings.probe_interval_s), snap)
+    return snap
 
 
 def read_board(
@@ -84,9 +137,11 @@ def read_board(
         return Snapshot(now, board({}, now, settings.probe_interval_s, problems, nothing), {})
     try:
         if len(settings.locations) > 1:
-            return _read_locations(reader, settings, now, location)
-        latest, uptimes = reader.board()
-        return Snapshot(now, board(latest, now, settings.probe_interval_s, settings.problems), uptimes)
+            located = reader.board_by_location()
+            make = partial(_of_locations, located, settings, now, location)
+            return _judge(reader, location, located, located[0].values(), now, settings, make)
+        read = reader.board()
+        return _judge(reader, None, read, read[0].values(), now, settings, partial(_of_board, read, settings, now))
     except Unavailable as exc:
         store_down = exc
     warnings = [
