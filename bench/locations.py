@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,15 +22,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
-from bench.common import ROOT, embedded_postgres, percentile, save, scratch, table, time_ms
+from bench.common import embedded_postgres, percentile, save, scratch, table, time_ms
 from bench.history import sizes
-from bench.load import add_wrk_arguments, ensure_wrk, run_wrk
+from bench.load import add_wrk_arguments, ensure_wrk
 from bench.seed import seed_year
-from bench.status_page import wait_for, web_command
+from bench.status_page import wrk_on_web
 from jobs import store
 from jobs.result import SERVICE_NAMES, utcnow
 from jobs.settings import Settings, load
-from sandbox.embedded import free_port
 
 LAYOUTS = {1: ("fra1",), 3: ("fra1", "nyc3", "sgp1")}
 ENDPOINTS = ("/healthz", "/api/status")
@@ -79,31 +76,6 @@ def _in_process(settings: Settings, repeat: int) -> dict[str, dict[str, float]]:
         reader.close()
 
 
-def _under_load(env: dict[str, str], args: argparse.Namespace, wrk: str, logs: Path) -> dict[str, Any]:
-    port = free_port()
-    web_env = {
-        **os.environ,
-        **env,
-        "PORT": str(port),
-        "BIND_HOST": "127.0.0.1",
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    with open(logs, "wb") as log:
-        web = subprocess.Popen(
-            web_command(), cwd=ROOT, env=web_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        wait_for(port, "/api/status")
-        results = {}
-        for path in ENDPOINTS:
-            print(f"wrk {args.connections} connections, {args.duration} s: {path}", flush=True)
-            results[path] = run_wrk(wrk, port, path, args.connections, args.duration, args.wrk_threads)
-        return results
-    finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        web.wait(20)
-
-
 def measure(count: int, pg_url: str, directory: Path, args: argparse.Namespace, wrk: str) -> dict[str, Any]:
     """Every figure of `count` locations, on a database of their own."""
     places = LAYOUTS[count]
@@ -118,7 +90,7 @@ def measure(count: int, pg_url: str, directory: Path, args: argparse.Namespace, 
     disk = sizes(conn)
     conn.close()
     figures: dict[str, Any] = {"bytes": disk, **_in_process(settings, args.repeat)}
-    figures["wrk"] = _under_load(env, args, wrk, directory / f"web-{count}.log")
+    figures["wrk"] = wrk_on_web(env, directory / f"web-{count}.log", "/api/status", ENDPOINTS, args, wrk)
     return figures
 
 

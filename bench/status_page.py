@@ -18,7 +18,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bench.common import ROOT, embedded_postgres, embedded_valkey, percentile, save, scratch, time_ms
 from bench.load import add_wrk_arguments, ensure_wrk, get, run_wrk, wrk_table
@@ -54,6 +56,35 @@ def wait_for(port: int, path: str, limit_s: float = 60) -> None:
     raise SystemExit(f"bench: {path} did not answer 200 within {limit_s:g} s")
 
 
+def wrk_on_web(
+    env: dict[str, str], log_path: Path, ready: str, endpoints: Sequence[str], args: argparse.Namespace, wrk: str
+) -> dict[str, dict[str, Any]]:
+    """The Procfile's web process alone (gunicorn, as production runs it) with `env`, once `ready` answers 200:
+    wrk's figures for each of `endpoints`."""
+    port = free_port()
+    web_env = {
+        **os.environ,
+        **env,
+        "PORT": str(port),
+        "BIND_HOST": "127.0.0.1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    with open(log_path, "wb") as log:
+        web = subprocess.Popen(
+            web_command(), cwd=ROOT, env=web_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_for(port, ready)
+        results = {}
+        for path in endpoints:
+            print(f"wrk {args.connections} connections, {args.duration} s: {path}", flush=True)
+            results[path] = run_wrk(wrk, port, path, args.connections, args.duration, args.wrk_threads)
+        return results
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(20)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.status_page", description=__doc__)
     add_wrk_arguments(parser)
@@ -76,28 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             reader.close()
 
-        port = free_port()
-        web_env = {
-            **os.environ,
-            **env,
-            "PORT": str(port),
-            "BIND_HOST": "127.0.0.1",
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        }
-        with open(directory / "web.log", "wb") as log:
-            web = subprocess.Popen(
-                web_command(), cwd=ROOT, env=web_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        try:
-            wait_for(port, "/status")
-            results = {}
-            for path in ENDPOINTS:
-                print(f"wrk {args.connections} connections, {args.duration} s: {path}", flush=True)
-                results[path] = run_wrk(wrk, port, path, args.connections, args.duration, args.wrk_threads)
-            load_average = os.getloadavg()
-        finally:
-            os.killpg(web.pid, signal.SIGTERM)
-            web.wait(20)
+        results = wrk_on_web(env, directory / "web.log", "/status", ENDPOINTS, args, wrk)
+        load_average = os.getloadavg()
 
     print()
     print(wrk_table(results))
