@@ -126,7 +126,8 @@ def read_board(
     reader: Reader, settings: Settings, now: datetime | None = None, location: str | None = None
 ) -> Snapshot:
     """Raises reader.Unavailable when neither PostgreSQL nor the Valkey cache answers. `location` (one of
-    PROBE_LOCATIONS): that location's board alone; with one location, the board as it always was.
+    PROBE_LOCATIONS): that location's board alone, from its own results; without it and with one location,
+    the board as it always was (the newest result of each service).
 
     When the web's own PostgreSQL settings are wrong there is no store to read: every row then says why
     (a configuration fault, not an outage, so no exception), and the web keeps serving."""
@@ -135,8 +136,9 @@ def read_board(
         problems = {"postgres": "DATABASE_URL: not set", **settings.problems}
         nothing = f"no stored results to show: the results store is not configured ({problems['postgres']})"
         return Snapshot(now, board({}, now, settings.probe_interval_s, problems, nothing), {})
+    by_place = len(settings.locations) > 1 or location is not None
     try:
-        if len(settings.locations) > 1:
+        if by_place:
             located = reader.board_by_location()
             make = partial(_of_locations, located, settings, now, location)
             return _judge(reader, location, located, located[0].values(), now, settings, make)
@@ -149,7 +151,7 @@ def read_board(
         "statuses are the worker's latest results cached in Valkey",
     ]
     try:
-        if len(settings.locations) > 1:
+        if by_place:
             views, boards = _located(reader.cached_latest_by_location(), settings, now, location)
             return Snapshot(now, views, {}, source=CACHE, warnings=warnings, by_location=boards)
         latest = reader.cached_latest()

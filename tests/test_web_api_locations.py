@@ -5,6 +5,7 @@ whose worker is gone stale there alone; with one location the answer is as it al
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import timedelta
 
 import pytest
@@ -134,6 +135,12 @@ def test_with_one_location_the_answer_is_as_always(base_env, monkeypatch) -> Non
     assert all("locations" not in s for s in plain["services"])
     named = client.get("/api/status?location=test").get_json()
     assert named["services"] == plain["services"]
+    # Rows of a location that no longer probes are not this one's: asked by name, its own results answer.
+    write_at(settings, "retired", utcnow() + timedelta(seconds=5), {"valkey": Status.DOWN})
+    time.sleep(BOARD_READ_S)
+    assert client.get("/api/status").get_json()["services"][1]["location"] == "retired"
+    named = client.get("/api/status?location=test").get_json()["services"][1]
+    assert (named["location"], named["status"]) == ("test", "up")
     response = client.get("/api/status?location=fra1")
     assert response.status_code == 400
     assert response.get_json() == {"error": "unknown location 'fra1'; accepted: test"}
