@@ -111,7 +111,10 @@ def seed_year(
         "service, location, slot, checked_at, status, latency_ms, endpoint, phases, detail, error",
         raw,
     )
-    # The hours of the raw window are rolled up as the hourly job would have done.
+    # The hours of the raw window are rolled up as the hourly job would have done, from the start: an earlier
+    # location's seeding has moved the rollups' mark past them.
+    with conn.cursor() as cur:
+        cur.execute("UPDATE probe_rollup_state SET rolled_until = '-infinity'")
     store.roll_up(conn, end)
     with conn.cursor() as cur:
         cur.execute("VACUUM ANALYZE probe_results")

@@ -15,8 +15,9 @@ from jobs import store
 from jobs.alerting import channels as channels_
 from jobs.alerting.decide import Decided, decide_incidents
 from jobs.cycle import probe_and_store
-from jobs.result import ProbeResult, Status
+from jobs.result import ProbeResult, Status, utcnow
 from jobs.settings import AlertSettings, load
+from jobs.store.db import DECIDE_LOCK_KEY
 from sandbox.embedded import free_port
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -157,6 +158,72 @@ def test_partials_opened_at_once_rise_with_one_firing(conn) -> None:
         told[location] = (len(decided.escalated), len(decided.joined))
     assert told == {"fra1": (1, 0), "nyc3": (0, 1)}
     assert {i.level for i in all_incidents(conn)} == {"critical"}
+
+
+def _decide_at(conn, settings, location: str, service: str, minute: int, status: Status, now=None) -> Decided:
+    result = replace(check(service, minute, status), location=location)
+    store.write_results(conn, [result], result.checked_at)
+    return decide_incidents(conn, location, [result], settings.alerting, now=now, locations=settings.locations)
+
+
+def test_a_partial_rising_above_what_another_location_told_is_told(conn) -> None:
+    """nyc3 told a warning (degraded there); fra1's partial, down, rises to critical: that level was not told,
+    so it is. A rise to a level another location's incident holds already is not told again."""
+    settings = load({"PROBE_LOCATIONS": "fra1,nyc3"})
+    with store.transaction(conn) as cur:
+        partial = store.open_incident(cur, "valkey", "fra1", "partial", T0, "refused", None)
+        store.open_incident(cur, "valkey", "nyc3", "warning", T0, "slow", None)
+    for minute in range(2):
+        _decide_at(conn, settings, "fra1", "valkey", minute, D)
+    rose = _decide_at(conn, settings, "fra1", "valkey", 2, D)
+    assert (rose.escalated, rose.joined) == ([partial], [])
+    with store.transaction(conn) as cur:
+        other = store.open_incident(cur, "postgres", "nyc3", "critical", T0, "refused", None)
+        degraded = store.open_incident(cur, "postgres", "fra1", "partial", T0, "slow", None)
+    for minute in range(3):
+        joined = _decide_at(conn, settings, "fra1", "postgres", minute, G)
+    assert (joined.escalated, joined.joined) == ([], [degraded]), "warning: below nyc3's critical, told already"
+    assert other is not None
+
+
+def test_a_partial_held_in_a_quiet_period_owes_no_firing_once_it_joins_a_told_outage(conn) -> None:
+    """fra1's partial opened in a silence (its firing held) joins nyc3's critical during the silence: when the
+    silence ends, no firing is owed for it."""
+    settings = load({"PROBE_LOCATIONS": "fra1,nyc3"})
+    quiet = utcnow()
+    store.add_silence(conn, "valkey", quiet - timedelta(hours=1), quiet + timedelta(hours=1), "upgrade")
+    with store.transaction(conn) as cur:
+        held = store.open_incident(cur, "valkey", "fra1", "partial", T0, "refused", None, held=True)
+        store.open_incident(cur, "valkey", "nyc3", "critical", T0, "refused", None, told_at=T0)
+    for minute in range(3):
+        decided = _decide_at(conn, settings, "fra1", "valkey", minute, D, now=quiet)
+    assert decided.joined == [held]
+    after = _decide_at(conn, settings, "fra1", "valkey", 3, D, now=quiet + timedelta(hours=2))
+    assert after.released == [], "told by nyc3: no firing owed once the silence ends"
+
+
+def test_two_locations_deciding_at_once_see_each_others_incident(conn, db_url: str) -> None:
+    """While nyc3's decision (holding the decision lock) has opened its partial and not committed, fra1's
+    decision waits for it, then counts it: fra1 opens critical, not a second partial."""
+    settings = load({"PROBE_LOCATIONS": "fra1,nyc3"})
+    for minute in range(2):
+        _decide_at(conn, settings, "fra1", "valkey", minute, D)
+    other = store.connect(load({"DATABASE_URL": db_url}).postgres, 10)
+    other.autocommit = False
+    with other.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (DECIDE_LOCK_KEY,))
+        store.open_incident(cur, "valkey", "nyc3", "partial", T0, "refused", None)
+    found: list[Decided] = []
+    fra1 = threading.Thread(target=lambda: found.append(_decide_at(conn, settings, "fra1", "valkey", 2, D)))
+    fra1.start()
+    fra1.join(1.0)
+    assert fra1.is_alive(), "fra1 decided without waiting for nyc3's decision"
+    other.commit()
+    other.close()
+    fra1.join(10)
+    [decided] = found
+    assert len(decided.opened) == 1
+    assert {i.location: i.level for i in all_incidents(conn)} == {"nyc3": "partial", "fra1": "critical"}
 
 
 def test_one_location_opens_at_its_level_as_before(conn) -> None:

@@ -8,9 +8,10 @@ firing held; the first decision after the quiet ends queues it if the incident i
 whose firing was sent is reminded of every `reminder_s` while it stays open and is not quiet.
 
 Each location decides its own incidents; the others' open incidents of a service (among `locations`) are
-counted so that one failing from fewer than the rule's `failing_locations` opens `partial`. A partial raised
-to its level once enough fail is told only if no other location's incident of the service was told at a
-level already: the outage is then told once, by the location that completed the count."""
+counted so that one failing from fewer than the rule's `failing_locations` opens `partial`. An incident raised
+to a level another location's incident of the service holds already (or a higher one) is not told again: the
+outage was told at that level by the location that reached it first. Those decisions take one lock in turn,
+so two locations deciding at once still see each other's incidents."""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ from datetime import datetime, timedelta
 from jobs import store
 from jobs.alerting.channels import Channel
 from jobs.alerting.quiet import quiet_services
-from jobs.alerting.rule import FAILS_AT, Action, Level, decide, root_cause
+from jobs.alerting.rule import FAILS_AT, Action, Level, decide, failing_level, root_cause
 from jobs.result import ProbeResult, utcnow
 from jobs.settings import AlertSettings
+from jobs.store.db import DECIDE_LOCK_KEY
 from jobs.store.incidents import Check
+
+_RANK = {Level.PARTIAL: 0, Level.WARNING: 1, Level.CRITICAL: 2}
 
 
 @dataclass
@@ -37,7 +41,7 @@ class Decided:
     held: list[int] = field(default_factory=list)  # opened or escalated while quiet: firing waits
     released: list[int] = field(default_factory=list)  # held firings queued now
     reminded: list[int] = field(default_factory=list)
-    joined: list[int] = field(default_factory=list)  # partials raised to a level another location told of
+    joined: list[int] = field(default_factory=list)  # raised to a level another location's incident holds
 
 
 def _first_failure(recent: list[Check], level: Level, window: int) -> Check:
@@ -70,6 +74,8 @@ def decide_incidents(
     decided = Decided()
     opened_for: dict[str, int] = {}
     with store.transaction(conn) as cur:
+        if rule.failing_locations > 1:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (DECIDE_LOCK_KEY,))
         # Open incidents first, then the checks since each service's last one ended: an incident another
         # worker resolves in between is then either still open here (resolving it again changes nothing) or
         # ended before the checks are read (so its failures cannot open another).
@@ -86,7 +92,9 @@ def decide_incidents(
             if change is None:
                 continue
             if change.action is Action.OPEN:
-                first = _first_failure(recent, change.level, rule.open_window)
+                # A partial starts where its rule's own level does.
+                at_level = failing_level([c.status for c in recent], rule) or change.level
+                first = _first_failure(recent, at_level, rule.open_window)
                 cause = root_cause(service, first.error or recent[0].error, latest)
                 held = service in quiet
                 opened = store.open_incident(
@@ -109,13 +117,14 @@ def decide_incidents(
             elif change.action is Action.ESCALATE:
                 if store.escalate_incident(cur, incident.id, change.level):
                     tags[incident.id] = {service, change.level}
-                    if level is Level.PARTIAL and any(other != Level.PARTIAL for other in others):
+                    if any(_RANK[Level(other)] >= _RANK[change.level] for other in others):
                         decided.joined.append(incident.id)
                     else:
                         (decided.held if service in quiet else decided.escalated).append(incident.id)
             elif store.resolve_incident(cur, incident.id, recent[rule.resolve_checks - 1].checked_at):
                 decided.resolved.append(incident.id)
         store.hold_firing(cur, decided.held)
+        store.release_held(cur, decided.joined, now)  # told by another location: no firing owed for it
         store.mark_in_maintenance(cur, [i.id for s, i in current.items() if s in quiet])
         loud = [i.id for s, i in current.items() if s in services and s not in quiet]
         decided.released = store.release_held(cur, loud, now)

@@ -30,6 +30,7 @@ from jobs.tls import ca_file
 # migrations on the first, roll-ups run one at a time on the second.
 MIGRATION_LOCK_KEY = 0x68796272_6D6F6E  # "hybrmon"
 ROLLUP_LOCK_KEY = MIGRATION_LOCK_KEY + 1
+DECIDE_LOCK_KEY = MIGRATION_LOCK_KEY + 2  # deciding incidents while other locations' count (jobs.alerting.decide)
 
 _TCP_USER_TIMEOUT = re.compile(r"\btcp_user_timeout=(\d+)")
 # libpq: server certificate for "db.example" (and 1 other name) does not match host name "10.0.0.5"
