@@ -107,18 +107,18 @@ def _stale_from(results: Iterable[ProbeResult], now: datetime, probe_interval_s:
 def _judge(
     reader: Reader,
     location: str | None,
-    read: Any,
-    results: Iterable[ProbeResult],
+    read: tuple[dict[Any, ProbeResult], dict[Any, Any]],
     now: datetime,
     settings: Settings,
     make: Callable[[], Snapshot],
 ) -> Snapshot:
-    """`make()`, or the snapshot made from the same `read` earlier when no status of it has changed since."""
+    """`make()`, or the snapshot made from the same `read` (newest results, then counts or uptimes) earlier
+    when no status of it has changed since."""
     kept = _judged.setdefault(reader, {}).get(location)
     if kept is not None and kept.read is read and kept.at <= now < kept.until:
         return kept.snap
     snap = make()
-    _judged[reader][location] = _Judged(read, now, _stale_from(results, now, settings.probe_interval_s), snap)
+    _judged[reader][location] = _Judged(read, now, _stale_from(read[0].values(), now, settings.probe_interval_s), snap)
     return snap
 
 
@@ -141,9 +141,9 @@ def read_board(
         if by_place:
             located = reader.board_by_location()
             make = partial(_of_locations, located, settings, now, location)
-            return _judge(reader, location, located, located[0].values(), now, settings, make)
+            return _judge(reader, location, located, now, settings, make)
         read = reader.board()
-        return _judge(reader, None, read, read[0].values(), now, settings, partial(_of_board, read, settings, now))
+        return _judge(reader, None, read, now, settings, partial(_of_board, read, settings, now))
     except Unavailable as exc:
         store_down = exc
     warnings = [

@@ -74,15 +74,16 @@ def decide_incidents(
     decided = Decided()
     opened_for: dict[str, int] = {}
     with store.transaction(conn) as cur:
+        elsewhere: dict[str, list[str]] = {}
         if rule.failing_locations > 1:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (DECIDE_LOCK_KEY,))
+            elsewhere = store.open_elsewhere(cur, location, services, locations)
         # Open incidents first, then the checks since each service's last one ended: an incident another
         # worker resolves in between is then either still open here (resolving it again changes nothing) or
         # ended before the checks are read (so its failures cannot open another).
         current = store.open_incidents(cur, location)
         checks = store.recent_checks(cur, location, services, limit)
         quiet = quiet_services(services, now, rule.windows, store.active_silences(cur, now))
-        elsewhere = store.open_elsewhere(cur, location, services, locations) if rule.failing_locations > 1 else {}
         tags = {i.id: {i.service, i.level} for i in current.values()}  # what tagged channels are matched on
         for service, recent in checks.items():
             incident = current.get(service)
